@@ -1,0 +1,25 @@
+# `make run` runs the whole course, `make test` the tests; both first build .venv if needed.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	@python=$$(./tools/find_python.sh) || exit 1; \
+	echo "creating $(VENV) with $$python ($$($$python --version 2>&1))"; \
+	rm -rf $(VENV) && $$python -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/gluon-lessons walkthrough
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/epoch_throughput.py
+
+clean:
+	rm -rf $(VENV) lesson_output .pytest_cache

@@ -1,0 +1,243 @@
+"""`gluon-lessons`: list and run lessons, train the walkthrough's model, regenerate `data/`.
+
+Bad input ends with one line on stderr and exit code 2; a diverging run or a missing GPU with exit code 1.
+"""
+import argparse
+import ast
+import json
+import math
+import sys
+from pathlib import Path
+
+USAGE_ERROR, RUN_ERROR = 2, 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage block
+        print("%s: error: %s" % (self.prog, message), file=sys.stderr)
+        raise SystemExit(USAGE_ERROR)
+
+
+def _fail(message, code):
+    print("gluon-lessons: error: %s" % message, file=sys.stderr)
+    return code
+
+
+def _positive_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%s must be an integer >= 1, got %r" % (name, text)) from None
+        if value < 1:
+            raise argparse.ArgumentTypeError("%s must be an integer >= 1, got %r" % (name, text))
+        return value
+    return parse
+
+
+def _finite_float(name):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%s must be a number, got %r" % (name, text)) from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError("%s must be finite, got %r" % (name, text))
+        return value
+    return parse
+
+
+def _weights(text):
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("--true-w must be a comma list of numbers such as 2,-3.4, got %r"
+                                         % text) from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError("--true-w values must be finite, got %r" % text)
+    return values
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError("--seed must be an integer >= 0, got %r" % text)
+    return value
+
+
+def _setting(text):
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError("--set takes NAME=VALUE, got %r" % text)
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value  # a bare word such as cpu
+
+
+def build_parser():
+    parser = _Parser(prog="gluon-lessons", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    commands.add_parser("list", help="list the lessons")
+
+    run = commands.add_parser("run", help="run one lesson by number or slug")
+    run.add_argument("lesson")
+    run.add_argument("--out", help="folder for figures (default lesson_output/<slug>)")
+    run.add_argument("--seed", type=_seed, default=0)
+    run.add_argument("--quick", action="store_true", help="small settings, as the tests use")
+    run.add_argument("--set", type=_setting, action="append", default=[], metavar="NAME=VALUE",
+                     help="change one of the lesson's settings (see `run LESSON --help-settings`)")
+    run.add_argument("--help-settings", action="store_true", help="list the lesson's settings and defaults")
+    run.add_argument("--json", action="store_true", help="findings as one JSON object on the last stdout line")
+
+    walk = commands.add_parser("walkthrough", help="run every lesson in order")
+    walk.add_argument("--out", default="lesson_output", help="figures go to OUT/<slug>/")
+    walk.add_argument("--seed", type=_seed, default=0)
+    walk.add_argument("--quick", action="store_true")
+
+    train = commands.add_parser("train", help="train Dense(1) linear regression on house prices")
+    train.add_argument("--num-examples", type=_positive_int("--num-examples"))
+    train.add_argument("--true-w", type=_weights, help="comma list, e.g. 2,-3.4")
+    train.add_argument("--true-b", type=_finite_float("--true-b"))
+    train.add_argument("--noise", type=_finite_float("--noise"))
+    train.add_argument("--data", type=Path, help="a CSV in the layout of data/house_prices.csv")
+    train.add_argument("--batch-size", type=_positive_int("--batch-size"), default=10)
+    train.add_argument("--lr", type=_finite_float("--lr"), default=0.03)
+    train.add_argument("--momentum", type=_finite_float("--momentum"), default=0.0)
+    train.add_argument("--optimizer", choices=("sgd", "nag"), default="sgd")
+    train.add_argument("--epochs", type=_positive_int("--epochs"), default=3)
+    train.add_argument("--ctx", default="auto", help="auto, cpu, gpu, gpu:N, or a list such as cpu:0,cpu:1")
+    train.add_argument("--loader", choices=("fast", "gluon"), default="fast",
+                       help="fast in-memory batches (default) or the walkthrough's DataLoader")
+    train.add_argument("--seed", type=_seed, default=0)
+    train.add_argument("--out", type=Path, help="folder for the loss curve and result.json")
+    train.add_argument("--json", action="store_true", help="result as one JSON object on the last stdout line")
+
+    make = commands.add_parser("make-data", help="regenerate data/house_prices.csv and .json")
+    make.add_argument("--out", type=Path, default=None, help="CSV path (default data/house_prices.csv)")
+    make.add_argument("--force", action="store_true", help="overwrite existing files")
+    return parser
+
+
+def _list():
+    from .lessons import LESSONS, is_written
+    for lesson in LESSONS:
+        state = "" if is_written(lesson) else "  (planned)"
+        print("%2d  %-16s %s%s" % (lesson.number, lesson.slug, lesson.title, state))
+    return 0
+
+
+def _run(args):
+    from . import lessons
+    from .lessons._common import to_json
+    lesson = lessons.find(args.lesson)
+    module = lessons.load(lesson)
+    allowed = lessons.settings_of(module)
+    if args.help_settings:
+        for name, default in allowed.items():
+            print("%s=%r" % (name, default))
+        return 0
+    settings = dict(args.set)
+    unknown = sorted(set(settings) - set(allowed) | set(settings) & {"out_dir", "seed", "quick"})
+    if unknown:
+        raise ValueError("lesson %s has no setting %s; it has: %s"
+                         % (lesson.slug, ", ".join(unknown), ", ".join(sorted(set(allowed) - {"out_dir", "seed", "quick"}))))
+    findings = module.run(out_dir=args.out, seed=args.seed, quick=args.quick, **settings)
+    if args.json:
+        print(to_json(findings))
+    return 0
+
+
+def _walkthrough(args):
+    from . import lessons
+    for lesson in lessons.LESSONS:
+        if not lessons.is_written(lesson):
+            continue
+        print("\n# Lesson %d: %s" % (lesson.number, lesson.title), flush=True)
+        lessons.load(lesson).run(out_dir=Path(args.out) / lesson.slug, seed=args.seed, quick=args.quick)
+    print("\nFigures are in %s/" % args.out)
+    return 0
+
+
+def _train_data(args):
+    from . import data
+    generated = [args.num_examples, args.true_w, args.true_b, args.noise]
+    if args.data is not None:
+        if any(v is not None for v in generated):
+            raise ValueError("--data cannot be combined with --num-examples, --true-w, --true-b or --noise")
+        return data.load_dataset(args.data)
+    settings = dict(data.WALKTHROUGH)
+    for key, value in zip(("num_examples", "true_w", "true_b", "noise"), generated):
+        if value is not None:
+            settings[key] = value
+    settings["seed"] = args.seed
+    return data.synthetic_house_prices(**settings)
+
+
+def _train(args):
+    from . import devices, model, plots, training
+    dataset = _train_data(args)
+    result = training.train_linear_regression(
+        dataset, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum, optimizer=args.optimizer,
+        num_epochs=args.epochs, ctx=args.ctx, seed=args.seed, loader=args.loader, progress=None)
+    ols_w, ols_b = model.least_squares(dataset.features, dataset.labels)
+    summary = {
+        "weight": result.weight.tolist(), "bias": result.bias,
+        "true_weight": list(dataset.true_w) if dataset.true_w is not None else None,
+        "true_bias": dataset.true_b,
+        "ols_weight": ols_w.tolist(), "ols_bias": ols_b,
+        "loss": model.mean_l2_loss(dataset.features, dataset.labels, result.weight, result.bias),
+        "epoch_loss": result.history.epoch_loss,
+        "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "momentum": args.momentum,
+        "optimizer": args.optimizer, "ctx": devices.ctx_names(result.contexts), "seed": args.seed,
+        "num_examples": dataset.num_examples, "loader": args.loader,
+        "seconds_per_epoch": result.history.median_seconds_per_epoch,
+    }
+    for epoch, value in enumerate(result.history.epoch_loss, start=1):
+        print("epoch %d, loss: %f" % (epoch, value), file=sys.stderr)
+    names = dataset.feature_names
+    print("weight %s   bias %.6f" % (dict(zip(names, result.weight.round(6).tolist())), result.bias), file=sys.stderr)
+    print("least squares %s   bias %.6f" % (dict(zip(names, ols_w.round(6).tolist())), ols_b), file=sys.stderr)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "result.json").write_text(json.dumps(summary, indent=2) + "\n")
+        plots.loss_curves({"full-data loss": result.history.epoch_loss}, args.out, "loss")
+        print("wrote %s" % args.out, file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def _make_data(args):
+    from . import data
+    target = args.out if args.out is not None else data.DEFAULT_CSV
+    csv_path, json_path = data.save_dataset(data.synthetic_house_prices(**data.WALKTHROUGH), target, args.force)
+    print("wrote %s and %s" % (csv_path, json_path), file=sys.stderr)
+    return 0
+
+
+def main(argv=None):
+    """Entry point of `gluon-lessons` and `python -m gluon_lessons`; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:
+        return stop.code
+    from . import devices, training  # imports mxnet: after parsing, so --help stays fast
+    handlers = {"list": lambda a: _list(), "run": _run, "walkthrough": _walkthrough,
+                "train": _train, "make-data": _make_data}
+    try:
+        return handlers[args.command](args)
+    except (ValueError, FileExistsError) as error:
+        return _fail(str(error), USAGE_ERROR)
+    except (devices.DeviceError, training.DivergenceError) as error:
+        return _fail(str(error), RUN_ERROR)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The course: one module per lesson, in order. `gluon-lessons list` prints this table."""
+import collections
+import importlib
+import inspect
+
+Lesson = collections.namedtuple("Lesson", "number slug module title")
+
+LESSONS = (
+    Lesson(1, "data", "lesson01_data", "House-price data: features, noise, raw and standardized"),
+    Lesson(2, "batches", "lesson02_batches", "Batch, epoch, shuffle: a hand-written iterator and DataLoader"),
+    Lesson(3, "scratch", "lesson03_scratch", "Linear regression from scratch: autograd, SGD, momentum"),
+    Lesson(4, "gluon", "lesson04_gluon", "The Gluon walkthrough: Dense, L2Loss, Trainer, weights checked"),
+    Lesson(5, "momentum", "lesson05_momentum", "Momentum: a weighted sum of past gradients; theory vs measurement"),
+    Lesson(6, "batch-time", "lesson06_batch_time", "Batch size and time: per update and per epoch"),
+    Lesson(7, "batch-noise", "lesson07_batch_noise", "Batch size and noise: gradient variance, noise scale"),
+    Lesson(8, "critical-points", "lesson08_critical_points", "Critical points: Hessian, eigenvalues, saddle escape"),
+    Lesson(9, "sharp-flat", "lesson09_sharp_flat", "Sharp and flat minima: small vs large batch"),
+    Lesson(10, "adaptive", "lesson10_adaptive", "Rprop and RMSProp: gradients of very different sizes"),
+    Lesson(11, "distributed", "lesson11_distributed", "Data parallel and distributed training"),
+)
+
+
+def is_written(lesson):
+    return importlib.util.find_spec("%s.%s" % (__name__, lesson.module)) is not None
+
+
+def find(name):
+    """A lesson by number (`4`) or slug (`gluon`); `ValueError` lists the choices."""
+    text = str(name).strip().lower()
+    for lesson in LESSONS:
+        if text in (str(lesson.number), lesson.slug, lesson.module):
+            if not is_written(lesson):
+                raise ValueError("lesson %d (%s) is planned but not written yet" % (lesson.number, lesson.slug))
+            return lesson
+    raise ValueError("unknown lesson %r; choose a number 1-%d or one of: %s"
+                     % (name, len(LESSONS), ", ".join(l.slug for l in LESSONS)))
+
+
+def load(lesson):
+    return importlib.import_module("%s.%s" % (__name__, lesson.module))
+
+
+def settings_of(module):
+    """The keyword settings a lesson's `run` accepts, with their defaults."""
+    return {name: p.default for name, p in inspect.signature(module.run).parameters.items()
+            if p.default is not inspect.Parameter.empty}
