@@ -44,3 +44,22 @@ def loss_curves(curves, out_dir, name, xlabel="epoch", ylabel="mean L2 loss", lo
         ax.set_title(title)
     ax.legend()
     return save(fig, out_dir, name)
+
+
+def batch_membership(assignments, row_labels, out_dir, name="batch_membership", title=None):
+    """Which batch holds each example, one row per epoch or loader; -1 marks "not seen" (lesson 2)."""
+    assignments = onp.ma.masked_less(onp.asarray(assignments), 0)
+    count = int(assignments.max()) + 1
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(row_labels) + 1.4))
+    cmap = plt.get_cmap("tab10" if count <= 10 else "viridis", count).copy()
+    cmap.set_bad("white")
+    image = ax.imshow(assignments, aspect="auto", cmap=cmap, vmin=-0.5, vmax=count - 0.5, interpolation="nearest")
+    ax.set_yticks(range(len(row_labels)))
+    ax.set_yticklabels(row_labels)
+    ax.set_xlabel("example (row of the data); white = not in any batch")
+    colorbar = fig.colorbar(image, ax=ax, ticks=range(count))
+    colorbar.ax.set_yticklabels([str(k + 1) for k in range(count)])
+    colorbar.set_label("batch")
+    if title:
+        ax.set_title(title)
+    return save(fig, out_dir, name)
