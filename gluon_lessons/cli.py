@@ -78,6 +78,17 @@ def _setting(text):
         return name, value  # a bare word such as cpu
 
 
+def _output_folder(text):
+    """A folder for figures and results: never inside data/ or the installed package."""
+    from .data import DATA_DIR
+    path = Path(text)
+    resolved = path.resolve()
+    for protected in (DATA_DIR, Path(__file__).resolve().parent):
+        if resolved == protected or protected in resolved.parents:
+            raise argparse.ArgumentTypeError("refusing to write output into %s; choose another folder" % protected)
+    return path
+
+
 def build_parser():
     parser = _Parser(prog="gluon-lessons", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -86,7 +97,7 @@ def build_parser():
 
     run = commands.add_parser("run", help="run one lesson by number or slug")
     run.add_argument("lesson")
-    run.add_argument("--out", help="folder for figures (default lesson_output/<slug>)")
+    run.add_argument("--out", type=_output_folder, help="folder for figures (default lesson_output/<slug>)")
     run.add_argument("--seed", type=_seed, default=0)
     run.add_argument("--quick", action="store_true", help="small settings, as the tests use")
     run.add_argument("--set", type=_setting, action="append", default=[], metavar="NAME=VALUE",
@@ -95,7 +106,7 @@ def build_parser():
     run.add_argument("--json", action="store_true", help="findings as one JSON object on the last stdout line")
 
     walk = commands.add_parser("walkthrough", help="run every lesson in order")
-    walk.add_argument("--out", default="lesson_output", help="figures go to OUT/<slug>/")
+    walk.add_argument("--out", type=_output_folder, default="lesson_output", help="figures go to OUT/<slug>/")
     walk.add_argument("--seed", type=_seed, default=0)
     walk.add_argument("--quick", action="store_true")
 
@@ -114,7 +125,7 @@ def build_parser():
     train.add_argument("--loader", choices=("fast", "gluon"), default="fast",
                        help="fast in-memory batches (default) or the walkthrough's DataLoader")
     train.add_argument("--seed", type=_seed, default=0)
-    train.add_argument("--out", type=Path, help="folder for the loss curve and result.json")
+    train.add_argument("--out", type=_output_folder, help="folder for the loss curve and result.json")
     train.add_argument("--json", action="store_true", help="result as one JSON object on the last stdout line")
 
     make = commands.add_parser("make-data", help="regenerate data/house_prices.csv and .json")

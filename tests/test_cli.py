@@ -60,6 +60,8 @@ def test_train_on_a_data_file_with_more_features(capsys, tmp_path):
     (["run", "no-such-lesson"], "unknown lesson 'no-such-lesson'"),
     (["run", "data", "--set", "colour=3"], "has no setting colour"),
     (["frobnicate"], "invalid choice"),
+    (["train", "--out", str(house_data.DATA_DIR)], "refusing to write output into"),
+    (["run", "data", "--out", str(house_data.DATA_DIR / "figures")], "refusing to write output into"),
     ([], "required"),
 ])
 def test_bad_input_gives_one_line_and_exit_code_2(capsys, argv, message):
