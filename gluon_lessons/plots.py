@@ -51,9 +51,14 @@ def batch_membership(assignments, row_labels, out_dir, name="batch_membership", 
     assignments = onp.ma.masked_less(onp.asarray(assignments), 0)
     count = int(assignments.max()) + 1
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(row_labels) + 1.4))
-    cmap = plt.get_cmap("tab10" if count <= 10 else "viridis", count).copy()
+    if count <= 10:
+        cmap = matplotlib.colors.ListedColormap(plt.get_cmap("tab10").colors[:count])
+    else:
+        cmap = plt.get_cmap("viridis", count).copy()
     cmap.set_bad("white")
     image = ax.imshow(assignments, aspect="auto", cmap=cmap, vmin=-0.5, vmax=count - 0.5, interpolation="nearest")
+    for boundary in range(1, len(row_labels)):
+        ax.axhline(boundary - 0.5, color="white", linewidth=3)
     ax.set_yticks(range(len(row_labels)))
     ax.set_yticklabels(row_labels)
     ax.set_xlabel("example (row of the data); white = not in any batch")
