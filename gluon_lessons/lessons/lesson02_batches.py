@@ -213,10 +213,12 @@ def run(out_dir=None, seed=0, quick=False, num_examples=1000, batch_size=10, num
     print("  first rows of X: %s" % onp.array2string(X.asnumpy()[:3], precision=3, separator=", ").replace("\n", ""))
 
     heading("%d examples, batch size %d, %d epochs: what each iterator hands out" % (num_examples, batch_size, num_epochs))
-    iterators = {
+    loader = loading.data_loader(features, row_ids, batch_size)  # re-iterable: a new shuffle per pass
+    shuffled = loading.ShuffledBatches(features, row_ids, batch_size)
+    iterators = {  # name -> what one epoch iterates over
         "data_iter": lambda: data_iter(batch_size, features, row_ids, rng),
-        "DataLoader": (lambda loader: lambda: loader)(loading.data_loader(features, row_ids, batch_size)),
-        "ShuffledBatches": (lambda batches: lambda: batches)(loading.ShuffledBatches(features, row_ids, batch_size)),
+        "DataLoader": lambda: loader,
+        "ShuffledBatches": lambda: shuffled,
     }
     found = {}
     for name, make_epoch in iterators.items():
