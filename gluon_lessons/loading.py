@@ -58,11 +58,16 @@ class ShuffledBatches:
     def __len__(self):
         return num_batches(self.num_examples, self.batch_size, self.last_batch)
 
-    def __iter__(self):
+    def epoch_arrays(self):
+        """One epoch's data in its visiting order (a new shuffle each call); batch i is rows i*B to (i+1)*B."""
         X, y = self.features, self.labels
         if self.shuffle:
             order = np.array(onp.random.permutation(self.num_examples), dtype="int32", ctx=X.ctx)
             X, y = np.take(X, order, axis=0), np.take(y, order, axis=0)
+        return X, y
+
+    def __iter__(self):
+        X, y = self.epoch_arrays()
         for i in range(len(self)):
             start = i * self.batch_size
             yield X[start:start + self.batch_size], y[start:start + self.batch_size]
