@@ -68,3 +68,99 @@ def batch_membership(assignments, row_labels, out_dir, name="batch_membership", 
     if title:
         ax.set_title(title)
     return save(fig, out_dir, name)
+
+
+def momentum_memory(weights, out_dir, name="momentum_memory", title=None):
+    """λ^t, the weight of the gradient from t steps back, for each λ, with 1/(1−λ) marked (lesson 5)."""
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for index, (momentum, values) in enumerate(weights.items()):
+        color = "C%d" % index
+        memory = 1.0 / (1.0 - momentum)
+        ax.plot(onp.arange(len(values)), values, color=color, label="λ = %g: remembers ~%.0f steps" % (momentum, memory))
+        if memory < len(values):
+            ax.axvline(memory, color=color, linestyle=":", linewidth=1)
+    ax.set_xlabel("steps back, t")
+    ax.set_ylabel("weight λ^t of that gradient")
+    ax.set_title(title or "Momentum's memory (dotted: 1/(1−λ) steps)")
+    ax.legend()
+    return save(fig, out_dir, name)
+
+
+def contour_paths(grid_x, grid_y, values, paths, out_dir, name, xlabel, ylabel, optimum=None, title=None):
+    """Paths (label -> (steps, 2) positions) drawn over contour lines of `values` on a grid (lesson 5)."""
+    fig, ax = plt.subplots(figsize=(6.4, 5))
+    values = onp.asarray(values, dtype=float)
+    positive = values[values > 0]
+    levels = onp.geomspace(positive.min() * 10, values.max(), 12) if positive.size else 12
+    ax.contour(grid_x, grid_y, values, levels=levels, colors="0.6", linewidths=0.7)
+    for index, (label, path) in enumerate(paths.items()):
+        path = onp.asarray(path)
+        ax.plot(path[:, 0], path[:, 1], "-o", color="C%d" % index, markersize=2.5, linewidth=1.2, label=label)
+    if optimum is not None:
+        ax.plot(*optimum, "k*", markersize=12, label="least squares")
+    first = onp.asarray(next(iter(paths.values())))[0]
+    ax.plot(*first, "ks", markersize=6, label="start")
+    ax.set_xlim(grid_x.min(), grid_x.max())
+    ax.set_ylim(grid_y.min(), grid_y.max())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    return save(fig, out_dir, name)
+
+
+def rate_curves(curves, out_dir, name, theory=None, xlabel="step k", ylabel="‖w_k − w*‖ / ‖w_0 − w*‖", title=None):
+    """Relative errors on a log scale; `theory` (label -> (rate, step)) adds a dashed rate^k line through that step (lesson 5)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for index, (label, errors) in enumerate(curves.items()):
+        errors = onp.asarray(errors, dtype=float)
+        relative = errors / errors[0]
+        color = "C%d" % index
+        ax.plot(onp.arange(len(relative)), relative, color=color, label=label)
+        if theory and label in theory:
+            rate, step = theory[label]
+            steps = onp.arange(step, len(relative))
+            ax.plot(steps, relative[step] * rate ** (steps - step), "--", color="k", linewidth=0.9)
+    if theory:
+        ax.plot([], [], "--", color="k", linewidth=0.9, label="theory: rate^k")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    return save(fig, out_dir, name)
+
+
+def ball_on_curve(grid, values, paths, out_dir, name, finals=None, title=None):
+    """A 1-D loss with each path's positions on it, position against step, and optionally the final position
+    against a swept setting, `finals` = (xlabel, settings, positions) (lesson 5)."""
+    panels = 3 if finals is not None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.8))
+    start = onp.ravel(next(iter(paths.values())))[0]
+    axes[0].plot(grid, values, color="0.3")
+    for index, (label, path) in enumerate(paths.items()):
+        path = onp.ravel(path)
+        color = "C%d" % index
+        axes[0].plot(path, onp.interp(path, grid, values), ".", color=color, markersize=3, alpha=0.5)
+        axes[0].plot(path[-1], onp.interp(path[-1], grid, values), "o", color=color, markersize=9, label=label)
+        axes[1].plot(onp.arange(len(path)), path, color=color, label=label)
+    axes[0].plot(start, onp.interp(start, grid, values), "ks", label="start")
+    axes[0].set_xlabel("w")
+    axes[0].set_ylabel("loss L(w)")
+    axes[0].set_title("where each ball ends (big dot)")
+    axes[0].legend(fontsize=8)
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("w")
+    axes[1].set_title("position over time")
+    if finals is not None:
+        xlabel, settings, positions = finals
+        axes[2].plot(settings, positions, "o-", color="0.3")
+        axes[2].axhline(0, color="0.8", linewidth=0.8)
+        axes[2].set_xlabel(xlabel)
+        axes[2].set_ylabel("final w")
+        axes[2].set_title("where it ends, by momentum")
+    if title:
+        fig.suptitle(title)
+    return save(fig, out_dir, name)

@@ -1,0 +1,146 @@
+"""Watch a training run step by step: parameters, mean gradients and the optimizer's momentum.
+
+Lesson 5 (`gluon_lessons.lessons.lesson05_momentum`) passes a `Recorder` as `training.fit(on_step=...)`.
+"""
+import math
+
+import numpy as onp
+from mxnet import np, npx
+
+from . import landscape, loading, model, training
+from .seeding import set_seed
+
+npx.set_np()
+
+
+def dense_parameters(net):
+    """`net[0].weight` then `net[0].bias`: the order of w̃ = [w, b] in the Hessian X̃ᵀX̃/n."""
+    return [net[0].weight, net[0].bias]
+
+
+def flat_values(arrays):
+    """Arrays (MXNet or NumPy) flattened and joined into one float64 NumPy vector."""
+    return onp.concatenate([onp.asarray(a.asnumpy() if hasattr(a, "asnumpy") else a, dtype=onp.float64).ravel()
+                            for a in arrays])
+
+
+def optimizer_state(trainer, param, device=0):
+    """The state MXNet's optimizer keeps for `param` (for `sgd` with momentum: the velocity v).
+
+    Gluon keeps one updater per device, holding states under the parameter's index in the trainer;
+    the state appears at the first `trainer.step`. Returns None when there is none (momentum 0).
+    """
+    if trainer._update_on_kvstore:
+        raise ValueError("this trainer updates on a kvstore, which keeps the optimizer state out of reach")
+    if param.name not in trainer._param2idx:
+        raise ValueError("parameter %s is not trained by this trainer" % param.name)
+    if not 0 <= device < len(trainer._updaters):
+        raise ValueError("device index %d out of range: the trainer has %d device(s)" % (device, len(trainer._updaters)))
+    return trainer._updaters[device].states.get(trainer._param2idx[param.name])
+
+
+class Recorder:
+    """An `on_step` callback: after every update, copy parameters, mean gradients and optimizer states.
+
+    `params` fixes the order of the flat vectors (default: the trainer's own order).
+
+    `parameters` has one more row than the others: row 0 is the start, row k the value after k updates.
+    `gradients[k]` is the mean-loss gradient the (k+1)-th update used (the summed gradient / batch size),
+    `states[k]` the optimizer's state after that update. All are (rows, parameters) float64 arrays.
+    """
+
+    def __init__(self, trainer, params=None, parameters=True, gradients=False, states=False):
+        self.trainer = trainer
+        self.params = list(trainer._params) if params is None else list(params)
+        if gradients and any(len(p.list_ctx()) > 1 for p in self.params):
+            raise ValueError("gradients are recorded on one device only; train on a single device")
+        self.names = [p.name for p in self.params]
+        self._parameters = [self._values()] if parameters else None
+        self._gradients = [] if gradients else None
+        self._states = [] if states else None
+        self._losses = []
+
+    def _values(self):
+        return flat_values(p.data(p.list_ctx()[0]) for p in self.params)
+
+    def __call__(self, info):
+        if self._parameters is not None:
+            self._parameters.append(self._values())
+        if self._gradients is not None:
+            self._gradients.append(flat_values(p.grad(p.list_ctx()[0]) for p in self.params) / info.batch_size)
+        if self._states is not None:
+            states = [optimizer_state(self.trainer, p) for p in self.params]
+            if any(s is None for s in states):
+                raise ValueError("the optimizer keeps no state for these parameters (momentum 0?)")
+            self._states.append(flat_values(states))
+        self._losses.append(float(info.loss))
+
+    @staticmethod
+    def _table(rows, what):
+        if rows is None:
+            raise ValueError("this Recorder was made with %s=False" % what)
+        return onp.array(rows)
+
+    @property
+    def parameters(self):
+        return self._table(self._parameters, "parameters")
+
+    @property
+    def gradients(self):
+        return self._table(self._gradients, "gradients")
+
+    @property
+    def states(self):
+        return self._table(self._states, "states")
+
+    @property
+    def losses(self):
+        """Mean loss of each batch before its update."""
+        return onp.array(self._losses)
+
+
+def full_batches(features, labels, num_steps, dtype="float64", ctx=None):
+    """The whole data set as one batch, `num_steps` times: `training.fit` then runs full-batch gradient descent."""
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, onp.integer)) or num_steps < 1:
+        raise ValueError("num_steps must be an integer >= 1, got %r" % (num_steps,))
+    if len(features) != len(labels) or len(features) == 0:
+        raise ValueError("need as many labels as feature rows (> 0), got %d and %d" % (len(features), len(labels)))
+    X = np.array(onp.asarray(features), dtype=dtype, ctx=ctx)
+    y = np.array(onp.ravel(labels), dtype=dtype, ctx=ctx)
+    return [(X, y)] * int(num_steps)
+
+
+def record_linear_regression(features, labels, lr, momentum=0.0, optimizer="sgd", num_steps=100, batch_size=None,
+                             dtype="float64", seed=0, gradients=False, states=False, ctx=None):
+    """Train `Dense(1)` for `num_steps` updates with `training.fit`, a `Recorder` watching each one (lesson 5).
+
+    `batch_size=None`: full-batch gradient descent, parameters and data in `dtype`.
+    A number: shuffled mini-batches from `loading.ShuffledBatches`, which are float32.
+    """
+    if batch_size is not None and dtype != "float32":
+        raise ValueError("mini-batches are float32; pass dtype='float32' with a batch size")
+    set_seed(seed)
+    features = onp.asarray(features)
+    net = model.linear_regression(ctx, num_inputs=features.shape[1], hybrid=True)
+    if dtype != "float32":
+        net.cast(dtype)
+    trainer = training.make_trainer(net, optimizer, lr, momentum)
+    recorder = Recorder(trainer, dense_parameters(net), gradients=gradients, states=states)
+    if batch_size is None:
+        batches, num_epochs = full_batches(features, labels, num_steps, dtype, ctx), 1
+    else:
+        batches = loading.ShuffledBatches(features, labels, batch_size, ctx=ctx)
+        num_epochs = math.ceil(num_steps / len(batches))
+    training.fit(net, batches, trainer, num_epochs, on_step=recorder, max_steps=num_steps, progress=False)
+    return recorder
+
+
+def record_position(loss_of, start, lr, momentum=0.0, optimizer="sgd", num_steps=100, dtype="float64", ctx=None):
+    """Let a `landscape.PositionLoss` roll downhill for `num_steps` updates, recording each position (lesson 5)."""
+    net = landscape.PositionLoss(loss_of, start, dtype)
+    net.initialize(ctx=ctx)
+    trainer = training.make_trainer(net, optimizer, lr, momentum)
+    recorder = Recorder(trainer)
+    training.fit(net, landscape.position_batches(num_steps, dtype, ctx), trainer, 1,
+                 loss=landscape.position_loss_value, on_step=recorder, progress=False)
+    return recorder
