@@ -251,7 +251,7 @@ def run(out_dir=None, seed=0, quick=False, num_examples=1000, batch_size=10, num
     figure = membership_figure(out, seed)
     print("\nFigure: %s" % figure)
 
-    heading("What we found")
+    heading("What we found (seed %d)" % seed)
     every = all(all(f["seen_exactly_once"]) for f in found.values())
     print("  All three iterators show every example exactly once per epoch (%s), keep each example's"
           % ("measured" if every else "NOT so"))

@@ -218,7 +218,7 @@ def run(out_dir=None, seed=0, quick=False, batch_size=BATCH_SIZE, lr=LR, num_epo
 
     plain, heavy = runs["sgd"], runs["momentum %g" % momentum]
     worst = max(max(g) for g in gaps.values())
-    heading("What we found")
+    heading("What we found (seed %d)" % seed)
     print("  A few lines of MXNet arrays recover w = %s, b = %.3f (truth %s, %.1f); with momentum %g,"
           % (_fmt(plain.weight, 3), plain.bias, _fmt(house.true_w, 1), house.true_b, momentum))
     print("  the loss after one epoch is %.1e instead of %.1e." % (heavy.epoch_loss[0], plain.epoch_loss[0]))

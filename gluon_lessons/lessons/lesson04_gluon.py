@@ -216,7 +216,7 @@ def run(out_dir=None, seed=0, quick=False, batch_size=BATCH_SIZE, lr=LR, num_epo
                                title="Gluon, batch size %d, lr %g" % (batch_size, lr))
     print("\nFigure: %s" % figure)
 
-    heading("What we found")
+    heading("What we found (seed %d)" % seed)
     print("  The walkthrough recovers w = %s, b = %.3f: %.0e from the truth and %.0e from least squares."
           % (_fmt(walk.weight, 3), walk.bias, max_gap(weights_of(walk), truth), max_gap(weights_of(walk), ols)))
     print("  Momentum and nag get the batch loss below %g in %s and %s updates instead of %s, and end"
