@@ -173,9 +173,14 @@ class LinearUpdates:
         self.lr, self.momentum, self.nesterov = float(lr), float(momentum), optimizer == "nag"
         params = (self.dense.weight.data(self.ctx), self.dense.bias.data(self.ctx))
         self.states = list(states) if states is not None else [np.zeros_like(p) for p in params]
+        self._constants = {}
 
     def _scalar(self, value, size=1):
-        return np.full((size,), value, dtype="float32", ctx=self.ctx)
+        """A float32 vector of `size` copies of `value`, made once (each new array costs an engine call)."""
+        key = (value, size)
+        if key not in self._constants:
+            self._constants[key] = np.full((size,), value, dtype="float32", ctx=self.ctx)
+        return self._constants[key]
 
     def run(self, X, y, num_steps=None, lrs=None, record=False):
         """Update on the rows of (X, y) in order, one batch per step (the last may be partial).
@@ -382,12 +387,14 @@ class TrainResult:
 
 
 def train_linear_regression(data, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3,
-                            ctx="auto", seed=0, loader="fast", on_step=None, max_steps=None, progress=None):
+                            ctx="auto", seed=0, loader="fast", on_step=None, max_steps=None, progress=None,
+                            fused="auto"):
     """Seed, build `Dense(1)`, batch the data and run `fit`; the walkthrough's defaults.
 
     `loader="fast"` cuts batches from one shuffled copy and runs `fit`'s fused path (on one device
     without `on_step`; otherwise hybridized autograd + `Trainer.step`); `loader="gluon"` is the
     walkthrough's plain `DataLoader(shuffle=True)` path. All mean the same updates.
+    `fused=False` keeps the fast loader but updates through autograd + `Trainer.step`.
     """
     check_hyperparameters(lr, momentum, num_epochs, optimizer)
     loading.check_batch_size(batch_size)
@@ -402,6 +409,7 @@ def train_linear_regression(data, batch_size=10, lr=0.03, momentum=0.0, optimize
     else:
         batches = loading.data_loader(data.features, data.labels, batch_size)
     history = fit(net, batches, trainer, num_epochs, ctx=contexts, eval_data=(data.features, data.labels),
-                  hybridize=(loader == "fast"), on_step=on_step, max_steps=max_steps, progress=progress)
+                  hybridize=(loader == "fast"), on_step=on_step, max_steps=max_steps, progress=progress,
+                  fused=fused if loader == "fast" else False)
     weight, bias = model.extract_weights(net)
     return TrainResult(net, weight, bias, history, contexts)
