@@ -148,6 +148,8 @@ def test_lesson2_data_iter_is_reproducible_per_seed_and_validates():
         list(lesson02_batches.data_iter(2, features, labels[:5], onp.random.default_rng(0)))
     with pytest.raises(ValueError, match="num_epochs"):
         lesson02_batches.run(num_epochs=1)
+    with pytest.raises(ValueError, match="num_examples"):
+        lesson02_batches.run(num_examples=20)
 
 
 # ---------------------------------------------------------------- lesson 3

@@ -199,9 +199,12 @@ def run(out_dir=None, seed=0, quick=False, num_examples=1000, batch_size=10, num
     if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 2:
         raise ValueError("num_epochs must be an integer >= 2 to compare epochs, got %r" % (num_epochs,))
     loading.check_batch_size(batch_size)
+    num_examples = 200 if quick else num_examples
+    if isinstance(num_examples, bool) or not isinstance(num_examples, int) or num_examples < PARTIAL_BATCH_SIZE:
+        raise ValueError("num_examples must be an integer >= %d (the partial-batch demo uses batches of %d), got %r"
+                         % (PARTIAL_BATCH_SIZE, PARTIAL_BATCH_SIZE, num_examples))
     set_seed(seed)
     out = output_dir(SLUG, out_dir)
-    num_examples = 200 if quick else num_examples
     house = house_data.synthetic_house_prices(num_examples, seed=seed)
     features = house.features
     row_ids = onp.arange(num_examples, dtype=onp.float32)  # in place of the price
