@@ -9,7 +9,7 @@ Run it:  gluon-lessons run data        (or: python -m gluon_lessons.lessons.less
 # %% [markdown]
 # ## Setup
 # Every number below comes from one seed; change it with `--seed`.
-
+# %%
 import numpy as onp
 
 from gluon_lessons import data as house_data
@@ -24,7 +24,7 @@ SLUG = "data"
 # ## The walkthrough's data
 # price = 2·area − 3.4·age + 4.2 + noise, with area and age already standardized
 # (mean 0, standard deviation 1) and Gaussian noise of standard deviation 0.01.
-
+# %%
 def describe(data):
     """Per-column mean and standard deviation of features and price."""
     columns = dict(zip(data.feature_names, data.features.T))
@@ -43,7 +43,7 @@ def noise_check(data):
 # In square metres and years the columns differ in scale by two orders of magnitude, so the
 # loss surface is a long narrow valley. Its curvature matrix X̃ᵀX̃/n (lesson 5 uses it) has a
 # condition number that tells how much harder gradient descent finds it.
-
+# %%
 def condition_number(features):
     """κ of the least-squares Hessian X̃ᵀX̃/n, X̃ = [X, 1]."""
     design = onp.hstack([onp.asarray(features, onp.float64), onp.ones((len(features), 1))])
@@ -98,7 +98,7 @@ def run(out_dir=None, seed=0, quick=False, num_examples=1000):
 # 1. Raise the noise (`gluon-lessons train --noise 1`): how far does least squares now land from the truth?
 # 2. Give the model a third feature with true weight 0 (`--true-w 2,-3.4,0`). What does least squares give it?
 # 3. Standardize the raw data and compare κ: which column made it large?
-
+# %%
 def main(argv=None):
     return lesson_main(run, __doc__.splitlines()[0], argv)
 

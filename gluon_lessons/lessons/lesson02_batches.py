@@ -12,7 +12,7 @@ Run it:  gluon-lessons run batches        (or: python -m gluon_lessons.lessons.l
 # ## Setup
 # One seed drives the data, the hand-written iterator's generator and the global RNG that
 # Gluon's `DataLoader` shuffles with. Settings, with units:
-
+# %%
 import numpy as onp
 from mxnet import np, npx
 
@@ -35,7 +35,7 @@ FIGURE_EXAMPLES, FIGURE_BATCH_SIZE = 45, 10  # small enough to see every example
 # One epoch = one pass over the data. Shuffle the row numbers with a seeded generator, cut
 # them into pieces of `batch_size`, and hand out the matching rows of `features` and `labels`.
 # Each call of `data_iter` is one epoch, with a fresh order.
-
+# %%
 def batch_indices(num_examples, batch_size, rng, last_batch="keep"):
     """Row numbers of each batch of one epoch: a fresh permutation cut into `batch_size` pieces."""
     loading.num_batches(num_examples, batch_size, last_batch)  # validates batch_size and last_batch
@@ -59,7 +59,7 @@ def data_iter(batch_size, features, labels, rng, last_batch="keep"):
 # Swap each price for the example's row number: every batch then says which examples it
 # holds. From that we count how often each example appears per epoch (it should be exactly
 # once), check that features stayed paired with their row, and compare epoch orders.
-
+# %%
 def _numpy(array):
     return array.asnumpy() if hasattr(array, "asnumpy") else onp.asarray(array)
 
@@ -120,7 +120,7 @@ def summarize(epochs, pairs_intact, num_examples):
 # Each batch is one update of the weights. An epoch of n examples holds ceil(n/B) updates
 # when the last, smaller batch is kept and floor(n/B) when it is dropped: batch size 1 means
 # a thousand small noisy steps per pass, batch size 1000 a single full-data step.
-
+# %%
 def updates_table(num_examples=TABLE_EXAMPLES, batch_sizes=TABLE_BATCH_SIZES):
     """Per batch size: updates per epoch from the formula and counted by iterating, kept and dropped."""
     features = onp.zeros((num_examples, 1), onp.float32)
@@ -144,7 +144,7 @@ def updates_table(num_examples=TABLE_EXAMPLES, batch_sizes=TABLE_BATCH_SIZES):
 # `last_batch="discard"` drops them, a different 8 each epoch, so over many epochs nothing is
 # lost for good. (Gluon's `DataLoader` also has `"rollover"`, which carries them into the
 # next epoch.)
-
+# %%
 def partial_batch(features, row_ids, batch_size, num_epochs=2):
     """Measure `DataLoader` with the last batch kept and discarded: sizes, examples left out per epoch."""
     found = {}
@@ -165,7 +165,7 @@ def partial_batch(features, row_ids, batch_size, num_epochs=2):
 # 45 examples in batches of 10, coloured by the batch that holds them. Without shuffling the
 # batches are fixed stripes; with it, each epoch deals the examples out anew. With
 # `discard`, the white cells are the 5 examples that epoch skipped.
-
+# %%
 def membership(epoch, num_examples):
     """For each example, the 0-based batch holding it in `epoch`, or -1 if none does."""
     batch_of = onp.full(num_examples, -1)
@@ -275,7 +275,7 @@ def run(out_dir=None, seed=0, quick=False, num_examples=1000, batch_size=10, num
 #    loss curve change? (Hint: the data here were generated in random order.)
 # 3. With 1000 examples, which batch sizes leave no partial batch? Which leave one of size 1, and
 #    why could a batch of one example be a problem for a noisy gradient?
-
+# %%
 def main(argv=None):
     return lesson_main(run, __doc__.splitlines()[0], argv)
 

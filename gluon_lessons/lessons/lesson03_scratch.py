@@ -12,7 +12,7 @@ Run it:  gluon-lessons run scratch        (or: python -m gluon_lessons.lessons.l
 # ## Setup
 # The committed walkthrough data (1000 examples, price = 2·area − 3.4·age + 4.2 + noise),
 # and the walkthrough's hyperparameters:
-
+# %%
 import dataclasses
 import itertools
 
@@ -40,7 +40,7 @@ AGREEMENT_TOLERANCE = 1e-5  # relative; float32 has about 7 digits and each step
 # w starts as small Gaussian noise (σ = 0.01, as `init.Normal(sigma=0.01)` in the walkthrough)
 # and b at zero. `attach_grad()` gives each a buffer that `backward()` fills with the gradient.
 # The model is one matrix product: ŷ = X w + b, shapes (B, d)·(d, 1) + (1,) → (B, 1).
-
+# %%
 def init_params(num_inputs, sigma=0.01):
     """[w, b]: w ~ N(0, sigma²) of shape (num_inputs, 1), b = 0 of shape (1,), both with gradients attached."""
     if isinstance(num_inputs, bool) or not isinstance(num_inputs, (int, onp.integer)) or num_inputs < 1:
@@ -77,7 +77,7 @@ def squared_loss(y_hat, y):
 # Heavy-ball momentum, as the lecture writes it (m = λ m − η g; w ← w + m) and as MXNet's
 # `sgd` optimizer computes it: v ← λ v − η g; w ← w + v. Starting from v = 0, v is minus η
 # times a weighted sum of all past gradients, the newest weighted 1, the one before λ, then λ²...
-
+# %%
 def sgd_step(params, velocities, lr, momentum, batch_size):
     """Update each param in place from its `.grad` (the gradient of the batch's summed loss)."""
     for param, velocity in zip(params, velocities):
@@ -145,7 +145,7 @@ def flat_weights(params):
 # the scratch starting point into it (Gluon stores w as (1, d), its transpose), and feed both the
 # very same batches. After every update we compare (w, b): any difference in the gradient,
 # the 1/B scaling or the momentum convention would show at once; what remains is float32 rounding.
-
+# %%
 def gluon_twin(params, lr, momentum):
     """`Dense(1)` + `Trainer('sgd')` starting from the numbers in scratch [w, b]."""
     w, b = params
@@ -243,7 +243,7 @@ def run(out_dir=None, seed=0, quick=False, batch_size=BATCH_SIZE, lr=LR, num_epo
 # 2. Replace the momentum update by v ← λv + (1 − λ)g; w ← w − ηv (an average, not a sum). Does
 #    `compare_with_gluon` still agree? Which learning rate makes it agree again?
 # 3. Run with `--set momentum=0.99`. What happens to the loss per epoch, and why?
-
+# %%
 def main(argv=None):
     return lesson_main(run, __doc__.splitlines()[0], argv)
 

@@ -12,7 +12,7 @@ Run it:  gluon-lessons run gluon        (or: python -m gluon_lessons.lessons.les
 # %% [markdown]
 # ## Setup
 # The walkthrough's hyperparameters, in one place:
-
+# %%
 import numpy as onp
 from mxnet import nd, np, npx
 from mxnet.gluon import nn
@@ -85,7 +85,7 @@ TARGET_LOSS = 1e-3  # batch mean L2 loss, for counting updates
 # interface because d2l 1.0.3 switches MXNet into it (`npx.set_np()`) for the whole process
 # as soon as it is imported, and from then on Gluon blocks accept only `mxnet.np` arrays. We
 # measure it below: an `nd` array fed to `Dense` raises, and `.as_np_ndarray()` converts it.
-
+# %%
 def legacy_nd_check():
     """Feed a `Dense(1)` an `nd` array, then the same numbers converted; return what happened."""
     net = nn.Dense(1)
@@ -108,7 +108,7 @@ def legacy_nd_check():
 # `net[0].weight.data()` (shape (1, 2), one row per output) and `net[0].bias.data()`.
 # Least squares (`model.least_squares`) is the best any trainer can do on these 1000
 # noisy examples; the truth is what generated them.
-
+# %%
 def train(house, loader="gluon", ctx="cpu", optimizer="sgd", momentum=0.0, seed=0,
           batch_size=BATCH_SIZE, lr=LR, num_epochs=NUM_EPOCHS):
     """The walkthrough's training on `house`; returns `training.TrainResult`."""
@@ -146,7 +146,7 @@ def report(label, result, truth, ols):
 # falls below 10⁻³ (lesson 5 compares such counts with theory). With the same learning rate the
 # final weights jitter a little more around the optimum: each step now carries about
 # 1/(1 − 0.9) = 10 gradients' worth of batch noise.
-
+# %%
 def updates_to_reach(step_loss, target=1e-3, window=10):
     """First update after which the mean of the last `window` batch losses is below `target`; None if never."""
     values = onp.asarray(step_loss, dtype=float)
@@ -164,7 +164,7 @@ def updates_to_reach(step_loss, target=1e-3, window=10):
 # half, and the Trainer sums them: the same update, computed in two pieces. On a machine with
 # GPUs the same call takes `gpu:0,gpu:1`. Here the two "devices" share the same two CPU cores,
 # so splitting only adds work; the time per epoch below shows it.
-
+# %%
 def run(out_dir=None, seed=0, quick=False, batch_size=BATCH_SIZE, lr=LR, num_epochs=NUM_EPOCHS, momentum=MOMENTUM):
     """The walkthrough, its weights checked, momentum and nag, loaders and devices compared; the findings."""
     training.check_hyperparameters(lr, momentum, num_epochs)
@@ -249,7 +249,7 @@ def run(out_dir=None, seed=0, quick=False, batch_size=BATCH_SIZE, lr=LR, num_epo
 #    and train it with `training.fit`. How many more updates does plain SGD need to reach the same loss?
 # 3. Replace `trainer.step(batch_size)` by `trainer.step(1)` in `training.fit`. Which learning
 #    rate gives back the original run?
-
+# %%
 def main(argv=None):
     return lesson_main(run, __doc__.splitlines()[0], argv)
 
