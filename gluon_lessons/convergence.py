@@ -146,6 +146,19 @@ def momentum_from_gradients(gradients, lr, momentum):
                       for k in range(len(gradients))])
 
 
+def stationary_variance(lr, momentum, curvature, noise_variance):
+    """Long-run variance of heavy ball along one direction of curvature λ when each gradient carries additive
+    noise of variance s²: α s² (1+β) / ((1−β) λ (2(1+β) − αλ)); β = 0 gives SGD's α s² / (λ (2 − αλ))."""
+    _lr_momentum(lr, momentum)
+    if not (math.isfinite(curvature) and curvature > 0 and math.isfinite(noise_variance) and noise_variance >= 0):
+        raise ValueError("need curvature > 0 and noise variance >= 0, got %r and %r" % (curvature, noise_variance))
+    room = 2 * (1 + momentum) - lr * curvature
+    if room <= 0:
+        raise ValueError("α λ = %g is past the stability limit 2 + 2β = %g: no stationary variance"
+                         % (lr * curvature, 2 + 2 * momentum))
+    return lr * noise_variance * (1 + momentum) / ((1 - momentum) * curvature * room)
+
+
 # Measurement.
 
 def measure_rate(errors, start=1e-1, stop=1e-9):

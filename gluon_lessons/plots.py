@@ -95,7 +95,8 @@ def contour_paths(grid_x, grid_y, values, paths, out_dir, name, xlabel, ylabel, 
     ax.contour(grid_x, grid_y, values, levels=levels, colors="0.6", linewidths=0.7)
     for index, (label, path) in enumerate(paths.items()):
         path = onp.asarray(path)
-        ax.plot(path[:, 0], path[:, 1], "-o", color="C%d" % index, markersize=2.5, linewidth=1.2, label=label)
+        ax.plot(path[:, 0], path[:, 1], "-o", color="C%d" % index, markersize=2.5, linewidth=2.2 - 0.5 * index,
+                zorder=10 - index, label=label)  # earlier paths on top and thicker, so overlaps stay visible
     if optimum is not None:
         ax.plot(*optimum, "k*", markersize=12, label="least squares")
     first = onp.asarray(next(iter(paths.values())))[0]
@@ -133,18 +134,19 @@ def rate_curves(curves, out_dir, name, theory=None, xlabel="step k", ylabel="‖
     return save(fig, out_dir, name)
 
 
-def ball_on_curve(grid, values, paths, out_dir, name, finals=None, title=None):
+def ball_on_curve(grid, values, paths, out_dir, name, finals=None, marks=None, title=None):
     """A 1-D loss with each path's positions on it, position against step, and optionally the final position
-    against a swept setting, `finals` = (xlabel, settings, positions) (lesson 5)."""
+    against a swept setting, `finals` = (xlabel, settings, positions); `marks` (label -> w) are dotted levels (lesson 5)."""
     panels = 3 if finals is not None else 2
-    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.8))
+    fig, axes = plt.subplots(1, panels, figsize=(5.0 * panels, 3.8))
     start = onp.ravel(next(iter(paths.values())))[0]
     axes[0].plot(grid, values, color="0.3")
     for index, (label, path) in enumerate(paths.items()):
         path = onp.ravel(path)
         color = "C%d" % index
         axes[0].plot(path, onp.interp(path, grid, values), ".", color=color, markersize=3, alpha=0.5)
-        axes[0].plot(path[-1], onp.interp(path[-1], grid, values), "o", color=color, markersize=9, label=label)
+        axes[0].plot(path[-1], onp.interp(path[-1], grid, values), "o", color=color, markersize=max(13 - 3 * index, 4),
+                     zorder=3 + index, label=label)  # shrinking dots: balls ending in one place all show
         axes[1].plot(onp.arange(len(path)), path, color=color, label=label)
     axes[0].plot(start, onp.interp(start, grid, values), "ks", label="start")
     axes[0].set_xlabel("w")
@@ -156,11 +158,15 @@ def ball_on_curve(grid, values, paths, out_dir, name, finals=None, title=None):
     axes[1].set_title("position over time")
     if finals is not None:
         xlabel, settings, positions = finals
-        axes[2].plot(settings, positions, "o-", color="0.3")
-        axes[2].axhline(0, color="0.8", linewidth=0.8)
+        axes[2].plot(settings, positions, "o", color="0.2", markersize=8)
         axes[2].set_xlabel(xlabel)
         axes[2].set_ylabel("final w")
         axes[2].set_title("where it ends, by momentum")
+    for ax in axes[1:]:
+        for label, level in (marks or {}).items():
+            ax.axhline(level, color="0.6", linestyle=":", linewidth=1)
+            ax.annotate(label, (1.02, level), xycoords=("axes fraction", "data"), ha="left", va="center",
+                        fontsize=8, color="0.4", annotation_clip=False)  # outside, right of the panel
     if title:
         fig.suptitle(title)
     return save(fig, out_dir, name)
