@@ -170,3 +170,26 @@ def ball_on_curve(grid, values, paths, out_dir, name, finals=None, marks=None, t
     if title:
         fig.suptitle(title)
     return save(fig, out_dir, name)
+
+
+def batch_time(rows, out_dir, name="batch_time", device="cpu(0)"):
+    """Seconds per update and per epoch against batch size, one line per update path (lesson 6)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    batch_sizes = [r["batch_size"] for r in rows]
+    for path, label in (("fused", "fused updates (default)"), ("gluon", "autograd + Trainer.step")):
+        for ax, key in zip(axes, ("seconds_per_update", "seconds_per_epoch")):
+            values = [r[path][key] for r in rows]
+            line, = ax.plot(batch_sizes, values, "o-", label=label)
+            guessed = [i for i, r in enumerate(rows) if r[path]["extrapolated"]]
+            if key == "seconds_per_epoch" and guessed:
+                ax.plot([batch_sizes[i] for i in guessed], [values[i] for i in guessed], "o", mfc="white",
+                        color=line.get_color(), label="extrapolated" if path == "gluon" else None)
+    for ax, title in zip(axes, ("time per update", "time per epoch")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size B")
+        ax.set_ylabel("seconds")
+        ax.set_title("%s on %s" % (title, device))
+        ax.grid(True, which="major", alpha=0.3)
+    axes[1].legend(fontsize=8)
+    return save(fig, out_dir, name)
