@@ -173,17 +173,19 @@ def ball_on_curve(grid, values, paths, out_dir, name, finals=None, marks=None, t
 
 
 def batch_time(rows, out_dir, name="batch_time", device="cpu(0)"):
-    """Seconds per update and per epoch against batch size, one line per update path (lesson 6)."""
+    """Seconds per update and per epoch against batch size for each update path, the default path shaded (lesson 6)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     batch_sizes = [r["batch_size"] for r in rows]
-    for path, label in (("fused", "fused updates (default)"), ("gluon", "autograd + Trainer.step")):
-        for ax, key in zip(axes, ("seconds_per_update", "seconds_per_epoch")):
+    for ax, key in zip(axes, ("seconds_per_update", "seconds_per_epoch")):
+        ax.plot(batch_sizes, [r["default_path"][key] for r in rows], "-", color="0.8", lw=7, label="default path")
+        for path, label in (("fused", "fused updates"), ("gluon", "autograd + Trainer.step")):
             values = [r[path][key] for r in rows]
             line, = ax.plot(batch_sizes, values, "o-", label=label)
-            guessed = [i for i, r in enumerate(rows) if r[path]["extrapolated"]]
-            if key == "seconds_per_epoch" and guessed:
-                ax.plot([batch_sizes[i] for i in guessed], [values[i] for i in guessed], "o", mfc="white",
-                        color=line.get_color(), label="extrapolated" if path == "gluon" else None)
+            if key == "seconds_per_epoch":  # hollow markers: extrapolated from part of an epoch
+                for i, r in enumerate(rows):
+                    if r[path]["extrapolated"]:
+                        ax.plot(batch_sizes[i], values[i], "o", mfc="white", color=line.get_color())
+    axes[1].plot([], [], "o", mfc="white", color="0.3", label="extrapolated")
     for ax, title in zip(axes, ("time per update", "time per epoch")):
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -23,6 +23,9 @@ npx.set_np()
 OPTIMIZERS = ("sgd", "nag")
 PROGRESS_AFTER_SECONDS = 2.0  # `progress=None` starts printing once a run takes longer than this
 STEPS_PER_GRAPH = 50  # updates compiled into one graph by the fused path (about 0.05 s to build one)
+# Above this many numbers per batch (B x features) FullyConnected's own backward beats the fused graph's
+# hand-written gradient per example (measured on CPU in lesson 6), so `fit` steps through autograd.
+FUSED_MAX_BATCH_NUMBERS = 250_000
 FUSED = ("auto", True, False)
 
 
@@ -106,12 +109,10 @@ class _LinearSteps(nn.HybridBlock):
         self.num_steps, self.batch_size, self.nesterov, self.record = num_steps, batch_size, nesterov, record
 
     def hybrid_forward(self, F, X, y, weight, bias, weight_state, bias_state, lrs, momentum, rescale):
-        n = self.num_steps
-        Xs = F.np.split(X, n, axis=0) if n > 1 else [X]
-        ys = F.np.split(y, n, axis=0) if n > 1 else [y]
-        lrs = F.np.split(lrs, n, axis=0) if n > 1 else [lrs]
+        n, B = self.num_steps, self.batch_size
         residuals, path = [], []
-        for X_k, y_k, lr in zip(Xs, ys, lrs):
+        for k in range(n):  # slicing, not np.split: MXNet's split is far slower for big batches
+            X_k, y_k, lr = (X, y, lrs) if n == 1 else (X[k * B:(k + 1) * B], y[k * B:(k + 1) * B], lrs[k:k + 1])
             residual = F.npx.fully_connected(X_k, weight, bias, num_hidden=1) - y_k  # (B, 1) = dL2Loss/dy_hat
             residuals.append(residual)
             grad_w = rescale * F.np.dot(residual.T, X_k)  # (1, d); rescale = 1/B as in Trainer.step(B)
@@ -229,6 +230,11 @@ class LinearUpdates:
         return losses
 
 
+def fused_suits(batch_size, num_features):
+    """Whether `fit` prefers the fused path for batches of this shape (small batches: overhead dominates)."""
+    return batch_size * num_features <= FUSED_MAX_BATCH_NUMBERS
+
+
 def fused_obstacle(net, loss, trainer, batches, contexts, on_step=None, hybridize=True):
     """Why `fit` cannot take the fused path for these arguments, or None when it can."""
     if on_step is not None:
@@ -304,8 +310,9 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
     Gluon's `Trainer` sums their gradients. `eval_data=(X, y)` adds the full-data loss per epoch.
     `progress`: True prints a line per epoch to stderr, None does so once the run passes 2 s.
     `fused="auto"` runs `Dense(1)` + `L2Loss` + sgd/nag on `ShuffledBatches` through `LinearUpdates`
-    (same updates, the Trainer's momentum state kept in step); `on_step` and several devices always
-    take the per-step autograd + `Trainer.step` path. `fused=True` raises ValueError when it cannot.
+    (same updates, the Trainer's momentum state kept in step) when batches are small (`fused_suits`);
+    `on_step` and several devices always take the per-step autograd + `Trainer.step` path.
+    `fused=True` insists (ValueError when it cannot), `fused=False` never fuses.
     """
     check_hyperparameters(num_epochs=num_epochs)
     if fused not in FUSED:
@@ -315,6 +322,8 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
     obstacle = fused_obstacle(net, loss, trainer, batches, contexts, on_step, hybridize) if fused else "off"
     if fused is True and obstacle is not None:
         raise ValueError("fused=True is not possible here: %s" % obstacle)
+    if obstacle is None and fused == "auto" and not fused_suits(batches.batch_size, single_dense(net).weight.shape[1]):
+        obstacle = "big batches: FullyConnected's own backward is faster per example"
     updates = _fused_updates(net, trainer, batches.batch_size) if obstacle is None else None
     step_loss_of = (WithLoss if isinstance(net, nn.HybridBlock) else _WithLossBlock)(net, loss)
     if hybridize:
