@@ -17,7 +17,7 @@ Run it:  gluon-lessons run momentum        (or: python -m gluon_lessons.lessons.
 # momentum as λ and the learning rate as η; MXNet calls them `momentum` and `learning_rate`, and
 # the theory below calls them β and α. Settings, with units (each is a `run` keyword, so
 # `gluon-lessons run momentum --set NAME=VALUE` changes it):
-
+# %%
 import time
 
 import numpy as onp
@@ -54,7 +54,7 @@ MINIBATCH_MOMENTUM = 0.9
 # divides the summed gradient by B). We train a few mini-batch steps on the walkthrough's data,
 # record each gradient (still readable in `param.grad()` after the step), read the state out of
 # the `Trainer` (`recording.optimizer_state`), and rebuild it term by term from the gradients.
-
+# %%
 def gradient_sum_check(house, momentum, lr=SUM_LR, batch_size=SUM_BATCH_SIZE, num_steps=SUM_STEPS, seed=0):
     """Largest |MXNet's momentum state − (−η Σ λ^(k−1−i) gᵢ)| over all recorded steps, and the state's size."""
     recorder = recording.record_linear_regression(
@@ -70,7 +70,6 @@ def gradient_sum_check(house, momentum, lr=SUM_LR, batch_size=SUM_BATCH_SIZE, nu
 # The gradient from t steps ago carries weight λ^t. The weights add up to 1/(1−λ): λ = 0.9
 # remembers about 10 steps, λ = 0.99 about 100. Under a steady gradient the step therefore grows
 # to η/(1−λ), the *effective* step size; section 7 compares SGD and momentum at equal effective step.
-
 # %% [markdown]
 # ## 2. An ill-conditioned loss: house prices in practical units
 # For linear regression with `L2Loss` (½ squared error, averaged) the loss is exactly quadratic
@@ -82,7 +81,7 @@ def gradient_sum_check(house, momentum, lr=SUM_LR, batch_size=SUM_BATCH_SIZE, nu
 # The features are not centred, so the bias and the weights pull against each other. A second
 # data set, the walkthrough's standardized data with the area column stretched ×10, checks that
 # nothing below depends on one data set.
-
+# %%
 def practical_houses(num_examples=1000, seed=0, area_unit_m2=AREA_UNIT_M2, age_unit_years=AGE_UNIT_YEARS):
     """Lesson 1's raw house data with area in `area_unit_m2` and age in `age_unit_years`: (features, labels)."""
     raw = house_data.raw_house_prices(num_examples, seed=seed)
@@ -116,7 +115,7 @@ def curvature(features):
 # 2×2 system, z² − (1+β)(1−αλ) z + β(1−αλ); on a quadratic its best settings reach
 # 1 − 2/√(3κ+1) (Lessard, Recht and Packard, 2016), between the two, and it is stable only while
 # α λ_max < (2+2β)/(1+2β).
-
+# %%
 def theory(eigenvalues):
     """Best settings, rates and stability limits of GD, heavy ball and NAG for these eigenvalues."""
     kappa = landscape.condition_number(eigenvalues)
@@ -155,7 +154,7 @@ def steps_per_digit(rate):
 # reads the rate about 1% slow. So heavy ball runs twice: at the best (α, β), compared with
 # (√κ−1)/(√κ+1), and with β raised by 2%, where every direction spirals at exactly √β and the
 # per-eigenvalue spectral radius is the exact prediction.
-
+# %%
 def errors_to_optimum(recorder, optimum):
     """‖θ_k − θ*‖ for every recorded step."""
     return onp.linalg.norm(recorder.parameters - optimum, axis=1)
@@ -198,7 +197,7 @@ def measure_methods(features, labels, gd_steps=600, momentum_steps=200, detune=D
 # Each limit is a sharp line. 2% inside it the error still shrinks (slowly for GD, whose steepest
 # direction now flips sign each step and barely decays); 2% outside it grows geometrically, at the
 # rate the same formulas predict. We measure the factor per step over the second half of 150 steps.
-
+# %%
 def stability_runs(features, labels, margin=STABILITY_MARGIN, num_steps=150, seed=0):
     """GD and heavy ball (best β) at (1 ∓ margin) × their stability limits: predicted and measured factor per step."""
     eigenvalues, _ = curvature(features)
@@ -229,7 +228,7 @@ def stability_runs(features, labels, margin=STABILITY_MARGIN, num_steps=150, see
 # characters: gradient descent drops to the valley floor and then crawls along it; heavy ball
 # gathers speed along the floor, overshoots and circles in; NAG, which takes its gradient at the
 # point momentum is about to carry it to, brakes before it overshoots.
-
+# %%
 def contour_runs(features, labels, momentum=CONTOUR_MOMENTUM, num_steps=CONTOUR_STEPS, seed=0):
     """Paths of GD, heavy ball and NAG (step 1/λ_max) on a two-parameter problem, and its loss on a grid around them."""
     eigenvalues, kappa = curvature(features)
@@ -259,7 +258,7 @@ def contour_runs(features, labels, momentum=CONTOUR_MOMENTUM, num_steps=CONTOUR_
 # w ≈ 0.79 and a deeper valley near w ≈ −1.13, separated by a low ridge at w ≈ 0.34. A
 # `landscape.PositionLoss` makes the parameter itself the thing being trained, so the same
 # `Trainer` and loop move it; we start at w = 2 and sweep λ.
-
+# %%
 def roll_balls(momenta=BALL_MOMENTA, tilt=TILT, start=BALL_START, lr=BALL_LR, num_steps=150):
     """Final position of the ball for each λ, whether it crossed the ridge, and its path."""
     ridge = landscape.critical_points_of_double_well(tilt)[1]
@@ -287,7 +286,7 @@ def roll_balls(momenta=BALL_MOMENTA, tilt=TILT, start=BALL_START, lr=BALL_LR, nu
 # 15% and 90% of 2/λ_max, and average the excess loss L − L* over the second half of the run and
 # over seeds. Mini-batch noise is not additive (it grows with the distance from θ*) and the loss
 # has three directions, so the formula gives the direction and rough size of the gap, not its value.
-
+# %%
 def minibatch_comparison(features, labels, fractions=MINIBATCH_FRACTIONS, momentum=MINIBATCH_MOMENTUM,
                          batch_size=10, num_steps=300, seeds=(0, 1)):
     """Mean excess loss (second half of the run, seed-averaged) for SGD and momentum at equal effective step."""
@@ -316,7 +315,7 @@ def minibatch_comparison(features, labels, fractions=MINIBATCH_FRACTIONS, moment
     return results
 
 
-def check_settings(num_examples, gd_steps, momentum_steps, area_unit_m2, stretch, tilt):
+def check_settings(num_examples, gd_steps, momentum_steps, area_unit_m2, stretch, tilt, minibatch_momentum):
     """ValueError naming the first setting out of range."""
     for name, value, least in (("num_examples", num_examples, 10), ("gd_steps", gd_steps, 50),
                                ("momentum_steps", momentum_steps, 50)):
@@ -325,6 +324,8 @@ def check_settings(num_examples, gd_steps, momentum_steps, area_unit_m2, stretch
     for name, value in (("area_unit_m2", area_unit_m2), ("stretch", stretch)):
         if not (isinstance(value, (int, float)) and onp.isfinite(value) and value > 0):
             raise ValueError("%s must be a number > 0, got %r" % (name, value))
+    if not (isinstance(minibatch_momentum, (int, float)) and 0 <= minibatch_momentum < 1):
+        raise ValueError("minibatch_momentum must be in [0, 1), got %r" % (minibatch_momentum,))
     limit = 2 / (3 * onp.sqrt(3))  # beyond it w³ − w + tilt has one real root: no dip, no ridge
     if not (isinstance(tilt, (int, float)) and 0 < tilt < limit):
         raise ValueError("tilt must be in (0, %.3f) so the loss has a dip and a valley, got %r" % (limit, tilt))
@@ -344,7 +345,7 @@ def run(out_dir=None, seed=0, quick=False, num_examples=1000, gd_steps=600, mome
         area_unit_m2=AREA_UNIT_M2, stretch=STRETCH, tilt=TILT, minibatch_momentum=MINIBATCH_MOMENTUM):
     """All seven sections; returns the findings."""
     _check(quick, seed)
-    check_settings(num_examples, gd_steps, momentum_steps, area_unit_m2, stretch, tilt)
+    check_settings(num_examples, gd_steps, momentum_steps, area_unit_m2, stretch, tilt, minibatch_momentum)
     started = time.perf_counter()
     out = output_dir(SLUG, out_dir)
     if quick:
@@ -536,7 +537,7 @@ def run(out_dir=None, seed=0, quick=False, num_examples=1000, gd_steps=600, mome
 #    v ← λv − η g, but moves w by λv − η g: what sum of gradients is each *step* then?
 # 4. Section 7 with `--set minibatch_momentum=0.5`: is the gap at the large step smaller? Compare
 #    with the factor (1−β)/(1+β) in the noise formula.
-
+# %%
 def main(argv=None):
     return lesson_main(run, __doc__.splitlines()[0], argv)
 
