@@ -162,11 +162,8 @@ def stationary_variance(lr, momentum, curvature, noise_variance):
 # Measurement.
 
 def measure_rate(errors, start=1e-1, stop=1e-9):
-    """Per-step factor of a converging run: exp of the least-squares slope of log error.
-
-    The window runs from the first step with error <= start·e₀ (early transients are over)
-    until the error drops below stop·e₀ (before float rounding takes over) or the run ends.
-    """
+    """Per-step factor of a converging run: exp of the least-squares slope of log error, from the first step
+    with error <= start·e₀ until the error drops below stop·e₀ or the run ends."""
     errors = onp.asarray(errors, dtype=onp.float64)
     if not (0 < stop < start <= 1):
         raise ValueError("need 0 < stop < start <= 1, got start=%r, stop=%r" % (start, stop))

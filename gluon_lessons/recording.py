@@ -25,11 +25,8 @@ def flat_values(arrays):
 
 
 def optimizer_state(trainer, param, device=0):
-    """The state MXNet's optimizer keeps for `param` (for `sgd` with momentum: the velocity v).
-
-    Gluon keeps one updater per device, holding states under the parameter's index in the trainer;
-    the state appears at the first `trainer.step`. Returns None when there is none (momentum 0).
-    """
+    """MXNet's optimizer state for `param` (`sgd` with momentum: the velocity v), None before the first step
+    or without momentum. Gluon keeps it per device, under the parameter's index in the trainer."""
     if trainer._update_on_kvstore:
         raise ValueError("this trainer updates on a kvstore, which keeps the optimizer state out of reach")
     if param.name not in trainer._param2idx:
@@ -40,13 +37,11 @@ def optimizer_state(trainer, param, device=0):
 
 
 class Recorder:
-    """An `on_step` callback: after every update, copy parameters, mean gradients and optimizer states.
+    """An `on_step` callback copying parameters, mean gradients and optimizer states after every update.
 
-    `params` fixes the order of the flat vectors (default: the trainer's own order).
-
-    `parameters` has one more row than the others: row 0 is the start, row k the value after k updates.
-    `gradients[k]` is the mean-loss gradient the (k+1)-th update used (the summed gradient / batch size),
-    `states[k]` the optimizer's state after that update. All are (rows, parameters) float64 arrays.
+    Rows are flat float64 vectors in the order of `params` (default: the trainer's). `parameters[k]` is the
+    value after k updates (row 0: the start); `gradients[k]` (summed gradient / batch size) and `states[k]`
+    belong to update k + 1.
     """
 
     def __init__(self, trainer, params=None, parameters=True, gradients=False, states=False):

@@ -194,9 +194,10 @@ def measure_methods(features, labels, gd_steps=600, momentum_steps=200, detune=D
 
 # %% [markdown]
 # ## Stability: just inside and just outside the limit
-# Each limit is a sharp line. 2% inside it the error still shrinks (slowly for GD, whose steepest
-# direction now flips sign each step and barely decays); 2% outside it grows geometrically, at the
-# rate the same formulas predict. We measure the factor per step over the second half of 150 steps.
+# Each limit is a sharp line. 2% inside it the error still shrinks (for GD the steepest direction
+# now flips sign every step and loses only 4% of its size each time); 2% outside it grows
+# geometrically, at the rate the same formulas predict. We measure the factor per step over the
+# second half of 150 steps.
 # %%
 def stability_runs(features, labels, margin=STABILITY_MARGIN, num_steps=150, seed=0):
     """GD and heavy ball (best β) at (1 ∓ margin) × their stability limits: predicted and measured factor per step."""
@@ -224,7 +225,7 @@ def stability_runs(features, labels, margin=STABILITY_MARGIN, num_steps=150, see
 # With one feature (area in 100 m²) and a bias there are two parameters, so the whole loss fits
 # on a page. The valley is narrow (κ ≈ 28) and tilted, because area and the bias column are
 # correlated. The best settings of section 3 make heavy ball leap across the whole picture, so
-# here all three share one modest step, α = 1/λ_max, and momentum and NAG use λ = 0.8. Watch the
+# here all three share one modest step, α = 1/λ_max, and momentum and NAG use β = 0.8. Watch the
 # characters: gradient descent drops to the valley floor and then crawls along it; heavy ball
 # gathers speed along the floor, overshoots and circles in; NAG, which takes its gradient at the
 # point momentum is about to carry it to, brakes before it overshoots.
@@ -254,8 +255,9 @@ def contour_runs(features, labels, momentum=CONTOUR_MOMENTUM, num_steps=CONTOUR_
 # %% [markdown]
 # ## 6. Critical points: a shallow dip and a ball with inertia
 # The lecture's picture: plain gradient descent stops wherever the gradient is zero, momentum
-# keeps the speed it had and may roll on. Here is a one-parameter loss with a shallow dip near
-# w ≈ 0.79 and a deeper valley near w ≈ −1.13, separated by a low ridge at w ≈ 0.34. A
+# keeps the speed it had and may roll on. Here is a one-parameter loss, L(w) = w⁴/4 − w²/2 + tilt·w;
+# at the default tilt 0.3 it has a shallow dip near w ≈ 0.79 and a deeper valley near w ≈ −1.13,
+# separated by a low ridge at w ≈ 0.34 (the gradient is zero at all three). A
 # `landscape.PositionLoss` makes the parameter itself the thing being trained, so the same
 # `Trainer` and loop move it; we start at w = 2 and sweep λ.
 # %%
@@ -276,9 +278,10 @@ def roll_balls(momenta=BALL_MOMENTA, tilt=TILT, start=BALL_START, lr=BALL_LR, nu
 
 # %% [markdown]
 # ## 7. Mini-batches: momentum at the same effective step
-# Momentum λ with step η moves, under a steady gradient, like plain SGD with step η/(1−λ). To
-# first order in the step the two are the same algorithm, noise included. The exact long-run
-# variance along a direction of curvature λ, for gradients with additive noise of variance s², is
+# Momentum β with step α moves, under a steady gradient, like plain SGD with the effective step
+# η_eff = α/(1−β). To first order in the step the two are the same algorithm, noise included. The
+# exact long-run variance along a direction of curvature λ, for gradients with additive noise of
+# variance s², is
 # α s² (1+β) / ((1−β) λ (2(1+β) − αλ)) (`convergence.stationary_variance`); at equal effective
 # step η_eff that is η_eff s² / (λ (2 − η_eff λ)) for SGD and η_eff s² / (λ (2 − η_eff λ (1−β)/(1+β)))
 # for heavy ball: equal while η_eff λ is small, apart as η_eff λ_max nears 2, plain SGD's edge.
