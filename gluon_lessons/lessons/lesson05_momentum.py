@@ -412,11 +412,11 @@ def run(out_dir=None, seed=0, quick=False, num_examples=1000, gd_steps=600, mome
     contours = contour_runs(features[:, :1], labels, seed=seed)
     labels_of = {"gd": "SGD, full batch (gradient descent)", "momentum": "momentum (heavy ball)", "nag": "NAG"}
     figures.append(plots.contour_paths(
-        *contours["grid"], {"%s%s" % (labels_of[k], "" if k == "gd" else ", λ = %g" % CONTOUR_MOMENTUM): v
+        *contours["grid"], {"%s%s" % (labels_of[k], "" if k == "gd" else ", β = %g" % CONTOUR_MOMENTUM): v
                             for k, v in contours["paths"].items()}, out, "contour_paths",
         "w (thousand per 100 m²)", "b (bias, thousand)", contours["optimum"],
         "Price from area alone (κ = %.0f): %d steps of α = 1/λ_max" % (contours["kappa"], CONTOUR_STEPS)))
-    print("  two-parameter problem (area only, κ = %.1f), α = 1/λ_max = %.3f, λ = %g: after %d steps ‖θ − θ*‖ is %s"
+    print("  two-parameter problem (area only, κ = %.1f), α = 1/λ_max = %.3f, β = %g: after %d steps ‖θ − θ*‖ is %s"
           % (contours["kappa"], contours["lr"], CONTOUR_MOMENTUM, CONTOUR_STEPS,
              ", ".join("%s %.3g" % (k, d) for k, d in contours["final_distance"].items())))
     figures.append(plots.rate_curves(
