@@ -36,5 +36,7 @@ def test_lesson_format(lesson):
         end = start + 1
         while end < len(lines) and lines[end].startswith("#") and not lines[end].startswith("# %%"):
             end += 1
+        while end < len(lines) and not lines[end].strip() and lines[end + 1:end + 2] != [""]:
+            end += 1  # one blank line may separate two text cells
         assert end < len(lines) and re.match(r"# %%( \[markdown\])?$", lines[end]), \
             "line %d: the text cell must be followed by a `# %%` marker" % (end + 1)
