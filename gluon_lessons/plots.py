@@ -195,3 +195,65 @@ def batch_time(rows, out_dir, name="batch_time", device="cpu(0)"):
         ax.grid(True, which="major", alpha=0.3)
     axes[1].legend(fontsize=8)
     return save(fig, out_dir, name)
+
+
+def gradient_clouds(clouds, full_gradient, out_dir, name="gradient_clouds", names=("w_1", "w_2"), title=None):
+    """Mini-batch gradients (first two components) for each batch size around the full gradient (lesson 7)."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for batch_size, grads in sorted(clouds.items()):
+        ax.scatter(grads[:, 0], grads[:, 1], s=6, alpha=0.35, label="B = %d" % batch_size)
+    ax.scatter([0], [0], marker="+", color="0.4", s=60)
+    ax.annotate("", xy=(full_gradient[0], full_gradient[1]), xytext=(0, 0),
+                arrowprops=dict(arrowstyle="->", color="black", lw=2))
+    ax.scatter([full_gradient[0]], [full_gradient[1]], color="black", s=25, zorder=5, label="full-data gradient G")
+    ax.set_xlabel("∂L/∂%s" % names[0])
+    ax.set_ylabel("∂L/∂%s" % names[1])
+    ax.set_aspect("equal", adjustable="datalim")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8, markerscale=2)
+    return save(fig, out_dir, name)
+
+
+def variance_vs_batch(batch_sizes, measured, standard_error, trace_sigma, out_dir, name="gradient_variance"):
+    """Measured E|g_B − G|² with error bars against tr(Σ)/B, log-log (lesson 7)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    batch_sizes = onp.asarray(batch_sizes, float)
+    ax.errorbar(batch_sizes, measured, yerr=2 * onp.asarray(standard_error), fmt="o", capsize=3,
+                label="measured (MXNet autograd), ±2 s.e.")
+    grid = onp.geomspace(batch_sizes.min(), batch_sizes.max(), 50)
+    ax.plot(grid, trace_sigma / grid, "-", color="0.4", label="tr(Σ)/B from per-example gradients")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size B")
+    ax.set_ylabel("E|g_B − G|²")
+    ax.legend(fontsize=8)
+    return save(fig, out_dir, name)
+
+
+def steps_to_target(batch_sizes, steps, s_min, b_crit, scaled, out_dir, name="steps_to_target"):
+    """Steps and examples to a target loss against batch size: tuned, fitted and linearly scaled (lesson 7)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    batch_sizes = onp.asarray(batch_sizes, float)
+    steps = onp.asarray(steps, float)
+    grid = onp.geomspace(batch_sizes.min(), batch_sizes.max(), 100)
+    scaled_b = onp.asarray(sorted(scaled), float)
+    scaled_s = onp.asarray([scaled[b] for b in sorted(scaled)], float)
+    for ax, per in zip(axes, ("steps", "examples")):
+        factor = batch_sizes if per == "examples" else 1.0
+        ax.plot(batch_sizes, steps * factor, "o", label="tuned learning rate")
+        fit = s_min * (1 + b_crit / grid) * (grid if per == "examples" else 1.0)
+        ax.plot(grid, fit, "-", color="0.4", label="S_min (1 + B_crit/B), B_crit = %.0f" % b_crit)
+        ok = onp.isfinite(scaled_s)
+        ax.plot(scaled_b[ok], scaled_s[ok] * (scaled_b[ok] if per == "examples" else 1.0), "s", mfc="none",
+                label="lr ∝ B (linear scaling)")
+        for b in scaled_b[~ok]:
+            ax.axvline(b, color="tab:red", alpha=0.3, lw=3)
+        ax.axvline(b_crit, color="0.6", ls=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size B")
+        ax.set_ylabel("%s to the target" % per)
+    axes[0].plot([], [], color="tab:red", alpha=0.3, lw=3, label="linear scaling never reaches the target")
+    axes[0].legend(fontsize=7)
+    return save(fig, out_dir, name)
