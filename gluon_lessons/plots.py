@@ -197,18 +197,27 @@ def batch_time(rows, out_dir, name="batch_time", device="cpu(0)"):
     return save(fig, out_dir, name)
 
 
-def gradient_clouds(clouds, full_gradient, out_dir, name="gradient_clouds", names=("w_1", "w_2"), title=None):
-    """Mini-batch gradients (first two components) for each batch size around the full gradient (lesson 7)."""
+def gradient_clouds(clouds, full_gradient, out_dir, name="gradient_clouds", title=None):
+    """Mini-batch gradients for each batch size around the full gradient G, seen along G and across it (lesson 7)."""
+    full_gradient = onp.asarray(full_gradient, float)
+    along = full_gradient / onp.linalg.norm(full_gradient)
+    widest = clouds[min(clouds)] - onp.outer(clouds[min(clouds)] @ along, along)
+    across = onp.linalg.svd(widest, full_matrices=False)[2][0]  # widest spread orthogonal to G
+    across -= (across @ along) * along
+    across /= onp.linalg.norm(across)
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     for batch_size, grads in sorted(clouds.items()):
-        ax.scatter(grads[:, 0], grads[:, 1], s=6, alpha=0.35, label="B = %d" % batch_size)
-    ax.scatter([0], [0], marker="+", color="0.4", s=60)
-    ax.annotate("", xy=(full_gradient[0], full_gradient[1]), xytext=(0, 0),
-                arrowprops=dict(arrowstyle="->", color="black", lw=2))
-    ax.scatter([full_gradient[0]], [full_gradient[1]], color="black", s=25, zorder=5, label="full-data gradient G")
-    ax.set_xlabel("∂L/∂%s" % names[0])
-    ax.set_ylabel("∂L/∂%s" % names[1])
-    ax.set_aspect("equal", adjustable="datalim")
+        ax.scatter(grads @ along, grads @ across, s=6, alpha=0.4, label="B = %d" % batch_size)
+    ax.annotate("", xy=(full_gradient @ along, 0), xytext=(0, 0), arrowprops=dict(arrowstyle="->", color="black", lw=2))
+    ax.scatter([full_gradient @ along], [0], color="black", s=25, zorder=5, label="full-data gradient G")
+    ax.scatter([0], [0], marker="+", color="0.3", s=60)
+    spread = onp.percentile(onp.abs(onp.concatenate([onp.stack([g @ along, g @ across], 1) for g in clouds.values()])), 97)
+    reach = max(spread, 1.5 * onp.linalg.norm(full_gradient))
+    ax.set_xlim(-reach, reach)  # the farthest single-example gradients would hide the rest
+    ax.set_ylim(-reach, reach)
+    ax.set_aspect("equal")
+    ax.set_xlabel("component along G")
+    ax.set_ylabel("component across G (widest spread)")
     if title:
         ax.set_title(title)
     ax.legend(fontsize=8, markerscale=2)
@@ -254,6 +263,6 @@ def steps_to_target(batch_sizes, steps, s_min, b_crit, scaled, out_dir, name="st
         ax.set_yscale("log")
         ax.set_xlabel("batch size B")
         ax.set_ylabel("%s to the target" % per)
-    axes[0].plot([], [], color="tab:red", alpha=0.3, lw=3, label="linear scaling never reaches the target")
-    axes[0].legend(fontsize=7)
+    axes[1].plot([], [], color="tab:red", alpha=0.3, lw=3, label="linear scaling never reaches the target")
+    axes[1].legend(fontsize=7, loc="upper left")
     return save(fig, out_dir, name)

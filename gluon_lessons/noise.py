@@ -1,0 +1,277 @@
+"""Gradient noise of mini-batch SGD on linear regression: per-example gradients, noise scale, steps to a target.
+
+Lesson 7 (`gluon_lessons.lessons.lesson07_batch_noise`) uses all of it. Losses are Gluon's `L2Loss`
+(half the squared error) averaged over the data; w̃ = [w, b] and x̃ = [x, 1].
+"""
+import dataclasses
+import math
+
+import mxnet as mx
+import numpy as onp
+from mxnet import autograd, np, npx
+
+from . import loading, model, training
+
+npx.set_np()
+
+
+def design(features):
+    """X̃ = [X, 1] in float64."""
+    features = onp.asarray(features, onp.float64)
+    return onp.hstack([features, onp.ones((len(features), 1))])
+
+
+def per_example_gradients(features, labels, weight, bias):
+    """Row i is the gradient of ½(x_i·w + b − y_i)² with respect to [w, b]: (x̃_i·w̃ − y_i) x̃_i."""
+    X = design(features)
+    residual = X @ onp.append(onp.ravel(weight), bias).astype(onp.float64) - onp.ravel(labels)
+    return residual[:, None] * X
+
+
+@dataclasses.dataclass
+class NoiseScale:
+    trace_sigma: float  # tr(Σ): summed variance of one example's gradient
+    grad_norm_sq: float  # |G|²: squared norm of the full-data gradient
+    b_simple: float  # tr(Σ) / |G|²
+
+
+def exact_noise_scale(gradients):
+    """B_simple = tr(Σ)/|G|² from all per-example gradients (Σ their covariance over the data)."""
+    gradients = onp.asarray(gradients, onp.float64)
+    mean = gradients.mean(axis=0)
+    trace_sigma = float(((gradients - mean) ** 2).sum(axis=1).mean())
+    grad_norm_sq = float(mean @ mean)
+    return NoiseScale(trace_sigma, grad_norm_sq, trace_sigma / grad_norm_sq)
+
+
+def two_batch_noise_scale(small_norms_sq, big_norms_sq, small_batch, big_batch):
+    """McCandlish et al.'s estimator from |g|² of batches of two sizes (drawn with replacement).
+
+    E|g_B|² = |G|² + tr(Σ)/B, so |G|² ≈ (B_big|g_big|² − B_small|g_small|²)/(B_big − B_small) and
+    tr(Σ) ≈ (|g_small|² − |g_big|²)/(1/B_small − 1/B_big); each is averaged before taking the ratio.
+    """
+    if not 0 < small_batch < big_batch:
+        raise ValueError("need 0 < small_batch < big_batch, got %r and %r" % (small_batch, big_batch))
+    small, big = onp.mean(small_norms_sq), onp.mean(big_norms_sq)
+    grad_norm_sq = (big_batch * big - small_batch * small) / (big_batch - small_batch)
+    trace_sigma = (small - big) / (1.0 / small_batch - 1.0 / big_batch)
+    return NoiseScale(float(trace_sigma), float(grad_norm_sq), float(trace_sigma / grad_norm_sq))
+
+
+def two_batch_standard_error(small_norms_sq, big_norms_sq, small_batch, big_batch):
+    """Standard error of `two_batch_noise_scale(...).b_simple` (delta method over paired draws)."""
+    small, big = onp.asarray(small_norms_sq, float), onp.asarray(big_norms_sq, float)
+    if small.shape != big.shape or small.size < 2:
+        raise ValueError("need two equally long lists of at least two draws")
+    g2 = (big_batch * big - small_batch * small) / (big_batch - small_batch)  # one estimate per pair
+    tr = (small - big) / (1.0 / small_batch - 1.0 / big_batch)
+    ratio = tr.mean() / g2.mean()
+    influence = (tr - ratio * g2) / g2.mean()  # linearised ratio of means
+    return float(influence.std(ddof=1) / math.sqrt(small.size))
+
+
+def gluon_batch_gradients(net, features, labels, batch_size, num_batches, rng):
+    """`num_batches` mean gradients [w, b] of `L2Loss` from MXNet autograd, batches drawn with replacement."""
+    batch_size = loading.check_batch_size(batch_size)
+    ctx = net.collect_params().list_ctx()[0]
+    X_all = np.array(features, dtype="float32", ctx=ctx)
+    y_all = np.array(labels, dtype="float32", ctx=ctx)
+    step_loss_of = training.WithLoss(net, model.l2_loss())
+    step_loss_of.hybridize(static_alloc=True, static_shape=True)
+    weight, bias = net[0].weight, net[0].bias
+    grads = []
+    for _ in range(num_batches):
+        rows = np.array(rng.integers(0, len(features), batch_size), dtype="int32", ctx=ctx)
+        X, y = np.take(X_all, rows, axis=0), np.take(y_all, rows, axis=0)
+        with autograd.record():
+            l = step_loss_of(X, y)
+        l.backward()  # summed over the batch, as before Trainer.step(batch_size)
+        grads.append(np.concatenate([weight.grad(ctx).reshape(-1), bias.grad(ctx)]) / batch_size)
+    return np.stack(grads).asnumpy().astype(onp.float64)
+
+
+def net_at(weight, bias, ctx=None):
+    """A `Dense(1)` holding the given weight and bias."""
+    weight = onp.ravel(weight)
+    net = model.linear_regression(ctx or mx.cpu(), num_inputs=len(weight), hybrid=True)
+    net[0].weight.set_data(np.array(weight.reshape(1, -1), dtype="float32"))
+    net[0].bias.set_data(np.array([bias], dtype="float32"))
+    return net
+
+
+def loglog_slope(x, y, weights=None):
+    """Slope and its standard error of log y against log x (weighted least squares, weights = 1/var of log y)."""
+    lx, ly = onp.log(onp.asarray(x, float)), onp.log(onp.asarray(y, float))
+    w = onp.ones_like(lx) if weights is None else onp.asarray(weights, float)
+    design_ = onp.stack([onp.ones_like(lx), lx], axis=1)
+    normal = design_.T @ (w[:, None] * design_)
+    coef = onp.linalg.solve(normal, design_.T @ (w * ly))
+    return float(coef[1]), float(math.sqrt(onp.linalg.inv(normal)[1, 1]))
+
+
+# Steps to a target loss -----------------------------------------------------------------------
+
+class Quadratic:
+    """The full-data mean L2Loss of linear regression as a quadratic form, cheap to evaluate along a path."""
+
+    def __init__(self, features, labels):
+        X, y = design(features), onp.asarray(labels, onp.float64).ravel()
+        self.hessian = X.T @ X / len(X)
+        self.linear = X.T @ y / len(X)
+        self.constant = float(y @ y / len(X))
+        self.minimizer = onp.linalg.solve(self.hessian, self.linear)
+        self.minimum = self(self.minimizer[None])[0]
+
+    def __call__(self, params):
+        """Loss at each row [w, b] of `params`."""
+        params = onp.asarray(params, onp.float64)
+        return 0.5 * (onp.einsum("ri,ij,rj->r", params, self.hessian, params) - 2 * params @ self.linear
+                      + self.constant)
+
+    @property
+    def largest_stable_lr(self):
+        """2/λ_max: full-batch gradient descent diverges beyond it."""
+        return 2.0 / onp.linalg.eigvalsh(self.hessian)[-1]
+
+
+def ensemble_losses(features, labels, batch_size, lrs, num_steps, runs, segment=training.STEPS_PER_GRAPH,
+                    stop_below=None, ctx=None):
+    """Full-data loss after each of `num_steps` SGD updates from w̃ = 0, for `runs` shuffles; shape (runs, steps).
+
+    `lrs` is one learning rate or one per step. Stops early (the rest NaN) once the mean over runs is
+    below `stop_below` or any run has diverged. Uses `training.LinearUpdates`, the course's fast path.
+    """
+    quadratic = Quadratic(features, labels)
+    lrs = onp.broadcast_to(onp.asarray(lrs, onp.float32), (num_steps,))
+    batches = loading.ShuffledBatches(features, labels, batch_size, ctx=ctx)
+    per_epoch = len(batches)
+    nets = [net_at(onp.zeros(onp.shape(features)[1]), 0.0, ctx) for _ in range(runs)]
+    updates = [training.LinearUpdates(net, batch_size) for net in nets]
+    epochs = [None] * runs
+    losses = onp.full((runs, num_steps), onp.nan)
+    done = 0
+    while done < num_steps:
+        for r in range(runs):
+            position = done % per_epoch
+            if position == 0:
+                epochs[r] = batches.epoch_arrays()
+        count = min(segment, num_steps - done, per_epoch - done % per_epoch)
+        start = (done % per_epoch) * batch_size
+        for r in range(runs):
+            X, y = epochs[r]
+            rows = slice(start, min(start + count * batch_size, batches.num_examples))
+            _, path = updates[r].run(X[rows], y[rows], count, lrs=lrs[done:done + count], record=True)
+            losses[r, done:done + count] = quadratic(path.asnumpy())
+        done += count
+        mean = losses[:, done - 1].mean()
+        if not onp.isfinite(mean) or mean > 1e6 * (1 + quadratic(onp.zeros((1, quadratic.hessian.shape[0])))[0]):
+            break
+        if stop_below is not None and math.isfinite(steps_to_reach(losses[:, :done], stop_below)):
+            break
+    return losses
+
+
+SMOOTHING = 20  # the loss is averaged over runs and over the last 1/SMOOTHING of the steps so far
+
+
+def smoothed_mean(losses):
+    """Mean over runs, then over a trailing window of ⌈t/SMOOTHING⌉ steps: an estimate of the expected loss."""
+    losses = onp.asarray(losses, float)
+    mean = losses.mean(axis=0) if losses.ndim == 2 else losses
+    steps = onp.arange(1, len(mean) + 1)
+    window = onp.ceil(steps / SMOOTHING).astype(int)
+    total = onp.concatenate([[0.0], onp.cumsum(mean)])  # NaN after an early stop stays NaN
+    return (total[steps] - total[steps - window]) / window
+
+
+def steps_to_reach(losses, target):
+    """First step (1-based) at which `smoothed_mean(losses)` is at or below `target`; inf if never."""
+    hit = onp.flatnonzero(smoothed_mean(losses) <= target)
+    return int(hit[0]) + 1 if hit.size else math.inf
+
+
+def fit_critical_batch(batch_sizes, steps):
+    """Fit S = S_min (1 + B_crit / B) (relative least squares on S = a + b/B); return (S_min, B_crit)."""
+    batch_sizes, steps = onp.asarray(batch_sizes, float), onp.asarray(steps, float)
+    keep = onp.isfinite(steps)
+    if keep.sum() < 2:
+        raise ValueError("need steps for at least two batch sizes")
+    b, s = batch_sizes[keep], steps[keep]
+    design_ = onp.stack([onp.ones_like(b), 1.0 / b], axis=1) / s[:, None]
+    s_min, slope = onp.linalg.lstsq(design_, onp.ones_like(s), rcond=None)[0]
+    return float(s_min), float(slope / s_min)
+
+
+def tuned_steps(features, labels, batch_sizes, target, runs=4, max_steps=4000, ctx=None):
+    """Fewest steps to `target` for each batch size over learning rates 1/λ_max · 2^-k.
+
+    Batch sizes are taken largest first. Each search starts where linear scaling from the previous
+    batch size points (its best lr times the ratio of batch sizes) and walks the grid while the step
+    count falls; a run that has not beaten the best count by then is cut there (recorded as inf).
+    Returns {B: (steps, lr, {lr: steps tried})}.
+    """
+    quadratic = Quadratic(features, labels)
+    grid = quadratic.largest_stable_lr * 2.0 ** -onp.arange(1, 24)
+    results, previous = {}, None
+    for batch_size in sorted(set(batch_sizes), reverse=True):
+        if previous is None:
+            start, first_cap = 0, max_steps
+        else:
+            steps, lr, size = previous
+            shift = int(round(math.log2(size / batch_size)))
+            start = min(int(onp.argmin(abs(grid - lr))) + shift, len(grid) - 1)
+            first_cap = min(max_steps, 2 * steps * size // batch_size + 20)
+        tried = {}
+
+        def steps_at(i, cap):
+            if i not in tried:
+                losses = ensemble_losses(features, labels, batch_size, grid[i], cap, runs, stop_below=target, ctx=ctx)
+                tried[i] = steps_to_reach(losses, target)
+            return tried[i]
+
+        best_i, best = start, steps_at(start, first_cap)
+        for direction in (1, -1):  # smaller learning rates first, then larger
+            i = best_i + direction
+            while 0 <= i < len(grid):
+                steps = steps_at(i, int(best) if math.isfinite(best) else max_steps)
+                if steps < best:
+                    best_i, best = i, steps
+                elif math.isfinite(best):
+                    break
+                i += direction
+            if best_i != start:
+                break  # it moved one way, so the other way is worse
+        results[batch_size] = (best, float(grid[best_i]), {float(grid[i]): s for i, s in sorted(tried.items())})
+        if math.isfinite(best):
+            previous = (best, float(grid[best_i]), batch_size)
+    return results
+
+
+def warmup_schedule(lr, base_lr, warmup_steps, num_steps):
+    """Learning rate per step: linear from `base_lr` to `lr` over `warmup_steps`, then `lr`."""
+    ramp = onp.linspace(base_lr, lr, warmup_steps + 1)[1:] if warmup_steps > 0 else onp.zeros(0)
+    return onp.concatenate([ramp, onp.full(max(num_steps - len(ramp), 0), lr)])[:num_steps]
+
+
+def scaled_steps(features, labels, batch_sizes, base_batch, base_lr, target, warmup_steps=10, runs=4,
+                 max_steps=4000, ctx=None):
+    """Steps to `target` with the linear scaling rule lr = base_lr · B / base_batch and a linear warm-up.
+
+    The base batch size is run first; perfect scaling would then need base_steps · base_batch / B
+    steps, and each other run is cut at 3x that plus the warm-up. Returns {B: (steps, lr)}; steps is
+    inf when the target was not reached (the run diverged or stalled above it).
+    """
+    def steps_for(batch_size, cap):
+        lr = base_lr * batch_size / base_batch
+        schedule = warmup_schedule(lr, base_lr, warmup_steps, cap)
+        losses = ensemble_losses(features, labels, batch_size, schedule, cap, runs, stop_below=target, ctx=ctx)
+        return steps_to_reach(losses, target), float(lr)
+
+    results = {base_batch: steps_for(base_batch, max_steps)}
+    base_steps = results[base_batch][0]
+    if not math.isfinite(base_steps):
+        raise ValueError("the base batch size %d does not reach the target at lr %g" % (base_batch, base_lr))
+    for batch_size in sorted(set(batch_sizes) - {base_batch}):
+        cap = int(3 * base_steps * base_batch / batch_size) + warmup_steps + 10
+        results[batch_size] = steps_for(batch_size, min(cap, max_steps))
+    return dict(sorted(results.items()))
