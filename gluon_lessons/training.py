@@ -49,6 +49,8 @@ class History:
     epoch_loss: list = dataclasses.field(default_factory=list)  # mean loss on all data after each epoch
     step_loss: list = dataclasses.field(default_factory=list)  # mean loss of each batch before its update
     seconds_per_epoch: list = dataclasses.field(default_factory=list)  # wall time of the updates only
+    path: str = "steps"  # "fused" (LinearUpdates) or "steps" (autograd + Trainer.step per batch)
+    why_not_fused: str = None  # the reason `fit` took the per-step path, if it did
 
     @property
     def median_seconds_per_epoch(self):
@@ -117,14 +119,12 @@ class _LinearSteps(nn.HybridBlock):
             residuals.append(residual)
             grad_w = rescale * F.np.dot(residual.T, X_k)  # (1, d); rescale = 1/B as in Trainer.step(B)
             grad_b = rescale * F.np.sum(residual, axis=0)  # (1,)
-            if self.nesterov:  # MXNet's nag_mom_update
-                weight_state = momentum * weight_state + grad_w
-                bias_state = momentum * bias_state + grad_b
-                weight = weight - lr * (grad_w + momentum * weight_state)
-                bias = bias - lr * (grad_b + momentum * bias_state)
-            else:  # MXNet's sgd_mom_update: v = momentum v - lr g, w = w + v
-                weight_state = momentum * weight_state - lr * grad_w
-                bias_state = momentum * bias_state - lr * grad_b
+            weight_state = momentum * weight_state - lr * grad_w  # v = momentum v - lr g, as MXNet keeps it
+            bias_state = momentum * bias_state - lr * grad_b
+            if self.nesterov:  # MXNet's nag_mom_update: w = w + momentum v - lr g
+                weight = weight + momentum * weight_state - lr * grad_w
+                bias = bias + momentum * bias_state - lr * grad_b
+            else:  # MXNet's sgd_mom_update: w = w + v
                 weight = weight + weight_state
                 bias = bias + bias_state
             if self.record:
@@ -331,6 +331,7 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
     if eval_data is not None:
         eval_X, eval_y = (np.array(a, dtype="float32", ctx=contexts[0]) for a in eval_data)
     history, global_step, started = History(), 0, time.perf_counter()
+    history.path, history.why_not_fused = ("fused", None) if updates is not None else ("steps", obstacle)
     for epoch in range(1, num_epochs + 1):
         epoch_started, batch_losses, sizes = time.perf_counter(), [], []
         if updates is not None:
