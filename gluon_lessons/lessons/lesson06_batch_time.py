@@ -13,7 +13,7 @@ Run it:  gluon-lessons run batch-time        (or: python -m gluon_lessons.lesson
 # story and give every listing a 28×28 floor-plan raster, 784 numbers, so one example costs
 # 784 multiply-adds forward and as many backward, as a one-layer model of MNIST would.
 # Settings, with units:
-
+# %%
 import math
 
 import numpy as onp
@@ -38,7 +38,7 @@ BIG_BATCH_REPEATS = 3  # for batches of 10000 and more, where one update is alre
 # ## The data
 # Price = floor plan · w + b + noise, with standardized pixels. The weights do not matter for
 # timing; the shape does: 60000 × 784 float32 numbers are 188 MB, which every epoch reads once.
-
+# %%
 def listings(num_examples=NUM_EXAMPLES, num_features=NUM_FEATURES, seed=0):
     """House listings with `num_features` standardized floor-plan pixels and a price."""
     true_w = onp.random.default_rng(seed).normal(0.0, 1.0 / math.sqrt(num_features), num_features)
@@ -57,7 +57,7 @@ def listings(num_examples=NUM_EXAMPLES, num_features=NUM_FEATURES, seed=0):
 # An epoch of small batches holds thousands of updates; we time at most `TIMED_UPDATES` of them
 # and multiply by the updates per epoch (said so in the table). The shuffle — gathering one
 # permuted copy of the data — is timed on its own and added to every epoch.
-
+# %%
 def time_shuffle(batches, repeats=REPEATS):
     """Seconds to draw one epoch's shuffled copy of the data."""
     return timing.median_seconds(batches.epoch_arrays, repeats)[0]
@@ -110,7 +110,7 @@ def measure(house, batch_sizes, ctx, timed_updates=TIMED_UPDATES, timed_gluon_up
 # overhead, t is flat: a bigger batch is almost free. The flat region ends near
 # B = overhead / per_example, the knee. An epoch takes ⌈N/B⌉ · t(B): it falls like 1/B while t is
 # flat, and stops falling after the knee, where an epoch costs N · per_example whatever B is.
-
+# %%
 def fit_paths(rows):
     """(overhead seconds, seconds per example, knee batch size) for each path."""
     fits = {}
@@ -147,7 +147,7 @@ def print_table(rows, num_examples):
 # is parallelism. On a CPU with a few cores, per_example is larger and the flat region is only
 # the fixed overhead: the slower the framework's per-update path, the *longer* that region. The
 # same code runs on a GPU with `--ctx`-style `ctx="gpu"` when MXNet sees one (`mxnet-cu117`).
-
+# %%
 def run(out_dir=None, seed=0, quick=False, num_examples=NUM_EXAMPLES, num_features=NUM_FEATURES,
         batch_sizes=BATCH_SIZES, ctx="auto", check_epoch=True):
     """Time updates and epochs for each batch size; return the findings."""
@@ -228,7 +228,7 @@ def run(out_dir=None, seed=0, quick=False, num_examples=NUM_EXAMPLES, num_featur
 # 3. Halve `num_features` (`--set num_features=392`). What happens to per_example, and to the knee?
 # 4. Lesson 7 asks how many *updates* each batch size needs. Multiply its answer by this lesson's
 #    seconds per update: which batch size reaches the target loss soonest on this machine?
-
+# %%
 def main(argv=None):
     return lesson_main(run, __doc__.splitlines()[0], argv)
 

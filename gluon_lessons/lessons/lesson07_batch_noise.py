@@ -14,7 +14,7 @@ Run it:  gluon-lessons run batch-noise        (or: python -m gluon_lessons.lesso
 # standardized units of lesson 1) instead of 0.01, and area and age are correlated (newer houses
 # are bigger), which makes the loss a tilted valley that takes gradient descent several steps.
 # Settings, with units:
-
+# %%
 import math
 
 import numpy as onp
@@ -59,7 +59,7 @@ def correlated_house_prices(num_examples=NUM_EXAMPLES, correlation=CORRELATION, 
 # course's start, up to Gluon's tiny random init) to the target and look at three of its points:
 # the start, the first step where one example's gradient noise is ten times the signal (B_simple
 # ≥ 10, "early"), and the last step before the target.
-
+# %%
 def descent_points(house, lr, target):
     """Full-batch gradient descent from 0 until the loss reaches `target`: the (w, b) of every step."""
     quadratic = noise.Quadratic(house.features, house.labels)
@@ -77,7 +77,7 @@ def descent_points(house, lr, target):
 # B when the examples are drawn independently (with replacement): E|g_B − G|² = tr(Σ)/B. Here
 # MXNet's autograd computes every g_B; NumPy computes the per-example gradients (x̃·w̃ − y) x̃
 # that give G and tr(Σ) exactly.
-
+# %%
 def gradient_variance(house, point, batch_sizes, draws, rng):
     """Measured E|g_B − G|² per batch size, its standard error, the exact tr(Σ)/B, and the gradients."""
     per_example = noise.per_example_gradients(house.features, house.labels, point[:-1], point[-1])
@@ -102,7 +102,7 @@ def gradient_variance(house, point, batch_sizes, draws, rng):
 # examples barely change the direction. With per-example gradients it is exact. Large models
 # cannot afford those, so the paper estimates it from the norms of two batch gradients of sizes
 # B_small and B_big, using E|g_B|² = |G|² + tr(Σ)/B twice.
-
+# %%
 def noise_scales(house, point, rng, draws=PAIR_DRAWS, small=SMALL_BATCH, big=BIG_BATCH):
     """Exact and two-batch B_simple at `point`, with the estimate's standard error."""
     exact = noise.exact_noise_scale(noise.per_example_gradients(house.features, house.labels, point[:-1], point[-1]))
@@ -123,7 +123,7 @@ def noise_scales(house, point, rng, draws=PAIR_DRAWS, small=SMALL_BATCH, big=BIG
 # size: the best of 1/λ_max · 2^-k. Examples used: E = B·S. McCandlish et al. predict
 # S = S_min (1 + B_crit/B), equivalently (S/S_min − 1)(E/E_min − 1) = 1: small batches use the
 # fewest examples, large ones the fewest steps, and B_crit is where the trade turns.
-
+# %%
 def steps_table(house, batch_sizes, target, runs):
     """Tuned steps per batch size and the fit (S_min, B_crit)."""
     tuned = noise.tuned_steps(house.features, house.labels, batch_sizes, target, runs=runs)
@@ -139,7 +139,7 @@ def steps_table(house, batch_sizes, target, runs):
 # lr > 2/λ_max, and no warm-up moves that wall. We start from half the tuned lr of batch 1 (the
 # tuned one sits where SGD's noise floor just touches the target, which would make every scaled run
 # a coin toss) and multiply it by B.
-
+# %%
 def finite_or_none(value):
     """Steps as a JSON-friendly number: None when the target was never reached."""
     return value if math.isfinite(value) else None
@@ -275,7 +275,7 @@ def run(out_dir=None, seed=0, quick=False, num_examples=NUM_EXAMPLES, correlatio
 # 2. Set `--set correlation=0` (a round bowl). Does the full-batch descent need fewer steps? What happens to B_crit?
 # 3. With the seconds per update of lesson 6, which batch size reaches the target soonest in wall time here?
 # 4. Estimate B_simple with the two-batch method from only 20 pairs of batches. How far off can it be?
-
+# %%
 def main(argv=None):
     return lesson_main(run, __doc__.splitlines()[0], argv)
 
