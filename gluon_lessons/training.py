@@ -106,15 +106,18 @@ class _LinearSteps(nn.HybridBlock):
     and with `record` the (w, b) after every step.
     """
 
-    def __init__(self, num_steps, batch_size, nesterov=False, record=False):
+    def __init__(self, num_steps, batch_size, num_features, nesterov=False, record=False):
         super().__init__()
-        self.num_steps, self.batch_size, self.nesterov, self.record = num_steps, batch_size, nesterov, record
+        self.num_steps, self.batch_size, self.num_features = num_steps, batch_size, num_features
+        self.nesterov, self.record = nesterov, record
 
     def hybrid_forward(self, F, X, y, weight, bias, weight_state, bias_state, lrs, momentum, rescale):
         n, B = self.num_steps, self.batch_size
+        Xs = _per_step(F, X, n, B, self.num_features)
+        ys = _per_step(F, y, n, B, 1)
+        lrs = _per_step(F, lrs, n, 1, 1)
         residuals, path = [], []
-        for k in range(n):  # slicing, not np.split: MXNet's split is far slower for big batches
-            X_k, y_k, lr = (X, y, lrs) if n == 1 else (X[k * B:(k + 1) * B], y[k * B:(k + 1) * B], lrs[k:k + 1])
+        for X_k, y_k, lr in zip(Xs, ys, lrs):
             residual = F.npx.fully_connected(X_k, weight, bias, num_hidden=1) - y_k  # (B, 1) = dL2Loss/dy_hat
             residuals.append(residual)
             grad_w = rescale * F.np.dot(residual.T, X_k)  # (1, d); rescale = 1/B as in Trainer.step(B)
@@ -136,9 +139,22 @@ class _LinearSteps(nn.HybridBlock):
         return tuple(outputs)
 
 
+SPLIT_MAX_NUMBERS = 2048  # per step: below this one split op is cheaper than a slice per step, above far dearer
+
+
+def _per_step(F, array, num_steps, rows, width):
+    """`array` cut along axis 0 into `num_steps` parts of `rows` rows: one split op, or a slice per part
+    when a part holds more than SPLIT_MAX_NUMBERS numbers (MXNet's split is then far slower)."""
+    if num_steps == 1:
+        return [array]
+    if rows * width <= SPLIT_MAX_NUMBERS:
+        return F.np.split(array, num_steps, axis=0)
+    return [array[k * rows:(k + 1) * rows] for k in range(num_steps)]
+
+
 @functools.lru_cache(maxsize=64)
-def _steps_graph(num_steps, batch_size, nesterov, record):
-    graph = _LinearSteps(num_steps, batch_size, nesterov, record)
+def _steps_graph(num_steps, batch_size, num_features, nesterov, record):
+    graph = _LinearSteps(num_steps, batch_size, num_features, nesterov, record)
     graph.hybridize(static_alloc=True, static_shape=True)
     return graph
 
@@ -214,7 +230,7 @@ class LinearUpdates:
             count = min(self.steps_per_graph, num_steps - step) if rows == batch_size else 1
             count = min(count, (num_examples - step * batch_size) // rows)
             begin, end = step * batch_size, step * batch_size + count * rows
-            graph = _steps_graph(count, rows, self.nesterov, record)
+            graph = _steps_graph(count, rows, X.shape[1], self.nesterov, record)
             outputs = graph(X[begin:end], y[begin:end], *state, lr_of_step[step:step + count], momentum,
                             self._scalar(1.0 / rows))
             losses.append(outputs[0])
