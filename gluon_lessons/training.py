@@ -261,6 +261,8 @@ def fused_obstacle(net, loss, trainer, batches, contexts, on_step=None, hybridiz
         return "several devices: batches are split over them and the Trainer sums their gradients"
     if not isinstance(batches, loading.ShuffledBatches):
         return "the batches are not a loading.ShuffledBatches"
+    if batches.features.ctx != contexts[0]:
+        return "the batches live on %s, the net on %s" % (batches.features.ctx, contexts[0])
     if not (type(loss) is gluon.loss.L2Loss and loss._weight == 1.0 and loss._batch_axis == 0):
         return "the loss is not a plain L2Loss"
     try:
