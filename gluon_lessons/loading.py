@@ -26,9 +26,21 @@ def num_batches(num_examples, batch_size, last_batch="keep"):
     return math.ceil(num_examples / batch_size) if last_batch == "keep" else num_examples // batch_size
 
 
+def check_examples(features, labels, batch_size, last_batch="keep"):
+    """Raise `ValueError` unless the data give at least one batch; return the batch size."""
+    if len(features) != len(labels):
+        raise ValueError("features have %d rows but labels %d" % (len(features), len(labels)))
+    if len(features) == 0:
+        raise ValueError("no examples to batch")
+    if num_batches(len(features), batch_size, last_batch) == 0:
+        raise ValueError("batch size %d exceeds the %d examples and last_batch='discard' leaves no batch"
+                         % (batch_size, len(features)))
+    return int(batch_size)
+
+
 def data_loader(features, labels, batch_size, shuffle=True, last_batch="keep"):
     """The walkthrough's iterator: `ArrayDataset` + `DataLoader`; shuffles with NumPy's global RNG."""
-    num_batches(len(features), batch_size, last_batch)  # validates
+    check_examples(features, labels, batch_size, last_batch)
     dataset = gluon.data.ArrayDataset(np.array(features), np.array(labels))
     return gluon.data.DataLoader(dataset, batch_size, shuffle=shuffle, last_batch=last_batch)
 
@@ -41,17 +53,10 @@ class ShuffledBatches:
     """
 
     def __init__(self, features, labels, batch_size, shuffle=True, last_batch="keep", ctx=None):
-        if len(features) != len(labels):
-            raise ValueError("features have %d rows but labels %d" % (len(features), len(labels)))
-        if len(features) == 0:
-            raise ValueError("no examples to batch")
-        self.batch_size = check_batch_size(batch_size)
+        self.batch_size = check_examples(features, labels, batch_size, last_batch)
         self.num_examples = len(features)
         self.shuffle = shuffle
         self.last_batch = last_batch
-        if len(self) == 0:
-            raise ValueError("batch size %d exceeds the %d examples and last_batch='discard' leaves no batch"
-                             % (self.batch_size, self.num_examples))
         self.features = np.array(features, dtype="float32", ctx=ctx)
         self.labels = np.array(labels, dtype="float32", ctx=ctx)
 

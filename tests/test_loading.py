@@ -80,11 +80,14 @@ def test_bad_batch_sizes_are_refused(batch_size):
         loading.data_loader(X, y, batch_size)
 
 
-def test_other_bad_input():
+@pytest.mark.parametrize("make", [loading.ShuffledBatches, loading.data_loader])
+def test_other_bad_input(make):
     X, y = _indexed(10)
     with pytest.raises(ValueError, match="rows"):
-        loading.ShuffledBatches(X, y[:5], 2)
+        make(X, y[:5], 2)
     with pytest.raises(ValueError, match="leaves no batch"):
-        loading.ShuffledBatches(X, y, 11, last_batch="discard")
+        make(X, y, 11, last_batch="discard")
+    with pytest.raises(ValueError, match="no examples"):
+        make(X[:0], y[:0], 2)
     with pytest.raises(ValueError, match="last_batch"):
         loading.num_batches(10, 2, last_batch="rollover")
