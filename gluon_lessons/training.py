@@ -4,11 +4,10 @@ Lesson 4 runs the walkthrough through it; later lessons pass `on_step` to watch 
 lessons 6 and 7 time and sweep the fused updates (`LinearUpdates`) that its fast path uses.
 """
 import dataclasses
+import functools
 import math
 import sys
 import time
-
-import functools
 
 import mxnet as mx
 import numpy as onp
