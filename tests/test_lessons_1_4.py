@@ -154,6 +154,16 @@ def test_lesson2_data_iter_is_reproducible_per_seed_and_validates():
 
 # ---------------------------------------------------------------- lesson 3
 
+def assert_recovers_truth_and_least_squares(found, data):
+    """Weights within 0.01 of the truth and 2e-3 of least squares (the walkthrough's tolerances)."""
+    ols_w, ols_b = normal_equations(data.features, data.labels)
+    onp.testing.assert_allclose(found["weight"], data.true_w, atol=0.01)
+    assert found["bias"] == pytest.approx(data.true_b, abs=0.01)
+    onp.testing.assert_allclose(found["weight"], ols_w, atol=2e-3)
+    assert found["bias"] == pytest.approx(ols_b, abs=2e-3)
+    return ols_w, ols_b
+
+
 @pytest.fixture(scope="module")
 def walkthrough_data():
     return house_data.walkthrough_data()
@@ -165,11 +175,7 @@ def lesson3(tmp_path_factory):
 
 
 def test_lesson3_scratch_weights_recover_the_truth_and_least_squares(lesson3, walkthrough_data):
-    ols_w, ols_b = normal_equations(walkthrough_data.features, walkthrough_data.labels)
-    onp.testing.assert_allclose(lesson3["weight"], walkthrough_data.true_w, atol=0.01)
-    assert lesson3["bias"] == pytest.approx(walkthrough_data.true_b, abs=0.01)
-    onp.testing.assert_allclose(lesson3["weight"], ols_w, atol=2e-3)
-    assert lesson3["bias"] == pytest.approx(ols_b, abs=2e-3)
+    assert_recovers_truth_and_least_squares(lesson3, walkthrough_data)
     # Momentum 0.9 at the same lr takes 10x larger effective steps and ends noisier (see lesson 4).
     onp.testing.assert_allclose(lesson3["momentum_weight"], walkthrough_data.true_w, atol=0.01)
     assert lesson3["momentum_bias"] == pytest.approx(walkthrough_data.true_b, abs=0.01)
@@ -199,11 +205,7 @@ def lesson4(tmp_path_factory):
 
 
 def test_lesson4_walkthrough_weights_match_truth_and_least_squares(lesson4, walkthrough_data):
-    ols_w, ols_b = normal_equations(walkthrough_data.features, walkthrough_data.labels)
-    onp.testing.assert_allclose(lesson4["weight"], walkthrough_data.true_w, atol=0.01)
-    assert lesson4["bias"] == pytest.approx(walkthrough_data.true_b, abs=0.01)
-    onp.testing.assert_allclose(lesson4["weight"], ols_w, atol=2e-3)
-    assert lesson4["bias"] == pytest.approx(ols_b, abs=2e-3)
+    ols_w, ols_b = assert_recovers_truth_and_least_squares(lesson4, walkthrough_data)
     onp.testing.assert_allclose(lesson4["ols_weight"], ols_w, atol=1e-9)
     best = mean_half_squared_error(walkthrough_data.features, walkthrough_data.labels, ols_w, ols_b)
     assert lesson4["epoch_loss"] == sorted(lesson4["epoch_loss"], reverse=True)
