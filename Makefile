@@ -5,11 +5,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench clean
 
+# pip is upgraded first: pip 23's resolver backtracks for many minutes through d2l's Jupyter
+# dependencies on Python 3.8, where pip 25 takes seconds.
 $(STAMP): setup.cfg pyproject.toml
 	@python=$$(./tools/find_python.sh) || exit 1; \
 	echo "creating $(VENV) with $$python ($$($$python --version 2>&1))"; \
 	rm -rf $(VENV) && $$python -m venv $(VENV)
-	# pip 23's resolver backtracks for many minutes through d2l's Jupyter dependencies on Python 3.8
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
