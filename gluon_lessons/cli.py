@@ -23,28 +23,25 @@ def _fail(message, code):
     return code
 
 
-def _positive_int(name):
+def _number(name, convert, accept, requirement):
+    """An argparse type: `convert(text)`, refused as "NAME must be REQUIREMENT" unless `accept(value)`."""
     def parse(text):
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError("%s must be an integer >= 1, got %r" % (name, text)) from None
-        if value < 1:
-            raise argparse.ArgumentTypeError("%s must be an integer >= 1, got %r" % (name, text))
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError("%s must be %s, got %r" % (name, requirement, text))
         return value
     return parse
+
+
+def _positive_int(name):
+    return _number(name, int, lambda value: value >= 1, "an integer >= 1")
 
 
 def _finite_float(name):
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError("%s must be a number, got %r" % (name, text)) from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError("%s must be finite, got %r" % (name, text))
-        return value
-    return parse
+    return _number(name, float, math.isfinite, "a finite number")
 
 
 def _weights(text):
@@ -58,14 +55,7 @@ def _weights(text):
     return values
 
 
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError("--seed must be an integer >= 0, got %r" % text)
-    return value
+_seed = _number("--seed", int, lambda value: value >= 0, "an integer >= 0")
 
 
 def _setting(text):

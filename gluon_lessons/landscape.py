@@ -7,6 +7,8 @@ import numpy as onp
 from mxnet import init, np, npx
 from mxnet.gluon import nn
 
+from . import model
+
 npx.set_np()
 
 
@@ -39,14 +41,14 @@ def gradient(features, labels, params):
 
 def mean_loss(features, labels, params):
     """Mean of ½(x̃·w̃ − y)² in float64 at `params` = [w..., b]."""
-    residual = design_matrix(features) @ onp.asarray(params, onp.float64) - onp.ravel(labels)
-    return float(0.5 * onp.mean(residual ** 2))
+    params = onp.asarray(params, onp.float64)
+    return model.mean_l2_loss(_features(features), labels, params[:-1], params[-1])
 
 
 def optimum(features, labels):
     """w̃* = [w*, b*], the least-squares parameters (float64 `lstsq`), where the gradient is zero."""
-    design = design_matrix(features)
-    return onp.linalg.lstsq(design, onp.ravel(labels).astype(onp.float64), rcond=None)[0]
+    weight, bias = model.least_squares(_features(features), labels)
+    return onp.append(weight, bias)
 
 
 def eigenvalues(matrix):

@@ -10,20 +10,14 @@ import mxnet as mx
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from . import loading, model, training
+from . import landscape, loading, model, training
 
 npx.set_np()
 
 
-def design(features):
-    """X̃ = [X, 1] in float64."""
-    features = onp.asarray(features, onp.float64)
-    return onp.hstack([features, onp.ones((len(features), 1))])
-
-
 def per_example_gradients(features, labels, weight, bias):
     """Row i is the gradient of ½(x_i·w + b − y_i)² with respect to [w, b]: (x̃_i·w̃ − y_i) x̃_i."""
-    X = design(features)
+    X = landscape.design_matrix(features)
     residual = X @ onp.append(onp.ravel(weight), bias).astype(onp.float64) - onp.ravel(labels)
     return residual[:, None] * X
 
@@ -115,8 +109,8 @@ class Quadratic:
     """The full-data mean L2Loss of linear regression as a quadratic form, cheap to evaluate along a path."""
 
     def __init__(self, features, labels):
-        X, y = design(features), onp.asarray(labels, onp.float64).ravel()
-        self.hessian = X.T @ X / len(X)
+        X, y = landscape.design_matrix(features), onp.asarray(labels, onp.float64).ravel()
+        self.hessian = landscape.hessian(features)
         self.linear = X.T @ y / len(X)
         self.constant = float(y @ y / len(X))
         self.minimizer = onp.linalg.solve(self.hessian, self.linear)
@@ -131,7 +125,7 @@ class Quadratic:
     @property
     def largest_stable_lr(self):
         """2/λ_max: full-batch gradient descent diverges beyond it."""
-        return 2.0 / onp.linalg.eigvalsh(self.hessian)[-1]
+        return 2.0 / landscape.eigenvalues(self.hessian)[-1]
 
 
 def ensemble_losses(features, labels, batch_size, lrs, num_steps, runs, segment=training.STEPS_PER_GRAPH,

@@ -13,7 +13,7 @@ Run it:  gluon-lessons run data        (or: python -m gluon_lessons.lessons.less
 import numpy as onp
 
 from gluon_lessons import data as house_data
-from gluon_lessons import model, plots
+from gluon_lessons import landscape, model, plots
 from gluon_lessons.lessons._common import heading, lesson_main, output_dir
 from gluon_lessons.seeding import set_seed
 
@@ -46,9 +46,7 @@ def noise_check(data):
 # %%
 def condition_number(features):
     """κ of the least-squares Hessian X̃ᵀX̃/n, X̃ = [X, 1]."""
-    design = onp.hstack([onp.asarray(features, onp.float64), onp.ones((len(features), 1))])
-    eigenvalues = onp.linalg.eigvalsh(design.T @ design / len(design))
-    return float(eigenvalues[-1] / eigenvalues[0])
+    return landscape.condition_number(landscape.eigenvalues(landscape.hessian(features)))
 
 
 def run(out_dir=None, seed=0, quick=False, num_examples=1000):

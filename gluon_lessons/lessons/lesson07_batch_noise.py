@@ -20,7 +20,7 @@ import math
 import numpy as onp
 
 from gluon_lessons import data as house_data
-from gluon_lessons import noise, plots
+from gluon_lessons import landscape, noise, plots
 from gluon_lessons.lessons._common import heading, lesson_main, output_dir
 from gluon_lessons.seeding import set_seed
 
@@ -164,7 +164,7 @@ def run(out_dir=None, seed=0, quick=False, num_examples=NUM_EXAMPLES, correlatio
     house = correlated_house_prices(num_examples, correlation, price_noise, seed)
     quadratic = noise.Quadratic(house.features, house.labels)
     target = quadratic.minimum + target_excess
-    eigenvalues = onp.linalg.eigvalsh(quadratic.hessian)
+    eigenvalues = landscape.eigenvalues(quadratic.hessian)
     print("  %d houses, corr(area, age) %.2f, price noise %.2f; Hessian eigenvalues %s; least-squares loss %.4f"
           % (num_examples, correlation, price_noise, onp.round(eigenvalues, 3).tolist(), quadratic.minimum))
     print("  target: loss <= %.4f (least squares + %g); stable learning rates: lr < 2/λ_max = %.3f"
