@@ -1,6 +1,7 @@
 """The course: one module per lesson, in order. `gluon-lessons list` prints this table."""
 import collections
 import importlib
+import importlib.util
 import inspect
 
 Lesson = collections.namedtuple("Lesson", "number slug module title")
