@@ -1,0 +1,245 @@
+"""Hessians of a Gluon block's mean loss over its parameters, and what their eigenvalues say about a point.
+
+Lesson 8 (`gluon_lessons.lessons.lesson08_critical_points`) classifies critical points and measures the
+minimum ratio with these; lesson 9 reads curvature from `BlockLoss.hvp` and `top_eigenvalue`.
+MXNet 1.9.1 cannot differentiate a gradient again for FullyConnected, mul or slice (DESIGN.md), so a
+Hessian-vector product is a central difference of two autograd gradients: H v ≈ (g(θ + h v) − g(θ − h v)) / 2h.
+"""
+import dataclasses
+
+import numpy as onp
+from mxnet import autograd, np, npx
+from mxnet.gluon import nn
+
+from . import landscape, recording, training
+
+npx.set_np()
+
+KINDS = ("minimum", "maximum", "saddle", "degenerate")
+
+
+def default_step(dtype):
+    """h = ε^(1/3) of the parameters' float type: the h that balances rounding (∝ ε/h) against truncation (∝ h²)."""
+    return float(onp.finfo(onp.dtype(dtype)).eps ** (1.0 / 3.0))
+
+
+def _vector(values, size, name):
+    values = onp.asarray(values, dtype=onp.float64).ravel()
+    if values.shape != (size,) or not onp.all(onp.isfinite(values)):
+        raise ValueError("%s must hold %d finite numbers, got shape %s" % (name, size, values.shape))
+    return values
+
+
+class BlockLoss:
+    """The mean `loss(net(X), y)` as a function of one flat float64 vector θ of all of `net`'s trained parameters.
+
+    θ joins the parameters in `net.collect_params()` order (for `Dense`: weight row by row, then bias),
+    or in the order of `params` if given. Methods taking `theta` evaluate there and put the parameters back.
+    """
+
+    def __init__(self, net, loss, X, y, params=None):
+        self.net, self.loss = net, loss
+        self.params = [p for p in (net.collect_params().values() if params is None else params)
+                       if p.grad_req != "null"]
+        if not self.params:
+            raise ValueError("the net has no trained parameters")
+        contexts = self.params[0].list_ctx()
+        if len(contexts) != 1 or any(p.list_ctx() != contexts for p in self.params):
+            raise ValueError("BlockLoss works on one device; the parameters live on %s" % contexts)
+        if any(p.grad_req != "write" for p in self.params):
+            raise ValueError("parameters must have grad_req='write'")
+        self.ctx, self.dtype = contexts[0], onp.dtype(self.params[0].dtype)
+        self.X = np.array(X, dtype=self.dtype, ctx=self.ctx)
+        self.y = np.array(y, dtype=self.dtype, ctx=self.ctx)
+        if len(self.X) != len(self.y) or len(self.X) == 0:
+            raise ValueError("need as many labels as examples (> 0), got %d and %d" % (len(self.X), len(self.y)))
+        if isinstance(net, nn.HybridBlock):
+            self._loss_of = training.WithLoss(net, loss)
+            self._loss_of.hybridize(static_alloc=True, static_shape=True)
+        else:
+            self._loss_of = lambda X, y: loss(net(X), y)
+        self.shapes = [p.shape for p in self.params]
+        self.size = sum(int(onp.prod(shape)) for shape in self.shapes)
+
+    def get(self):
+        """The current parameters as one float64 vector θ."""
+        return recording.flat_values(p.data(self.ctx) for p in self.params)
+
+    def set(self, theta):
+        """Write θ into the parameters (rounded to their float type)."""
+        theta, start = _vector(theta, self.size, "theta"), 0
+        for p, shape in zip(self.params, self.shapes):
+            count = int(onp.prod(shape))
+            p.set_data(np.array(theta[start:start + count].reshape(shape), dtype=self.dtype, ctx=self.ctx))
+            start += count
+
+    def _value_and_gradient_here(self):
+        with autograd.record():
+            losses = self._loss_of(self.X, self.y)
+            mean = losses.mean()
+        mean.backward()
+        value = float(losses.asnumpy().astype(onp.float64).mean())  # the mean summed in float64
+        return value, recording.flat_values(p.grad(self.ctx) for p in self.params)
+
+    def _evaluate(self, theta, what):
+        if theta is None:
+            return what()
+        saved = self.get()
+        try:
+            self.set(theta)
+            return what()
+        finally:
+            self.set(saved)
+
+    def value(self, theta=None):
+        """L(θ): the mean loss over the data, at θ or at the current parameters."""
+        return self._evaluate(theta, self._value_and_gradient_here)[0]
+
+    def gradient(self, theta=None):
+        """∇L(θ) from autograd, as a float64 vector."""
+        return self._evaluate(theta, self._value_and_gradient_here)[1]
+
+    def _difference(self, theta, direction, step):
+        """g(θ + h d) − g(θ − h d) and the displacement actually stored (θ rounded to the parameters' type)."""
+        plus = (theta + step * direction).astype(self.dtype).astype(onp.float64)
+        minus = (theta - step * direction).astype(self.dtype).astype(onp.float64)
+        self.set(plus)
+        gradient_plus = self._value_and_gradient_here()[1]
+        self.set(minus)
+        return gradient_plus - self._value_and_gradient_here()[1], plus - minus
+
+    def _step(self, theta, step):
+        if step is None:  # relative to the parameters' size, since θ + h v is rounded relative to |θ|
+            return default_step(self.dtype) * max(1.0, float(onp.max(onp.abs(theta))))
+        if not (isinstance(step, (int, float)) and step > 0):
+            raise ValueError("step must be a number > 0, got %r" % (step,))
+        return float(step)
+
+    def hvp(self, vector, theta=None, step=None):
+        """H v by a central difference of autograd gradients along v (step h: `default_step` scaled by max|θ|)."""
+        vector = _vector(vector, self.size, "vector")
+        norm = float(onp.linalg.norm(vector))
+        if norm == 0:
+            return onp.zeros(self.size)
+        theta = self.get() if theta is None else _vector(theta, self.size, "theta")
+        step = self._step(theta, step)
+
+        def product():
+            difference, _ = self._difference(theta, vector / norm, step)
+            return difference / (2 * step) * norm
+
+        return self._evaluate(theta, product)
+
+    def hessian(self, theta=None, step=None, symmetrize=True):
+        """The full Hessian, one central difference per parameter; `symmetrize=False` keeps the raw columns."""
+        theta = self.get() if theta is None else _vector(theta, self.size, "theta")
+        step = self._step(theta, step)
+
+        def columns():
+            matrix = onp.empty((self.size, self.size))
+            for j in range(self.size):
+                difference, moved = self._difference(theta, onp.eye(1, self.size, j).ravel(), step)
+                matrix[:, j] = difference / moved[j]  # the stored displacement, exact after rounding
+            return matrix
+
+        matrix = self._evaluate(theta, columns)
+        return (matrix + matrix.T) / 2 if symmetrize else matrix
+
+
+def of_function(loss_of, point, dtype="float64", ctx=None):
+    """A `BlockLoss` of a plain function of a vector, L = `loss_of(w)`, through `landscape.PositionLoss`."""
+    net = landscape.PositionLoss(loss_of, point, dtype)
+    net.initialize(ctx=ctx)
+    X, y = landscape.position_batches(1, dtype, ctx)[0]
+    return BlockLoss(net, landscape.position_loss_value, X, y)
+
+
+def asymmetry(matrix):
+    """max |H − Hᵀ| / 2 of a raw finite-difference Hessian: a measure of its numerical error."""
+    matrix = onp.asarray(matrix, dtype=onp.float64)
+    return float(onp.max(onp.abs(matrix - matrix.T)) / 2)
+
+
+def _tolerance(tol):
+    if not (isinstance(tol, (int, float)) and tol >= 0):
+        raise ValueError("tol must be a number >= 0, got %r" % (tol,))
+    return float(tol)
+
+
+def sign_counts(eigenvalues, tol):
+    """(negative, zero, positive) counts, where |λ| <= tol counts as zero."""
+    values, tol = onp.ravel(eigenvalues).astype(onp.float64), _tolerance(tol)
+    return int(onp.sum(values < -tol)), int(onp.sum(onp.abs(values) <= tol)), int(onp.sum(values > tol))
+
+
+def classify(eigenvalues, tol):
+    """'minimum' (all λ > tol), 'maximum' (all λ < −tol), 'saddle' (both signs) or 'degenerate' (else: some |λ| <= tol)."""
+    negative, zero, positive = sign_counts(eigenvalues, tol)
+    if negative and positive:
+        return "saddle"  # one way down and one way up, whatever the zero eigenvalues do
+    if zero or not (negative or positive):
+        return "degenerate"  # the second-order test cannot tell; higher-order terms decide
+    return "minimum" if positive else "maximum"
+
+
+def minimum_ratio(eigenvalues, tol):
+    """The lecture's minimum ratio: the share of eigenvalues > tol (1 at a strict local minimum)."""
+    values = onp.ravel(eigenvalues)
+    if values.size == 0:
+        raise ValueError("need at least one eigenvalue")
+    return sign_counts(values, tol)[2] / values.size
+
+
+@dataclasses.dataclass
+class PointReport:
+    """The Hessian's eigen-analysis at a point: eigenvalues (ascending), eigenvectors (columns), the zero tolerance."""
+
+    eigenvalues: onp.ndarray
+    eigenvectors: onp.ndarray
+    tol: float
+
+    @property
+    def kind(self):
+        return classify(self.eigenvalues, self.tol)
+
+    @property
+    def counts(self):
+        return sign_counts(self.eigenvalues, self.tol)
+
+    @property
+    def minimum_ratio(self):
+        return minimum_ratio(self.eigenvalues, self.tol)
+
+    @property
+    def escape_direction(self):
+        """The unit eigenvector of the most negative eigenvalue (None if no λ < −tol); −u is one too."""
+        return self.eigenvectors[:, 0].copy() if self.eigenvalues[0] < -self.tol else None
+
+
+def examine(matrix, tol):
+    """Eigen-decompose a symmetric Hessian into a `PointReport` (|λ| <= tol counts as zero)."""
+    matrix = onp.asarray(matrix, dtype=onp.float64)
+    landscape.eigenvalues(matrix)  # ValueError unless square and symmetric
+    values, vectors = onp.linalg.eigh(matrix)
+    return PointReport(values, vectors, _tolerance(tol))
+
+
+def top_eigenvalue(hvp, size, num_iterations=200, rtol=1e-6, seed=0):
+    """Power iteration on `hvp(v)`: (λ, unit v) of the eigenvalue largest in magnitude (the largest at a minimum)."""
+    if isinstance(size, bool) or not isinstance(size, (int, onp.integer)) or size < 1:
+        raise ValueError("size must be an integer >= 1, got %r" % (size,))
+    if isinstance(num_iterations, bool) or not isinstance(num_iterations, (int, onp.integer)) or num_iterations < 1:
+        raise ValueError("num_iterations must be an integer >= 1, got %r" % (num_iterations,))
+    vector = onp.random.default_rng(seed).standard_normal(size)
+    vector /= onp.linalg.norm(vector)
+    value = 0.0
+    for _ in range(num_iterations):
+        product = _vector(hvp(vector), size, "hvp(v)")
+        previous, value = value, float(vector @ product)  # Rayleigh quotient
+        norm = float(onp.linalg.norm(product))
+        if norm == 0:
+            return 0.0, vector
+        vector = product / norm
+        if abs(value - previous) <= rtol * abs(value):
+            break
+    return value, vector
