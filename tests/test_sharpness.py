@@ -1,0 +1,209 @@
+"""Sharpness measures and the digits data against independent truths.
+
+Truths: on a quadratic f(x) = c + ½(x − x*)ᵀA(x − x*) the increase over the box is ½yᵀAy, maximal at a
+corner, so small boxes can be searched by brute force over all 2^d corners (and diagonal A has a closed
+form); linear regression under L2 loss is such a quadratic with A = X̃ᵀX̃/n (`landscape.hessian`); power
+iteration is checked against `numpy.linalg.eigvalsh`; cross-entropy and accuracy against NumPy.
+Everything runs in float64, so tolerances are set by rounding (about 1e-16 relative per operation) and,
+for power iteration, by its stopping rule; each tolerance says which.
+"""
+import itertools
+
+import numpy as onp
+import pytest
+from mxnet import np as mx_np
+
+from gluon_lessons import data as house_data
+from gluon_lessons import digits, landscape, model, sharpness
+
+
+def quadratic(A, center=None, offset=0.0):
+    """value_and_grad of c + ½(x − center)ᵀA(x − center)."""
+    center = onp.zeros(len(A)) if center is None else onp.asarray(center, float)
+
+    def value_and_grad(x):
+        r = x - center
+        return offset + 0.5 * r @ A @ r, A @ r
+    return value_and_grad
+
+
+def best_corner_increase(A, half_widths):
+    """max over the 2^d corners y = ±half_widths of ½yᵀAy, by brute force."""
+    return max(0.5 * (half_widths * s) @ A @ (half_widths * s)
+               for s in itertools.product((-1.0, 1.0), repeat=len(A)))
+
+
+def random_psd(rng, d):
+    M = rng.standard_normal((d, d))
+    return M @ M.T
+
+
+def test_diagonal_quadratic_matches_the_closed_form():
+    """Diagonal A ⪰ 0: every corner gives ½ Σ a_i h_i², h_i = ε(|x*_i| + 1); φ = 100 · that / (1 + c)."""
+    a = onp.array([3.0, 0.5, 1.0, 7.0, 0.01])
+    center, offset, epsilon = onp.array([0.0, -2.0, 0.5, 10.0, 1.0]), 0.3, 1e-3
+    found = sharpness.keskar_sharpness(quadratic(onp.diag(a), center, offset), center, epsilon)
+    increase = 0.5 * onp.sum(a * (epsilon * (onp.abs(center) + 1)) ** 2)
+    # The search ends on the box's faces (L-BFGS-B clips to the bounds exactly): only float64 rounding is left.
+    assert found.f_max - found.f_x == pytest.approx(increase, rel=1e-9)
+    assert found.phi == pytest.approx(100 * increase / (1 + offset), rel=1e-9)
+    assert onp.all(onp.abs(found.y) <= epsilon * (onp.abs(center) + 1) * (1 + 1e-12))
+
+
+def test_two_dimensional_quadratic_is_exact_and_larger_ones_are_bounded():
+    """General A ⪰ 0 at its minimum x = 0 against the brute-force best corner.
+
+    In 2-D the corner sign(v) of the top eigenvector v is the best corner (v₁v₂ has the sign of a₁₂), so
+    the search must match exactly. In d ≤ 8 a local search may miss the best corner (the problem is
+    NP-hard in general), so the check is the bracket it must land in: at most the brute-force maximum,
+    at least what the eigenvector's corner guarantees, ½ε²λ_max‖v‖₁² (A ⪰ λ_max vvᵀ).
+    """
+    rng, epsilon = onp.random.default_rng(0), 0.1
+    for d in (2, 2, 2, 4, 6, 8):
+        A = random_psd(rng, d)
+        eigenvalues, vectors = onp.linalg.eigh(A)
+        top = vectors[:, -1]
+        found = sharpness.keskar_sharpness(quadratic(A), onp.zeros(d), epsilon, directions=[top])
+        best = best_corner_increase(A, onp.full(d, epsilon))
+        increase = found.f_max - found.f_x
+        assert increase <= best * (1 + 1e-12)  # the search never leaves the box
+        assert increase >= 0.5 * epsilon ** 2 * eigenvalues[-1] * onp.sum(onp.abs(top)) ** 2 * (1 - 1e-12)
+        if d == 2:
+            assert increase == pytest.approx(best, rel=1e-12)
+
+
+def linear_regression_at_optimum(scales=(3.0, 0.5)):
+    """A float64 Gluon Dense(1) set to the least-squares weights of rescaled house data, its FlatLoss, A."""
+    house = house_data.synthetic_house_prices(200, true_w=(2.0, -3.4), true_b=4.2, noise=0.5, seed=3)
+    features = landscape.rescale(house.features, scales)
+    net = model.linear_regression(num_inputs=2)
+    net.cast("float64")
+    flat = sharpness.FlatLoss(net, model.l2_loss(), features, house.labels)
+    optimum = landscape.optimum(features, house.labels)  # [w1, w2, b], the order of the block's parameters
+    return flat, optimum, features, house.labels
+
+
+def test_flat_loss_value_and_gradient_match_linear_regression_formulas():
+    flat, optimum, features, labels = linear_regression_at_optimum()
+    point = optimum + onp.array([0.3, -0.2, 0.7])
+    value, grad = flat.value_and_grad(point)
+    # float64 sums over 200 examples: rounding near 1e-14 relative.
+    assert value == pytest.approx(landscape.mean_loss(features, labels, point), rel=1e-12)
+    onp.testing.assert_allclose(grad, landscape.gradient(features, labels, point), rtol=1e-10, atol=1e-12)
+    onp.testing.assert_allclose(flat.get(), point)
+    with pytest.raises(ValueError, match="3 parameters"):
+        flat.set(onp.zeros(4))
+
+
+def test_linear_regression_sharpness_matches_its_analytic_hessian():
+    """At the least-squares optimum f(x* + y) − f(x*) = ½yᵀAy exactly, A = X̃ᵀX̃/n; 3 parameters, 8 corners.
+
+    Here every corner is a local maximum (A is nearly diagonal), so which one a local search ends on
+    depends on its starts: the checks are that φ equals ½yᵀAy of the step it reports, that the step is a
+    corner, and that with 8 random starts (26 = 3 per corner pair on average) it reaches the brute-force best.
+    """
+    flat, optimum, features, labels = linear_regression_at_optimum()
+    A, epsilon = landscape.hessian(features), 1e-3
+    half = sharpness.box_half_widths(optimum, epsilon)
+    top = onp.linalg.eigh(A)[1][:, -1]
+    f_star = landscape.mean_loss(features, labels, optimum)
+    best = best_corner_increase(A, half)
+    for random_starts in (2, 8):
+        found = sharpness.keskar_sharpness(flat.value_and_grad, optimum, epsilon, directions=[top],
+                                           random_starts=random_starts)
+        # The increase (~4e-5) is a difference of two float64 losses near 0.12 (~1e-17 absolute) and the
+        # lstsq optimum's gradient is ~1e-15: 1e-8 relative leaves ample room.
+        assert found.f_x == pytest.approx(f_star, rel=1e-12)
+        onp.testing.assert_allclose(onp.abs(found.y), half, rtol=1e-12)  # a corner of the box
+        assert found.f_max - found.f_x == pytest.approx(0.5 * found.y @ A @ found.y, rel=1e-8)
+        assert found.phi == pytest.approx(100 * (found.f_max - found.f_x) / (1 + f_star), rel=1e-12)
+        assert found.f_max - found.f_x <= best * (1 + 1e-8)
+    assert found.f_max - found.f_x == pytest.approx(best, rel=1e-8)
+
+
+def test_power_iteration_finds_a_known_top_eigenvalue():
+    """A = Q diag(λ) Qᵀ with λ = 5, 2, 1, 0.5, 0.1, 0: the Rayleigh quotient converges like (2/5)^(2k)."""
+    rng = onp.random.default_rng(1)
+    Q = onp.linalg.qr(rng.standard_normal((6, 6)))[0]
+    A = Q @ onp.diag([5.0, 2.0, 1.0, 0.5, 0.1, 0.0]) @ Q.T
+    eigenvalue, vector, iterations = sharpness.power_iteration(lambda v: A @ v, 6, num_iterations=200, tol=1e-12)
+    # Stopping at a 1e-12 relative change leaves the quotient within about 1e-12 of λ_max.
+    assert eigenvalue == pytest.approx(5.0, rel=1e-10)
+    assert abs(vector @ Q[:, 0]) == pytest.approx(1.0, abs=1e-6)  # eigenvector error ~ (2/5)^k, squared in λ
+    assert iterations < 200
+
+
+def test_power_iteration_on_finite_difference_hvps_of_gluon_linear_regression():
+    """Hv by central differences of autograd gradients is exact for a quadratic up to rounding (~1e-13 at
+    h = 1e-3 in float64); the top eigenvalue must match eigvalsh(X̃ᵀX̃/n)."""
+    flat, optimum, features, labels = linear_regression_at_optimum()
+    h = 1e-3
+
+    def hvp(v):
+        return (flat.gradient(optimum + h * v) - flat.gradient(optimum - h * v)) / (2 * h)
+    eigenvalue, _, _ = sharpness.power_iteration(hvp, flat.size, num_iterations=500, tol=1e-12)
+    truth = landscape.eigenvalues(landscape.hessian(features))[-1]
+    assert eigenvalue == pytest.approx(truth, rel=1e-8)
+
+
+def test_losses_along_a_line_follow_the_linear_regression_loss():
+    flat, optimum, features, labels = linear_regression_at_optimum()
+    end = optimum + onp.array([1.0, -2.0, 0.5])
+    points = sharpness.line(optimum, end, onp.linspace(-0.5, 1.5, 9))
+    onp.testing.assert_allclose(points[2], optimum)  # α = 0
+    onp.testing.assert_allclose(points[6], end)  # α = 1
+    found = sharpness.losses_along(flat.value, points)
+    truth = [landscape.mean_loss(features, labels, p) for p in points]
+    onp.testing.assert_allclose(found, truth, rtol=1e-12)
+
+
+def test_filter_normalized_direction_rescales_rows_and_skips_biases():
+    weight, bias = onp.arange(12.0).reshape(3, 4) - 5, onp.array([1.0, 2.0, 3.0])
+    direction = sharpness.filter_normalized_direction([weight, bias], seed=4)
+    rows = direction[:12].reshape(3, 4)
+    onp.testing.assert_allclose(onp.linalg.norm(rows, axis=1), onp.linalg.norm(weight, axis=1), rtol=1e-12)
+    assert onp.all(direction[12:] == 0)
+    onp.testing.assert_array_equal(direction, sharpness.filter_normalized_direction([weight, bias], seed=4))
+
+
+def test_sharpness_refuses_bad_settings():
+    f = quadratic(onp.eye(2))
+    with pytest.raises(ValueError, match="epsilon"):
+        sharpness.keskar_sharpness(f, onp.zeros(2), epsilon=0)
+    with pytest.raises(ValueError, match="max_iterations"):
+        sharpness.keskar_sharpness(f, onp.zeros(2), max_iterations=0)
+    with pytest.raises(ValueError, match="no start"):
+        sharpness.keskar_sharpness(f, onp.zeros(2), random_starts=0)
+    with pytest.raises(ValueError, match="num_iterations"):
+        sharpness.power_iteration(lambda v: v, 2, num_iterations=0)
+
+
+def test_digits_split_is_fixed_stratified_and_complete():
+    data = digits.load(test_fraction=0.25, seed=0)
+    assert data.num_train + data.num_test == 1797  # all of scikit-learn's digits
+    assert data.train_features.shape == (data.num_train, 64) and data.num_test == round(0.25 * 1797)
+    assert data.train_features.min() == 0.0 and data.train_features.max() == 1.0
+    everything = onp.concatenate([data.train_labels, data.test_labels])
+    counts = onp.bincount(everything.astype(int))
+    test_counts = onp.bincount(data.test_labels.astype(int), minlength=10)
+    assert onp.all(onp.abs(test_counts - 0.25 * counts) <= 1)  # stratified: each class within one example
+    again, other = digits.load(0.25, seed=0), digits.load(0.25, seed=1)
+    onp.testing.assert_array_equal(again.test_features, data.test_features)
+    assert not onp.array_equal(other.test_features, data.test_features)
+    for bad in (0, 1, 0.001, True):
+        with pytest.raises(ValueError, match="test_fraction"):
+            digits.load(bad)
+
+
+def test_evaluate_matches_numpy_cross_entropy_and_accuracy():
+    data = digits.load(seed=0)
+    net = digits.mlp((16,), dtype="float64")
+    loss, accuracy = digits.evaluate(net, data.test_features, data.test_labels)
+    logits = net(mx_np.array(data.test_features, dtype="float64")).asnumpy()
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_softmax = shifted - onp.log(onp.exp(shifted).sum(axis=1, keepdims=True))
+    labels = data.test_labels.astype(int)
+    assert loss == pytest.approx(-log_softmax[onp.arange(len(labels)), labels].mean(), rel=1e-10)
+    assert accuracy == pytest.approx(onp.mean(logits.argmax(axis=1) == labels), abs=1e-12)
+    with pytest.raises(ValueError, match="hidden_units"):
+        digits.mlp((0,))
