@@ -1,20 +1,37 @@
-"""Every figure of the course, by name; lessons ask for them and get back the PNG's path."""
+"""Every figure of the course, by name; lessons ask for them and get back the PNG's path (or None).
+
+In a notebook each figure shows inline under its cell; `out_dir` also writes it as `out_dir/NAME.png`
+(the command line always gives one, default lesson_output/<slug>).
+"""
+import os
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # files only, no screen needed
+if "ipykernel" not in sys.modules and not os.environ.get("MPLBACKEND"):
+    matplotlib.use("Agg")  # outside a notebook: files only, no screen needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as onp  # noqa: E402
 
 
+def showing_inline():
+    """True when figures appear under notebook cells (matplotlib's inline backend)."""
+    return "inline" in matplotlib.get_backend()
+
+
 def save(fig, out_dir, name):
-    """Write `fig` as `out_dir/name.png`, close it and return the path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / (name + ".png")
+    """Show `fig` inline in a notebook, write `out_dir/name.png` when `out_dir` is given; close it; the path or None."""
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    path = None
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / (name + ".png")
+        fig.savefig(path, dpi=100)
+    if showing_inline():
+        from IPython.display import display
+        display(fig)
     plt.close(fig)
     return path
 

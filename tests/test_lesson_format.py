@@ -1,42 +1,49 @@
-"""Every written lesson has the course's one format, so it runs as a script and opens as a notebook."""
-import inspect
-import re
+"""Every lesson has the course's one shape: a percent-format file that reads top to bottom.
+
+Title and "What you will see"; the run commands; one parameters cell of literal settings (with
+`seed` and `out_dir`) whose `QUICK` changes only existing settings; text cells each followed by
+code; "What we found" computed into `findings`; exercises; no code cell so long the reader loses
+the text above it.
+"""
+import ast
 
 import pytest
 
 from gluon_lessons import lessons
+from gluon_lessons.lessons import runner
 
-WRITTEN = [lesson for lesson in lessons.LESSONS if lessons.is_written(lesson)]
+SHAPED = [lesson for lesson in lessons.LESSONS if lessons.is_written(lesson)
+          and "parameters" in lessons.source_path(lesson).read_text()]
+LONGEST_CODE_CELL = 30  # lines of code (comments and blank lines not counted)
 
 
 def test_the_first_lessons_are_written():
-    assert [lesson.number for lesson in WRITTEN][:4] == [1, 2, 3, 4]
+    assert [lesson.number for lesson in lessons.LESSONS if lessons.is_written(lesson)][:4] == [1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("lesson", WRITTEN, ids=lambda lesson: lesson.module)
-def test_lesson_format(lesson):
-    module = lessons.load(lesson)
-    source = inspect.getsource(module)
-    doc = module.__doc__
-    assert doc.startswith("Lesson %d — " % lesson.number), "title line: 'Lesson N — title'"
-    assert "What you will see" in doc
-    assert "gluon-lessons run %s" % lesson.slug in doc, "the docstring gives the command that runs it"
-    assert getattr(module, "SLUG", None) == lesson.slug
-    parameters = inspect.signature(module.run).parameters
-    assert {"out_dir", "seed", "quick"} <= set(parameters)
-    assert parameters["seed"].default == 0 and parameters["quick"].default is False
-    assert callable(module.main) and 'if __name__ == "__main__":' in source
-    assert "What we found" in source and "# ## Exercises" in source
-    # Percent format: a text cell is comment lines after `# %% [markdown]`; the code that
-    # follows it needs its own `# %%`, or a notebook would show that code as text.
-    lines = source.splitlines()
-    text_cells = [i for i, line in enumerate(lines) if line.startswith("# %% [markdown]")]
-    assert len(text_cells) >= 3
-    for start in text_cells:
-        end = start + 1
-        while end < len(lines) and lines[end].startswith("#") and not lines[end].startswith("# %%"):
-            end += 1
-        while end < len(lines) and not lines[end].strip() and lines[end + 1:end + 2] != [""]:
-            end += 1  # one blank line may separate two text cells
-        assert end < len(lines) and re.match(r"# %%( \[markdown\])?$", lines[end]), \
-            "line %d: the text cell must be followed by a `# %%` marker" % (end + 1)
+@pytest.mark.parametrize("lesson", SHAPED, ids=lambda lesson: lesson.module)
+def test_lesson_shape(lesson):
+    path = lessons.source_path(lesson)
+    cells = runner.read_cells(path)
+    title = cells[0]
+    assert title.kind == "markdown" and title.source.startswith("# # Lesson %d — " % lesson.number)
+    assert "What you will see" in title.source
+    assert "gluon-lessons run %s" % lesson.slug in title.source
+    assert "python -m gluon_lessons.lessons.%s" % lesson.module in title.source
+    settings, quick = runner.defaults_of(path)
+    assert settings["seed"] == 0 and settings["out_dir"] is None
+    assert set(quick) <= set(settings)
+    kinds = [cell.kind for cell in cells]
+    for i, kind in enumerate(kinds[:-1]):
+        if kind == "markdown" and i > 0:
+            assert "code" in kinds[i + 1:i + 3], "line %d: a text cell is followed by code" % cells[i].first_line
+    texts = [cell.source for cell in cells if cell.kind == "markdown"]
+    assert any("## What we found" in text for text in texts) and "## Exercises" in texts[-1]
+    assert any("findings = {" in cell.source or "findings = dict(" in cell.source for cell in cells)
+    for cell in cells:
+        if cell.kind == "code":
+            ast.parse(cell.source)
+            lines = [line for line in cell.source.splitlines() if line.strip() and not line.strip().startswith("#")]
+            assert len(lines) <= LONGEST_CODE_CELL, "the code cell at line %d has %d lines" % (cell.first_line, len(lines))
+    source = path.read_text()
+    assert "sys.argv" not in source and "argparse" not in source, "only the runner reads the command line"

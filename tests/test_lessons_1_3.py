@@ -12,7 +12,7 @@ import numpy as onp
 import pytest
 
 from gluon_lessons import data as house_data
-from gluon_lessons.lessons import lesson01_data, lesson02_batches, lesson03_scratch, lesson04_gluon
+from gluon_lessons.lessons import lesson01_data, lesson02_batches, lesson03_scratch
 from gluon_lessons.lessons._common import to_json
 
 
@@ -195,58 +195,3 @@ def test_lesson3_scratch_agrees_with_gluon_and_writes_its_figure(lesson3):
     assert lesson3["max_gap_sgd"] < 1e-5 and lesson3["max_gap_momentum"] < 1e-5
     check_figures(lesson3, ["scratch_loss"])
     check_json(lesson3)
-
-
-# ---------------------------------------------------------------- lesson 4
-
-@pytest.fixture(scope="module")
-def lesson4(tmp_path_factory):
-    return run_quietly(lesson04_gluon, tmp_path_factory.mktemp("gluon"))
-
-
-def test_lesson4_walkthrough_weights_match_truth_and_least_squares(lesson4, walkthrough_data):
-    ols_w, ols_b = assert_recovers_truth_and_least_squares(lesson4, walkthrough_data)
-    onp.testing.assert_allclose(lesson4["ols_weight"], ols_w, atol=1e-9)
-    best = mean_half_squared_error(walkthrough_data.features, walkthrough_data.labels, ols_w, ols_b)
-    assert lesson4["epoch_loss"] == sorted(lesson4["epoch_loss"], reverse=True)
-    assert best * (1 - 1e-4) <= lesson4["epoch_loss"][-1] < 1.5 * best
-
-
-def test_lesson4_momentum_and_nag_recover_the_truth_in_fewer_updates(lesson4, walkthrough_data):
-    for name in ("momentum", "nag"):
-        onp.testing.assert_allclose(lesson4[name + "_weight"], walkthrough_data.true_w, atol=0.01)
-        assert lesson4[name + "_bias"] == pytest.approx(walkthrough_data.true_b, abs=0.01)
-    reach = lesson4["updates_to_target"]
-    assert None not in reach.values()
-    assert reach["momentum"] < reach["sgd"] and reach["nag"] < reach["sgd"]
-
-
-def test_lesson4_fast_loader_and_two_devices_give_the_walkthrough_weights(lesson4):
-    # Same seed: same initial weights and the same shuffles from NumPy's global RNG, so the same
-    # updates. What may differ is only float32 summation order (split gradients, fused graph):
-    # a few ulps of weights of size ~4, far below 1e-5.
-    walk = onp.append(lesson4["weight"], lesson4["bias"])
-    fast = onp.append(lesson4["fast_weight"], lesson4["fast_bias"])
-    two = onp.append(lesson4["two_device_weight"], lesson4["two_device_bias"])
-    onp.testing.assert_allclose(fast, walk, atol=1e-5)
-    onp.testing.assert_allclose(two, fast, atol=1e-5)
-    assert lesson4["loader_gap"] < 1e-5 and lesson4["device_gap"] < 1e-5
-    assert lesson4["two_device_ctx"] == ["cpu(0)", "cpu(1)"]
-
-
-def test_lesson4_legacy_nd_arrays_fail_in_numpy_mode(lesson4):
-    legacy = lesson4["legacy_nd"]
-    assert legacy["numpy_mode"] is True
-    assert legacy["legacy_error"].startswith("ValueError") and "legacy" in legacy["legacy_error"]
-    assert legacy["converted_output_type"] == "mxnet.numpy.ndarray"
-
-
-def test_lesson4_writes_its_figure_and_json(lesson4):
-    check_figures(lesson4, ["gluon_loss"])
-    check_json(lesson4)
-
-
-def test_lesson4_updates_to_reach_counts_a_moving_average():
-    losses = [1.0] * 5 + [1e-4] * 20
-    assert lesson04_gluon.updates_to_reach(losses, target=1e-3, window=5) == 10
-    assert lesson04_gluon.updates_to_reach([1.0] * 30, target=1e-3) is None

@@ -1,0 +1,48 @@
+"""What the lesson tests share: running a lesson quietly, and the truths its findings are checked against."""
+import json
+
+import numpy as onp
+import pytest
+
+from gluon_lessons.lessons import runner
+
+
+def run_quietly(name, out_dir, **settings):
+    """Lesson `name` with its quick settings, seed 0 and `settings`; (findings, printed text)."""
+    return runner.run_lesson(name, quick=True, seed=0, out_dir=out_dir, settings=settings, capture=True)
+
+
+def normal_equations(features, labels):
+    """Least squares with a bias column from XᵀX w = Xᵀy in float64: the best fit a trainer can reach."""
+    design = onp.hstack([onp.asarray(features, onp.float64), onp.ones((len(features), 1))])
+    solution = onp.linalg.solve(design.T @ design, design.T @ onp.asarray(labels, onp.float64))
+    return solution[:-1], solution[-1]
+
+
+def mean_half_squared_error(features, labels, weight, bias):
+    residual = onp.asarray(features, onp.float64) @ onp.asarray(weight, onp.float64) + bias - labels
+    return 0.5 * onp.mean(residual ** 2)
+
+
+def assert_recovers_truth_and_least_squares(found, data, prefix=""):
+    """Weights within 0.01 of the truth and 2e-3 of least squares (the walkthrough's tolerances)."""
+    ols_w, ols_b = normal_equations(data.features, data.labels)
+    onp.testing.assert_allclose(found[prefix + "weight"], data.true_w, atol=0.01)
+    assert found[prefix + "bias"] == pytest.approx(data.true_b, abs=0.01)
+    onp.testing.assert_allclose(found[prefix + "weight"], ols_w, atol=2e-3)
+    assert found[prefix + "bias"] == pytest.approx(ols_b, abs=2e-3)
+    return ols_w, ols_b
+
+
+def check_figures(findings, names):
+    """The figures are the PNG files `names`, in order."""
+    paths = [str(p) for p in findings["figures"]]
+    assert [p.rsplit("/", 1)[-1] for p in paths] == [name + ".png" for name in names]
+    for path in paths:
+        with open(path, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def check_json(findings):
+    """Findings survive the `--json` encoding as plain, valid JSON."""
+    assert json.loads(runner.to_json(findings))

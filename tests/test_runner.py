@@ -1,0 +1,113 @@
+"""The lesson runner: settings resolved defaults < QUICK < --set, checked by type and by the lesson;
+cells executed in order with the settings put in after the parameters cell; bad settings are exit 2,
+a fault inside a lesson is not."""
+import textwrap
+
+import pytest
+
+from gluon_lessons import cli
+from gluon_lessons.lessons import runner
+
+TOY = textwrap.dedent('''\
+    # %% [markdown]
+    # # A toy lesson
+    # %%
+    from gluon_lessons.lessons import runner
+    # %% tags=["parameters"]
+    seed = 0            # seed
+    num_examples = 1000  # examples
+    lr = 0.5            # step
+    sizes = (1, 10)     # batch sizes
+    label = "x"         # text
+    verbose = False     # flag
+    out_dir = None      # figures
+    QUICK = dict(num_examples=200, lr=0.1)
+    # %%
+    with runner.checking_settings():
+        runner.require("num_examples", num_examples, num_examples >= 10, "an integer >= 10")
+        if lr > 1:
+            raise ValueError("lr must be at most 1, got %r" % lr)
+    # %% [markdown]
+    # ## Compute
+    # %%
+    findings = {"seed": seed, "num_examples": num_examples, "lr": lr, "sizes": sizes, "out_dir": out_dir}
+    ''')
+
+
+@pytest.fixture
+def toy(tmp_path):
+    path = tmp_path / "toy.py"
+    path.write_text(TOY)
+    return path
+
+
+def test_cells_are_read_with_their_kind_tags_and_lines(toy):
+    cells = runner.read_cells(toy)
+    assert [cell.kind for cell in cells] == ["markdown", "code", "code", "code", "markdown", "code"]
+    assert cells[2].tags == ("parameters",) and cells[2].first_line == 6
+
+
+def test_quick_changes_defaults_but_never_an_explicit_setting(toy):
+    assert runner.resolve_settings(toy)["num_examples"] == 1000
+    quick = runner.resolve_settings(toy, quick=True)
+    assert (quick["num_examples"], quick["lr"]) == (200, 0.1)
+    chosen = runner.resolve_settings(toy, quick=True, settings={"num_examples": 5000})
+    assert (chosen["num_examples"], chosen["lr"]) == (5000, 0.1)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"num_examples": "abc"}, "num_examples must be an integer, got 'abc'"),
+    ({"num_examples": 2.5}, "num_examples must be an integer"),
+    ({"lr": "fast"}, "lr must be a finite number"),
+    ({"lr": float("nan")}, "lr must be a finite number"),
+    ({"sizes": 5}, "sizes must be a non-empty comma list like 1,10"),
+    ({"sizes": (1, "a")}, "sizes must be a non-empty comma list"),
+    ({"verbose": 1}, "verbose must be True or False"),
+    ({"nope": 1}, "no setting nope; the settings are: num_examples, lr, sizes, label, verbose"),
+    ({"seed": 3}, "set seed with --seed"),
+])
+def test_settings_of_the_wrong_kind_are_refused_with_one_line(toy, settings, message):
+    with pytest.raises(runner.SettingError) as error:
+        runner.resolve_settings(toy, settings=settings)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_an_int_is_accepted_where_a_float_is_expected(toy):
+    assert runner.resolve_settings(toy, settings={"lr": 1})["lr"] == 1.0
+
+
+def test_settings_go_in_after_the_parameters_cell_and_the_lesson_checks_them(toy):
+    chosen = runner.resolve_settings(toy, quick=True, seed=4, settings={"sizes": [2, 3]})
+    namespace = runner.execute(toy, chosen, "toy")
+    assert namespace["findings"] == {"seed": 4, "num_examples": 200, "lr": 0.1, "sizes": (2, 3), "out_dir": None}
+    for bad, message in (({"num_examples": 5}, "num_examples must be an integer >= 10, got 5"),
+                         ({"lr": 2.0}, "lr must be at most 1, got 2.0")):
+        with pytest.raises(runner.SettingError, match=message):
+            runner.execute(toy, runner.resolve_settings(toy, settings=bad), "toy")
+
+
+def test_json_is_valid_without_nan_or_infinity():
+    import numpy as onp
+    text = runner.to_json({"a": float("nan"), "b": onp.array([1.0, onp.inf]), "c": onp.float32(0.5)})
+    assert text == '{"a": null, "b": [1.0, null], "c": 0.5}'
+
+
+def test_a_bad_setting_is_exit_2_and_one_line(capsys):
+    assert cli.main(["run", "4", "--set", "lr=-1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gluon-lessons: error: ") and "\n" not in err
+    assert "learning rate must be a number > 0, got -1.0" in err
+
+
+def test_a_fault_inside_a_lesson_is_not_reported_as_bad_input(capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in the library")
+    monkeypatch.setattr(runner, "execute", broken)
+    assert cli.main(["run", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "lesson gluon failed" in err.strip().splitlines()[-1]
+
+
+def test_nothing_reads_argv_inside_a_notebook_kernel(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["ipykernel_launcher", "-f", "/tmp/kernel-1.json"])
+    assert runner.in_notebook() is False  # a plain interpreter: the lesson's guard would hand over to main
