@@ -3,11 +3,13 @@
 Bad input ends with one line on stderr and exit code 2; a diverging run or a missing GPU with exit code 1.
 """
 import argparse
-import ast
 import json
 import math
 import sys
+import traceback
 from pathlib import Path
+
+from .lessons import runner
 
 USAGE_ERROR, RUN_ERROR = 2, 1
 
@@ -58,16 +60,6 @@ def _weights(text):
 _seed = _number("--seed", int, lambda value: value >= 0, "an integer >= 0")
 
 
-def _setting(text):
-    name, sep, value = text.partition("=")
-    if not sep or not name.isidentifier():
-        raise argparse.ArgumentTypeError("--set takes NAME=VALUE, got %r" % text)
-    try:
-        return name, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return name, value  # a bare word such as cpu
-
-
 def _output_folder(text):
     """A folder for figures and results: never inside data/ or the installed package."""
     from .data import DATA_DIR
@@ -87,13 +79,14 @@ def build_parser():
 
     run = commands.add_parser("run", help="run one lesson by number or slug")
     run.add_argument("lesson")
-    run.add_argument("--out", type=_output_folder, help="folder for figures (default lesson_output/<slug>)")
-    run.add_argument("--seed", type=_seed, default=0)
-    run.add_argument("--quick", action="store_true", help="small settings, as the tests use")
-    run.add_argument("--set", type=_setting, action="append", default=[], metavar="NAME=VALUE",
-                     help="change one of the lesson's settings (see `run LESSON --help-settings`)")
-    run.add_argument("--help-settings", action="store_true", help="list the lesson's settings and defaults")
-    run.add_argument("--json", action="store_true", help="findings as one JSON object on the last stdout line")
+    runner.add_run_arguments(run, output_folder=_output_folder)
+
+    notebook = commands.add_parser("notebook", help="write lessons as Jupyter notebooks (.ipynb)")
+    notebook.add_argument("lesson", help="a number, a slug, or all")
+    notebook.add_argument("--out", type=_output_folder, default="notebooks", help="folder for the .ipynb files")
+    notebook.add_argument("--execute", action="store_true", help="run each notebook and keep its outputs")
+    notebook.add_argument("--quick", action="store_true", help="with --execute: the small settings the tests use")
+    notebook.add_argument("--seed", type=_seed, default=None)
 
     walk = commands.add_parser("walkthrough", help="run every lesson in order")
     walk.add_argument("--out", type=_output_folder, default="lesson_output", help="figures go to OUT/<slug>/")
@@ -133,23 +126,26 @@ def _list():
 
 
 def _run(args):
-    from . import lessons
-    from .lessons._common import to_json
+    from . import devices, lessons, training
     lesson = lessons.find(args.lesson)
-    module = lessons.load(lesson)
-    allowed = lessons.settings_of(module)
-    if args.help_settings:
-        for name, default in allowed.items():
-            print("%s=%r" % (name, default))
-        return 0
-    settings = dict(args.set)
-    unknown = sorted(set(settings) - set(allowed) | set(settings) & {"out_dir", "seed", "quick"})
-    if unknown:
-        raise ValueError("lesson %s has no setting %s; it has: %s"
-                         % (lesson.slug, ", ".join(unknown), ", ".join(sorted(set(allowed) - {"out_dir", "seed", "quick"}))))
-    findings = module.run(out_dir=args.out, seed=args.seed, quick=args.quick, **settings)
-    if args.json:
-        print(to_json(findings))
+    try:
+        return runner.run_from_args(lesson.slug, args)
+    except (runner.SettingError, training.DivergenceError, devices.DeviceError, KeyboardInterrupt):
+        raise
+    except Exception:  # a fault in the lesson or the library, not in what the user typed
+        traceback.print_exc()
+        return _fail("lesson %s failed; the traceback above shows where" % lesson.slug, RUN_ERROR)
+
+
+def _notebook(args):
+    from . import lessons
+    chosen = [l for l in lessons.LESSONS if lessons.is_written(l)] if args.lesson == "all" else [lessons.find(args.lesson)]
+    for lesson in chosen:
+        if args.execute:
+            print("executing lesson %d (%s) ..." % (lesson.number, lesson.slug), file=sys.stderr, flush=True)
+        path = runner.write_notebook(lesson.slug, args.out, execute=args.execute, quick=args.quick, seed=args.seed)
+        print("wrote %s" % path, file=sys.stderr)
+    print("open them with: jupyter lab %s   (or in VS Code: File > Open Folder)" % args.out, file=sys.stderr)
     return 0
 
 
@@ -159,7 +155,7 @@ def _walkthrough(args):
         if not lessons.is_written(lesson):
             continue
         print("\n# Lesson %d: %s" % (lesson.number, lesson.title), flush=True)
-        lessons.load(lesson).run(out_dir=Path(args.out) / lesson.slug, seed=args.seed, quick=args.quick)
+        runner.run_lesson(lesson.slug, out_dir=Path(args.out) / lesson.slug, seed=args.seed, quick=args.quick)
     print("\nFigures are in %s/" % args.out)
     return 0
 
@@ -196,7 +192,7 @@ def _train(args):
         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "momentum": args.momentum,
         "optimizer": args.optimizer, "ctx": devices.ctx_names(result.contexts), "seed": args.seed,
         "num_examples": dataset.num_examples, "loader": args.loader,
-        "seconds_per_epoch": result.history.median_seconds_per_epoch,
+        "seconds_per_epoch": result.history.median_seconds_per_epoch, "path": result.history.path,
     }
     for epoch, value in enumerate(result.history.epoch_loss, start=1):
         print("epoch %d, loss: %f" % (epoch, value), file=sys.stderr)
@@ -228,7 +224,7 @@ def main(argv=None):
     except SystemExit as stop:
         return stop.code
     from . import devices, training  # imports mxnet: after parsing, so --help stays fast
-    handlers = {"list": lambda a: _list(), "run": _run, "walkthrough": _walkthrough,
+    handlers = {"list": lambda a: _list(), "run": _run, "notebook": _notebook, "walkthrough": _walkthrough,
                 "train": _train, "make-data": _make_data}
     try:
         return handlers[args.command](args)
