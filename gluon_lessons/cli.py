@@ -111,6 +111,18 @@ def build_parser():
     train.add_argument("--out", type=_output_folder, help="folder for the loss curve and result.json")
     train.add_argument("--json", action="store_true", help="result as one JSON object on the last stdout line")
 
+    launch = commands.add_parser("launch", help="run `train` (or any command) as parameter-server workers "
+                                 "through MXNet's own launcher; every process is stopped at the end")
+    launch.add_argument("--workers", type=_positive_int("--workers"), default=2, help="worker processes")
+    launch.add_argument("--servers", type=_positive_int("--servers"), default=1, help="server processes")
+    launch.add_argument("--launcher", choices=("local", "ssh", "mpi"), default="local",
+                        help="local processes (default), or the machines of --hostfile over ssh or mpirun")
+    launch.add_argument("--hostfile", type=Path, help="one host per line (ssh, mpi)")
+    launch.add_argument("--timeout", type=_number("--timeout", float, lambda v: 0 < v < math.inf, "seconds > 0"),
+                        default=300.0, help="stop everything after this many seconds (default 300)")
+    launch.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+                        help="train [train arguments], or any program and its arguments")
+
     make = commands.add_parser("make-data", help="regenerate data/house_prices.csv and .json")
     make.add_argument("--out", type=Path, default=None, help="CSV path (default data/house_prices.csv)")
     make.add_argument("--force", action="store_true", help="overwrite existing files")
@@ -209,6 +221,27 @@ def _train(args):
     return 0
 
 
+def _launch(args):
+    from . import distributed
+    command = args.program[1:] if args.program[:1] == ["--"] else args.program
+    if not command:
+        raise ValueError("launch needs a command after --, e.g. gluon-lessons launch --workers 2 -- train --epochs 3")
+    if command[0] == "train":
+        command = distributed.train_command(command[1:])
+    try:
+        result = distributed.launch(command, args.workers, args.servers, args.launcher, args.hostfile,
+                                    args.timeout, echo=sys.stdout)
+    except distributed.LaunchError as error:
+        return _fail(str(error), RUN_ERROR)
+    except distributed.Interrupted as interrupt:
+        return _fail("interrupted by %s; stopped every process it started" % interrupt, 128 + interrupt.signum)
+    stopped = "; stopped %s, still running %g s after the last worker" % (
+        ", ".join(result.stopped), distributed.FINISH_GRACE_SECONDS) if result.stopped else ""
+    print("%d workers and %d servers finished in %.1f s%s" % (args.workers, args.servers, result.seconds, stopped),
+          file=sys.stderr)
+    return 0
+
+
 def _make_data(args):
     from . import data
     target = args.out if args.out is not None else data.DEFAULT_CSV
@@ -225,7 +258,7 @@ def main(argv=None):
         return stop.code
     from . import devices, training  # imports mxnet: after parsing, so --help stays fast
     handlers = {"list": lambda a: _list(), "run": _run, "notebook": _notebook, "walkthrough": _walkthrough,
-                "train": _train, "make-data": _make_data}
+                "train": _train, "make-data": _make_data, "launch": _launch}
     try:
         return handlers[args.command](args)
     except (ValueError, FileExistsError) as error:

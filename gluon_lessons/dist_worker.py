@@ -1,0 +1,174 @@
+"""A parameter-server worker: `Dense(1)` on its own shard of the house prices, `kvstore='dist_sync'`.
+
+`gluon-lessons launch --workers N -- train [arguments]` runs it on every process; on a server or the
+scheduler, importing mxnet runs MXNet's server loop instead and exits. Each worker prints one JSON line
+with its weights and timings. Lesson 11 launches it and trains one process on the same global batches.
+"""
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import mxnet as mx  # with DMLC_ROLE=server or scheduler, this import runs MXNet's server loop and exits
+import numpy as onp
+from mxnet import gluon, np, npx
+
+from . import data as house_data
+from . import loading, model, training
+from .seeding import set_seed
+
+npx.set_np()
+
+KVSTORES = ("dist_sync", "dist_async")
+
+
+def check_sharding(num_examples, num_workers, batch_size):
+    """Raise `ValueError` unless every worker gets whole batches: B divisible by N, at least one step."""
+    loading.check_batch_size(batch_size)
+    if batch_size % num_workers:
+        raise ValueError("batch size %d must be a multiple of the %d workers (each takes B/N rows per step)"
+                         % (batch_size, num_workers))
+    if num_examples // num_workers < batch_size // num_workers:
+        raise ValueError("%d examples over %d workers leave fewer rows per worker than its %d per step"
+                         % (num_examples, num_workers, batch_size // num_workers))
+
+
+def shard(num_examples, rank, num_workers):
+    """Rows of worker `rank`: the `rank`-th contiguous block of n // N (the last n % N rows go unused)."""
+    size = num_examples // num_workers
+    return onp.arange(rank * size, (rank + 1) * size)
+
+
+def worker_batches(num_examples, rank, num_workers, batch_size, seed, epoch):
+    """Row indices of each step of worker `rank` in `epoch`: its shard shuffled, cut into B/N rows (the
+    remainder dropped, since every step must hold B rows in all for the server's fixed 1/B)."""
+    rows = onp.random.default_rng([seed, rank, epoch]).permutation(shard(num_examples, rank, num_workers))
+    per_worker = batch_size // num_workers
+    return [rows[k * per_worker:(k + 1) * per_worker] for k in range(len(rows) // per_worker)]
+
+
+def global_batches(num_examples, num_workers, batch_size, seed, epoch):
+    """Row indices of the global batches of `epoch`: step k joins every worker's k-th batch."""
+    parts = [worker_batches(num_examples, rank, num_workers, batch_size, seed, epoch) for rank in range(num_workers)]
+    return [onp.concatenate(step) for step in zip(*parts)]
+
+
+class EpochBatches:
+    """(X, y) batches for `training.fit`: the i-th pass over it is epoch i of `rows_of(epoch)`."""
+
+    def __init__(self, features, labels, rows_of, ctx=None):
+        self.features, self.labels, self.rows_of, self.ctx = features, labels, rows_of, ctx
+        self.epoch = 0
+
+    def __len__(self):
+        return len(self.rows_of(max(self.epoch, 1)))
+
+    def __iter__(self):
+        self.epoch += 1
+        for rows in self.rows_of(self.epoch):
+            yield (np.array(self.features[rows], dtype="float32", ctx=self.ctx),
+                   np.array(self.labels[rows], dtype="float32", ctx=self.ctx))
+
+
+def _fit(data, rows_of, trainer_of, num_epochs, seed, ctx, eval_rows):
+    set_seed(seed)
+    net = model.linear_regression(ctx, num_inputs=data.num_features, hybrid=True)
+    trainer = trainer_of(net)
+    batches = EpochBatches(data.features, data.labels, rows_of, ctx)
+    history = training.fit(net, batches, trainer, num_epochs, ctx=[ctx],
+                           eval_data=(data.features[eval_rows], data.labels[eval_rows]))
+    weight, bias = model.extract_weights(net)
+    return weight, bias, history
+
+
+def train_one_process(data, num_workers, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3,
+                      seed=0, ctx=None):
+    """What N dist_sync workers compute, in one process: the same global batches, `Trainer.step(B)`.
+
+    Returns (weight, bias, history); the loss per epoch is on the rows the workers use.
+    """
+    check_sharding(data.num_examples, num_workers, batch_size)
+    used = onp.concatenate([shard(data.num_examples, r, num_workers) for r in range(num_workers)])
+    return _fit(data, lambda epoch: global_batches(data.num_examples, num_workers, batch_size, seed, epoch),
+                lambda net: training.make_trainer(net, optimizer, lr, momentum),
+                num_epochs, seed, ctx or mx.cpu(), used)
+
+
+def train_worker(data, kv, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3, seed=0):
+    """Train on this worker's shard through `kv`; the servers sum the N gradients of each step.
+
+    The optimizer runs on the servers with `rescale_grad = 1/N`, and `fit` steps with this worker's B/N
+    rows, so each update is the mean gradient over the global batch of B rows, as in one process.
+    """
+    rank, num_workers = kv.rank, kv.num_workers
+    check_sharding(data.num_examples, num_workers, batch_size)
+    training.check_hyperparameters(lr, momentum, num_epochs, optimizer)
+
+    def trainer_of(net):
+        params = {"learning_rate": lr, "momentum": momentum, "rescale_grad": 1.0 / num_workers}
+        return gluon.Trainer(net.collect_params(), optimizer, params, kvstore=kv)
+
+    return _fit(data, lambda epoch: worker_batches(data.num_examples, rank, num_workers, batch_size, seed, epoch),
+                trainer_of, num_epochs, seed, mx.cpu(), shard(data.num_examples, rank, num_workers))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="gluon-lessons launch ... -- train",
+                                     description="one parameter-server worker (run it through gluon-lessons launch)")
+    parser.add_argument("--kvstore", choices=KVSTORES, default="dist_sync")
+    parser.add_argument("--data", help="a CSV in the layout of data/house_prices.csv (default: that file)")
+    parser.add_argument("--num-examples", type=int, help="use the first N examples only")
+    parser.add_argument("--batch-size", type=int, default=10, help="global batch: B/N rows per worker and step")
+    parser.add_argument("--lr", type=float, default=0.03)
+    parser.add_argument("--momentum", type=float, default=0.0)
+    parser.add_argument("--optimizer", choices=training.OPTIMIZERS, default="sgd")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _dataset(args):
+    dataset = house_data.load_dataset(args.data) if args.data else house_data.walkthrough_data()
+    if args.num_examples is not None:
+        if not 1 <= args.num_examples <= dataset.num_examples:
+            raise ValueError("--num-examples must be in 1..%d, got %d" % (dataset.num_examples, args.num_examples))
+        dataset = dataclasses.replace(dataset, features=dataset.features[:args.num_examples],
+                                      labels=dataset.labels[:args.num_examples])
+    return dataset
+
+
+def main(argv=None):
+    """Train as worker `kv.rank` and print one JSON line; exit 2 on a bad setting."""
+    imported = time.time()  # the interpreter has started and imported mxnet: the process start-up is over
+    args = build_parser().parse_args(argv)
+    try:
+        if os.environ.get("DMLC_ROLE") != "worker":
+            raise ValueError("this is a parameter-server worker: run it with gluon-lessons launch --workers N -- train")
+        set_seed(args.seed)
+        dataset = _dataset(args)
+        check_sharding(dataset.num_examples, int(os.environ.get("DMLC_NUM_WORKER", "1")), args.batch_size)
+        training.check_hyperparameters(args.lr, args.momentum, args.epochs, args.optimizer)
+    except ValueError as error:
+        print("error: %s" % error, file=sys.stderr)
+        return 2
+    kv = mx.kv.create(args.kvstore)  # waits until the scheduler has seen every server and worker
+    connected = time.time()
+    weight, bias, history = train_worker(dataset, kv, args.batch_size, args.lr, args.momentum, args.optimizer,
+                                         args.epochs, args.seed)
+    rows = shard(dataset.num_examples, kv.rank, kv.num_workers)
+    print(json.dumps({
+        "rank": kv.rank, "num_workers": kv.num_workers, "kvstore": args.kvstore,
+        "weight": weight.tolist(), "bias": bias, "shard": [int(rows[0]), int(rows[-1]) + 1],
+        "shard_loss": history.epoch_loss, "steps_per_epoch": len(history.step_loss) // max(1, args.epochs),
+        "seconds_per_epoch": history.seconds_per_epoch,
+        "imported": imported, "connected": connected, "trained": time.time(),
+        "batch_size": args.batch_size, "lr": args.lr, "momentum": args.momentum, "optimizer": args.optimizer,
+        "epochs": args.epochs, "seed": args.seed, "num_examples": dataset.num_examples,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

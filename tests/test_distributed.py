@@ -1,0 +1,293 @@
+"""Data parallel and distributed training: several devices in one process, and MXNet's parameter
+server on local processes started by MXNet's own launcher (`gluon_lessons.distributed`).
+
+Every launch has a time limit, and every test that starts processes checks afterwards that none of
+them is left: by the unique folder each command line carries, and by the pids seen while it ran.
+"""
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import mxnet as mx
+import numpy as onp
+import psutil
+import pytest
+
+from gluon_lessons import dist_worker, distributed, loading, model, training
+from gluon_lessons.seeding import set_seed
+
+# Two runs that mean the same sums differ only by the order float32 adds them in. Over the ~300
+# contracting SGD steps here each gradient is off by a few ulp of |g| and the updates shrink the gap,
+# so the weights (|w| <= 4.2, ulp 4.8e-7) stay within 2e-6, about 4 ulp: measured 0 to 5e-7.
+FLOAT32_GAP = 2e-6
+
+
+# ---------------------------------------------------------------- several devices in one process
+
+def _fit_on(contexts, data, batch_size, kvstore="device", momentum=0.0, num_epochs=2, seed=0):
+    set_seed(seed)
+    net = model.linear_regression(contexts, num_inputs=data.num_features, hybrid=True)
+    trainer = training.make_trainer(net, "sgd", 0.03, momentum, kvstore=kvstore)
+    batches = loading.ShuffledBatches(data.features, data.labels, batch_size, ctx=contexts[0])
+    history = training.fit(net, batches, trainer, num_epochs, ctx=contexts)
+    return model.extract_weights(net), history
+
+
+@pytest.mark.parametrize("num_devices,batch_size,kvstore,momentum", [
+    (2, 10, "device", 0.0),
+    (3, 10, "device", 0.0),  # 10 rows over 3 devices: 4 + 3 + 3, the sum is still over all 10
+    (3, 12, "local", 0.9),   # the kvstore that reduces on the CPU, with momentum
+])
+def test_several_devices_train_like_one(walkthrough, num_devices, batch_size, kvstore, momentum):
+    (one_w, one_b), one = _fit_on([mx.cpu(0)], walkthrough, batch_size, kvstore, momentum)
+    contexts = [mx.cpu(i) for i in range(num_devices)]
+    (many_w, many_b), many = _fit_on(contexts, walkthrough, batch_size, kvstore, momentum)
+    assert len(many.step_loss) == len(one.step_loss) == 2 * loading.num_batches(1000, batch_size)
+    onp.testing.assert_allclose(many_w, one_w, rtol=0, atol=FLOAT32_GAP)
+    assert abs(many_b - one_b) <= FLOAT32_GAP
+    # and both are training, not standing still: after 2 epochs within 0.05 of least squares
+    ols_w, ols_b = model.least_squares(walkthrough.features, walkthrough.labels)
+    onp.testing.assert_allclose(many_w, ols_w, atol=0.05)
+
+
+# ---------------------------------------------------------------- shards and global batches
+
+@pytest.mark.parametrize("num_examples,num_workers,batch_size", [(1000, 2, 20), (1000, 3, 12), (37, 3, 6)])
+def test_shards_are_disjoint_and_global_batches_join_them(num_examples, num_workers, batch_size):
+    shards = [set(dist_worker.shard(num_examples, r, num_workers)) for r in range(num_workers)]
+    assert all(not (a & b) for i, a in enumerate(shards) for b in shards[i + 1:])  # no worker sees another's rows
+    assert sum(map(len, shards)) == num_examples - num_examples % num_workers
+    for epoch in (1, 2):
+        per_worker = [dist_worker.worker_batches(num_examples, r, num_workers, batch_size, 0, epoch)
+                      for r in range(num_workers)]
+        for rank, batches in enumerate(per_worker):
+            assert all(set(rows) <= shards[rank] and len(rows) == batch_size // num_workers for rows in batches)
+            assert len(set(onp.concatenate(batches))) == len(onp.concatenate(batches))  # each row once per epoch
+        joined = dist_worker.global_batches(num_examples, num_workers, batch_size, 0, epoch)
+        assert [sorted(rows) for rows in joined] == [sorted(onp.concatenate(step)) for step in zip(*per_worker)]
+        assert all(len(rows) == batch_size for rows in joined)
+    first, second = (dist_worker.global_batches(num_examples, num_workers, batch_size, 0, e) for e in (1, 2))
+    assert any(not onp.array_equal(a, b) for a, b in zip(first, second))  # a new order each epoch
+
+
+def test_sharding_refuses_batches_the_workers_cannot_split():
+    with pytest.raises(ValueError, match="multiple of the 3 workers"):
+        dist_worker.check_sharding(1000, 3, 10)
+    with pytest.raises(ValueError, match="fewer rows per worker"):
+        dist_worker.check_sharding(5, 2, 8)
+
+
+# ---------------------------------------------------------------- the launcher: helpers
+
+def _processes_with(token):
+    """Live processes whose command line mentions `token` (zombies have exited and hold nothing)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if process.info["status"] != psutil.STATUS_ZOMBIE and token in " ".join(process.info["cmdline"] or []):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def _assert_all_gone(token, pids=(), within=5.0):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        left = _processes_with(token) + [p for p in map(_alive, pids) if p is not None]
+        if not left:
+            return
+        time.sleep(0.1)
+    raise AssertionError("left running: %s" % [(p.pid, p.cmdline()) for p in left])
+
+
+def _alive(pid):
+    try:
+        process = psutil.Process(pid)
+        return None if process.status() == psutil.STATUS_ZOMBIE else process
+    except psutil.NoSuchProcess:
+        return None
+
+
+def _script(tmp_path, body):
+    """A Python program every role runs; its path (under tmp_path) marks its processes."""
+    path = tmp_path / "role_program.py"
+    path.write_text(textwrap.dedent(body))
+    return [sys.executable, str(path)]
+
+
+# Every role says hello, then worker 1 fails or all wait: no mxnet, so these runs take about a second.
+ROLES = """
+    import os, sys, time
+    role, task = os.environ["DMLC_ROLE"], os.environ.get("DMLC_TASK_ID")
+    print("hello from", role, task, "pgid", os.getpgrp(), flush=True)
+    if role == "worker" and task == "1" and "fail" in sys.argv:
+        print("worker 1 gives up", flush=True)
+        sys.exit(3)
+    time.sleep(120)
+"""
+
+
+def test_a_failing_worker_stops_everything_and_is_named(tmp_path):
+    command = _script(tmp_path, ROLES) + ["fail"]
+    started = time.monotonic()
+    with pytest.raises(distributed.LaunchError, match=r"worker 1 exited with code 3.*worker 1 gives up"):
+        distributed.launch(command, num_workers=2, num_servers=1, timeout=60)
+    assert time.monotonic() - started < 30  # stopped at the failure, long before the 120 s sleeps
+    _assert_all_gone(str(tmp_path))
+
+
+def test_the_time_limit_stops_everything(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(distributed.LaunchError, match=r"timed out after 3 s.*still running: .*worker 0"):
+        distributed.launch(_script(tmp_path, ROLES), num_workers=2, num_servers=1, timeout=3)
+    assert time.monotonic() - started < 3 + distributed.STOP_GRACE_SECONDS + 5
+    _assert_all_gone(str(tmp_path))
+
+
+def _start_cli_launch(tmp_path, *launch_options, api=False):
+    """`gluon-lessons launch` (or `distributed.launch` called from a small program) in a child process;
+    returns it once every role has said hello, with the pids of its process tree at that moment."""
+    command = _script(tmp_path, ROLES)
+    if api:
+        code = ("import sys; from gluon_lessons import distributed; "
+                "distributed.launch(%r, 2, 1, timeout=60, echo=sys.stdout)" % (command,))
+        argv = [sys.executable, "-c", code]
+    else:
+        argv = [sys.executable, "-m", "gluon_lessons", "launch", "--workers", "2", *launch_options, "--", *command]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    seen, deadline = set(), time.monotonic() + 30
+    while len(seen) < 4 and time.monotonic() < deadline:  # 2 workers, 1 server and the scheduler say hello
+        with contextlib.suppress(queue.Empty):
+            line = lines.get(timeout=0.5)
+            seen.update([line.split("]")[0]] if "hello from" in line else [])
+    if len(seen) < 4:
+        process.kill()
+        pytest.fail("not every role started within 30 s: %s" % seen)
+    pids = [p.pid for p in psutil.Process(process.pid).children(recursive=True)]
+    assert len(pids) >= 8  # launcher, and for each of the 4 roles a prefixing wrapper and its program
+    return process, pids
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupting_the_launcher_stops_every_process(tmp_path, signum, code):
+    process, pids = _start_cli_launch(tmp_path, "--timeout", "60")
+    process.send_signal(signum)
+    err = process.communicate(timeout=20)[1]
+    assert process.returncode == code
+    assert "interrupted by %s; stopped every process" % signal.Signals(signum).name in err
+    _assert_all_gone(str(tmp_path), pids)
+
+
+def test_killing_the_caller_outright_still_stops_the_job(tmp_path):
+    # SIGKILL cannot be caught: the launcher process notices it lost its parent and kills its own group.
+    process, pids = _start_cli_launch(tmp_path, api=True)
+    process.kill()
+    process.wait(timeout=10)
+    _assert_all_gone(str(tmp_path), pids, within=5.0)
+
+
+def test_bad_launch_settings_are_refused():
+    for kwargs, message in [(dict(num_workers=0), "num_workers must be an integer >= 1"),
+                            (dict(num_servers=1.5), "num_servers must be an integer >= 1"),
+                            (dict(launcher="yarn"), "launcher must be one of local|ssh|mpi"),
+                            (dict(launcher="ssh"), "needs --hostfile"),
+                            (dict(hostfile="hosts"), "hostfile goes with --launcher ssh or mpi"),
+                            (dict(timeout=0), "timeout must be a number of seconds > 0")]:
+        with pytest.raises(ValueError, match=message):
+            distributed.launch(["true"], **{"num_workers": 2, **kwargs})
+    with pytest.raises(ValueError, match="non-empty list of strings"):
+        distributed.launch([], 2)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["launch"], "launch needs a command after --"),
+    (["launch", "--workers", "0", "--", "train"], "--workers must be an integer >= 1"),
+    (["launch", "--launcher", "ssh", "--", "train"], "needs --hostfile"),
+])
+def test_cli_launch_refuses_bad_input_with_exit_2(argv, message):
+    done = subprocess.run([sys.executable, "-m", "gluon_lessons", *argv], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_worker_refuses_to_run_outside_a_launcher():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DMLC_")}
+    done = subprocess.run([sys.executable, "-m", "gluon_lessons.dist_worker"], capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert done.returncode == 2 and "gluon-lessons launch" in done.stderr
+
+
+# ---------------------------------------------------------------- the parameter server, for real
+
+def _listening_addresses(stop, found):
+    """Collect the listening TCP addresses of this process's descendants until `stop` is set."""
+    me = psutil.Process()
+    while not stop.is_set():
+        for child in me.children(recursive=True):
+            try:
+                found.update(c.laddr.ip for c in child.net_connections("tcp") if c.status == psutil.CONN_LISTEN)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def dist_sync_run(tmp_path_factory):
+    """Two workers and one server train with dist_sync on 400 examples, global batch 20, 2 epochs, lr 0.2."""
+    mark = tmp_path_factory.mktemp("dist_sync")  # in the data path, so its processes can be found
+    csv = mark / "houses.csv"
+    from gluon_lessons import data as house_data
+    dataset = house_data.synthetic_house_prices(400, seed=3)
+    house_data.save_dataset(dataset, csv)
+    stop, addresses = threading.Event(), set()
+    watcher = threading.Thread(target=_listening_addresses, args=(stop, addresses), daemon=True)
+    watcher.start()
+    try:
+        result = distributed.launch(distributed.train_command(
+            ["--data", str(csv), "--batch-size", "20", "--epochs", "2", "--lr", "0.2", "--seed", "5"]),
+            num_workers=2, num_servers=1, timeout=120)
+    finally:
+        stop.set()
+        watcher.join()
+    return result, dataset, addresses, str(mark)
+
+
+def test_dist_sync_workers_agree_with_each_other_and_with_one_process(dist_sync_run):
+    result, dataset, addresses, mark = dist_sync_run
+    workers = result.worker_results()
+    assert sorted(w["rank"] for w in workers) == [0, 1]
+    assert sorted(tuple(w["shard"]) for w in workers) == [(0, 200), (200, 400)]
+    first, second = workers
+    # Identical, not close: after the last step both pull the same float32 array from the server.
+    assert first["weight"] == second["weight"] and first["bias"] == second["bias"]
+    weight, bias, history = dist_worker.train_one_process(dataset, 2, batch_size=20, lr=0.2, num_epochs=2, seed=5)
+    onp.testing.assert_allclose(first["weight"], weight, rtol=0, atol=FLOAT32_GAP)
+    assert abs(first["bias"] - bias) <= FLOAT32_GAP
+    assert first["steps_per_epoch"] == len(history.step_loss) // 2 == 200 // 10  # 200 rows per worker, 10 a step
+    # And the shared weights are least squares': the Hessian X'X/n of 400 standard normal rows has
+    # eigenvalues within 1 +- 0.15, so 40 steps of lr 0.2 shrink the start's distance (|(2, -3.4, 4.2)|
+    # = 5.8) by at most 0.83^40 ~ 6e-4 => 4e-3; the batch noise adds noise * sqrt(lr / (B (2 - lr)))
+    # = 7.5e-4 per coordinate, 4 sigma over 3 coordinates 5e-3. Hence 1e-2.
+    ols_w, ols_b = model.least_squares(dataset.features, dataset.labels)
+    assert onp.linalg.norm(onp.append(first["weight"], first["bias"]) - onp.append(ols_w, ols_b)) < 1e-2
+    assert set(result.exit_codes) == {"worker 0", "worker 1", "server 0", "scheduler"}
+    assert not result.stopped  # the server and the scheduler ended on their own once the workers had
+
+
+def test_local_runs_listen_on_loopback_only(dist_sync_run):
+    result, dataset, addresses, mark = dist_sync_run
+    assert addresses, "saw no listening socket while the job ran"
+    assert addresses <= {"127.0.0.1"}, addresses
+
+
+def test_nothing_outlives_a_successful_run(dist_sync_run):
+    _assert_all_gone(dist_sync_run[3])
+
