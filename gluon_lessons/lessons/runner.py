@@ -162,10 +162,15 @@ def require(name, value, ok, requirement):
 
 
 def _print_headings(cell):
-    for line in cell.source.splitlines():
+    """From the command line a text cell shows as its headings; the exercises in full."""
+    lines = cell.source.splitlines()
+    for number, line in enumerate(lines):
         match = _HEADING.match(line)
         if match:
             print("\n" + match.group(1) + " " + match.group(2).strip())
+            if match.group(2).strip() == "Exercises":
+                print("\n".join(rest[2:] for rest in lines[number + 1:]))
+                return
 
 
 def execute(path, chosen, module_name):
