@@ -12,7 +12,7 @@ import numpy as onp
 import pytest
 
 from gluon_lessons import data as house_data
-from gluon_lessons.lessons import lesson01_data, lesson02_batches, lesson03_scratch
+from gluon_lessons.lessons import lesson02_batches, lesson03_scratch
 from gluon_lessons.lessons._common import to_json
 
 
@@ -43,41 +43,6 @@ def check_figures(findings, names):
 
 def check_json(findings):
     assert json.loads(to_json(findings))  # plain numbers, lists and strings only
-
-
-# ---------------------------------------------------------------- lesson 1
-
-@pytest.fixture(scope="module")
-def lesson1(tmp_path_factory):
-    return run_quietly(lesson01_data, tmp_path_factory.mktemp("data"))
-
-
-def test_lesson1_least_squares_lands_within_the_noise_of_the_truth(lesson1):
-    n, noise = lesson1["num_examples"], lesson1["noise"]
-    # Standardized features have std ~1, so each coefficient's standard error is ~ noise / sqrt(n);
-    # 5 standard errors is far from chance (p < 1e-6) yet 40x tighter than the weights' size.
-    tolerance = 5 * noise / math.sqrt(n)
-    onp.testing.assert_allclose(lesson1["ols_weight"], lesson1["true_weight"], atol=tolerance)
-    assert lesson1["ols_bias"] == pytest.approx(lesson1["true_bias"], abs=tolerance)
-    # The sample std of n Gaussian draws has relative error ~ 1/sqrt(2n) (5% at n=200); allow 4 of those.
-    assert lesson1["noise_measured"] == pytest.approx(noise, rel=4 / math.sqrt(2 * n))
-
-
-def test_lesson1_raw_units_weights_and_condition_numbers(lesson1):
-    n = lesson1["num_examples"]
-    raw = house_data.raw_house_prices(n, seed=0)
-    standard_errors = raw.noise / (math.sqrt(n) * raw.features.std(axis=0))
-    onp.testing.assert_array_less(onp.abs(onp.subtract(lesson1["raw_ols_weight"], raw.true_w)), 5 * standard_errors)
-    # Standardized columns (mean 0, std 1) with correlation r give X̃ᵀX̃/n = [[1, r, 0], [r, 1, 0], [0, 0, 1]],
-    # whose eigenvalues are 1 ± r and 1: κ = (1 + |r|) / (1 - |r|).
-    r = abs(onp.corrcoef(raw.features.astype(onp.float64).T)[0, 1])
-    assert lesson1["kappa_standardized"] == pytest.approx((1 + r) / (1 - r), rel=1e-4)
-    assert lesson1["kappa_raw"] > 1000 * lesson1["kappa_standardized"]
-
-
-def test_lesson1_writes_its_figures_and_json(lesson1):
-    check_figures(lesson1, ["standardized", "raw_units"])
-    check_json(lesson1)
 
 
 # ---------------------------------------------------------------- lesson 2
