@@ -8,3 +8,5 @@ if sys.version_info >= (3, 12):  # pragma: no cover - checked before mxnet fails
     )
 
 __version__ = "0.1.0"
+
+from . import optimizers  # noqa: E402,F401  registers the `rprop` optimizer with MXNet (lesson 10)
