@@ -1,4 +1,4 @@
-"""Sharp and flat minima: Keskar et al.'s ε-sharpness, the loss along a line, a block's loss over a flat vector (lesson 9).
+"""Sharp and flat minima: Keskar et al.'s ε-sharpness and the loss along a line through parameter space (lesson 9).
 
 Keskar, Mudigere, Nocedal, Smelyanskiy, Tang (2016), "On large-batch training for deep learning:
 generalization gap and sharp minima": with the box C_ε = {y : |y_i| <= ε(|x_i| + 1)},
@@ -7,64 +7,20 @@ generalization gap and sharp minima": with the box C_ε = {y : |y_i| <= ε(|x_i|
 import dataclasses
 
 import numpy as onp
-from mxnet import autograd, np, npx
-
-npx.set_np()
 
 
-class FlatLoss:
-    """The mean loss of a Gluon block on fixed data, as a function of all its parameters in one float64 vector.
+def value_and_gradient(block_loss):
+    """θ ↦ (L(θ), ∇L(θ)) of a `hessian.BlockLoss`: the function `keskar_sharpness` climbs."""
+    return lambda theta: (block_loss.value(theta), block_loss.gradient(theta))
 
-    Computes in the parameters' own dtype (cast the block to float64 first when tiny loss differences
-    matter). Evaluating at x writes x into the block; `get()` reads the current parameters.
-    """
 
-    def __init__(self, net, loss, features, labels):
-        self.net, self.loss = net, loss
-        self.params = [p for p in net.collect_params().values() if p.grad_req != "null"]
-        if not self.params:
-            raise ValueError("the block has no trainable parameters")
-        contexts = self.params[0].list_ctx()
-        if len(contexts) != 1:
-            raise ValueError("FlatLoss works on one device, the block lives on %d" % len(contexts))
-        self.ctx, self.dtype = contexts[0], self.params[0].dtype
-        self.shapes = [p.shape for p in self.params]
-        self.sizes = [int(onp.prod(s)) for s in self.shapes]
-        self.size = sum(self.sizes)
-        self.X = np.array(features, dtype=self.dtype, ctx=self.ctx)
-        self.y = np.array(labels, dtype=self.dtype, ctx=self.ctx)
-
-    def get(self):
-        return onp.concatenate([p.data(self.ctx).asnumpy().ravel() for p in self.params]).astype(onp.float64)
-
-    def set(self, flat):
-        flat = onp.asarray(flat, dtype=onp.float64)
-        if flat.shape != (self.size,):
-            raise ValueError("need a vector of %d parameters, got shape %s" % (self.size, flat.shape))
-        for param, part in zip(self.params, onp.split(flat, onp.cumsum(self.sizes)[:-1])):
-            param.set_data(np.array(part.reshape(param.shape), dtype=self.dtype, ctx=self.ctx))
-
-    def value(self, flat):
-        """f(x): the mean loss with the parameters set to `flat`."""
-        self.set(flat)
-        return float(self.loss(self.net(self.X), self.y).mean())
-
-    def value_and_grad(self, flat):
-        """(f(x), ∇f(x)) by autograd, the gradient as one float64 vector."""
-        self.set(flat)
-        with autograd.record():
-            mean = self.loss(self.net(self.X), self.y).mean()
-        mean.backward()
-        grad = onp.concatenate([p.grad(self.ctx).asnumpy().ravel() for p in self.params])
-        return float(mean), grad.astype(onp.float64)
-
-    def gradient(self, flat):
-        return self.value_and_grad(flat)[1]
-
-    def split(self, flat):
-        """`flat` cut into arrays shaped like the parameters (NumPy)."""
-        flat = onp.asarray(flat, dtype=onp.float64)
-        return [part.reshape(s) for part, s in zip(onp.split(flat, onp.cumsum(self.sizes)[:-1]), self.shapes)]
+def split(theta, shapes):
+    """The flat vector θ cut into arrays of `shapes` (a `hessian.BlockLoss`'s parameter order)."""
+    sizes = [int(onp.prod(shape)) for shape in shapes]
+    theta = onp.asarray(theta, dtype=onp.float64)
+    if theta.shape != (sum(sizes),):
+        raise ValueError("theta must hold %d numbers, got shape %s" % (sum(sizes), theta.shape))
+    return [part.reshape(shape) for part, shape in zip(onp.split(theta, onp.cumsum(sizes)[:-1]), shapes)]
 
 
 def box_half_widths(x, epsilon):
@@ -80,6 +36,7 @@ class Sharpness:
     f_x: float  # the loss at x
     f_max: float  # the largest loss found in the box
     y: onp.ndarray  # the step that reached f_max
+    first_order: float  # ∇f(x)·y: the part of the rise a straight slope would give (0 at an exact minimum)
     evaluations: int  # function + gradient evaluations spent by the search
     epsilon: float
 
@@ -126,31 +83,8 @@ def keskar_sharpness(value_and_grad, x, epsilon=1e-3, directions=(), max_iterati
     for start in starts:
         minimize(negative, start, jac=True, method="L-BFGS-B", bounds=[(-1.0, 1.0)] * x.size, options=options)
     phi = 100.0 * (best["f"] - f_x) / (1.0 + f_x)
-    return Sharpness(float(phi), float(f_x), float(best["f"]), best["y"], best["count"], float(epsilon))
-
-
-def power_iteration(hvp, size, num_iterations=100, tol=1e-6, seed=0):
-    """(λ, v): the Hessian eigenvalue of largest magnitude and its unit eigenvector, from products v ↦ Hv.
-
-    Stops when the Rayleigh quotient changes by less than `tol` relative, or after `num_iterations`.
-    Near a minimum the Hessian is (almost) positive semi-definite, so this is the top eigenvalue.
-    """
-    if isinstance(num_iterations, bool) or not isinstance(num_iterations, (int, onp.integer)) or num_iterations < 1:
-        raise ValueError("num_iterations must be an integer >= 1, got %r" % (num_iterations,))
-    v = onp.random.default_rng(seed).standard_normal(size)
-    v /= onp.linalg.norm(v)
-    eigenvalue = None
-    for iteration in range(1, num_iterations + 1):
-        Hv = onp.asarray(hvp(v), dtype=onp.float64)
-        new = float(v @ Hv)
-        norm = onp.linalg.norm(Hv)
-        if norm == 0:
-            return 0.0, v, iteration
-        v = Hv / norm
-        if eigenvalue is not None and abs(new - eigenvalue) <= tol * max(abs(new), 1e-30):
-            return new, v, iteration
-        eigenvalue = new
-    return eigenvalue, v, num_iterations
+    return Sharpness(float(phi), float(f_x), float(best["f"]), best["y"], float(g_x @ best["y"]), best["count"],
+                     float(epsilon))
 
 
 def line(start, end, alphas):

@@ -3,7 +3,7 @@
 Truths: on a quadratic f(x) = c + ½(x − x*)ᵀA(x − x*) the increase over the box is ½yᵀAy, maximal at a
 corner, so small boxes can be searched by brute force over all 2^d corners (and diagonal A has a closed
 form); linear regression under L2 loss is such a quadratic with A = X̃ᵀX̃/n (`landscape.hessian`); power
-iteration is checked against `numpy.linalg.eigvalsh`; cross-entropy and accuracy against NumPy.
+iteration on finite-difference Hessian-vector products against `numpy.linalg.eigh`; cross-entropy and accuracy against NumPy.
 Everything runs in float64, so tolerances are set by rounding (about 1e-16 relative per operation) and,
 for power iteration, by its stopping rule; each tolerance says which.
 """
@@ -14,7 +14,7 @@ import pytest
 from mxnet import np as mx_np
 
 from gluon_lessons import data as house_data
-from gluon_lessons import digits, landscape, model, sharpness
+from gluon_lessons import digits, hessian, landscape, model, sharpness
 
 
 def quadratic(A, center=None, offset=0.0):
@@ -73,26 +73,25 @@ def test_two_dimensional_quadratic_is_exact_and_larger_ones_are_bounded():
 
 
 def linear_regression_at_optimum(scales=(3.0, 0.5)):
-    """A float64 Gluon Dense(1) set to the least-squares weights of rescaled house data, its FlatLoss, A."""
+    """A float64 Gluon Dense(1) on rescaled house data as a `hessian.BlockLoss`, its least-squares θ*, the data."""
     house = house_data.synthetic_house_prices(200, true_w=(2.0, -3.4), true_b=4.2, noise=0.5, seed=3)
     features = landscape.rescale(house.features, scales)
-    net = model.linear_regression(num_inputs=2)
+    net = model.linear_regression(num_inputs=2, hybrid=True)
     net.cast("float64")
-    flat = sharpness.FlatLoss(net, model.l2_loss(), features, house.labels)
+    flat = hessian.BlockLoss(net, model.l2_loss(), features, house.labels)
     optimum = landscape.optimum(features, house.labels)  # [w1, w2, b], the order of the block's parameters
     return flat, optimum, features, house.labels
 
 
-def test_flat_loss_value_and_gradient_match_linear_regression_formulas():
+def test_value_and_gradient_match_linear_regression_formulas():
     flat, optimum, features, labels = linear_regression_at_optimum()
     point = optimum + onp.array([0.3, -0.2, 0.7])
-    value, grad = flat.value_and_grad(point)
+    before = flat.get()
+    value, grad = sharpness.value_and_gradient(flat)(point)
     # float64 sums over 200 examples: rounding near 1e-14 relative.
     assert value == pytest.approx(landscape.mean_loss(features, labels, point), rel=1e-12)
     onp.testing.assert_allclose(grad, landscape.gradient(features, labels, point), rtol=1e-10, atol=1e-12)
-    onp.testing.assert_allclose(flat.get(), point)
-    with pytest.raises(ValueError, match="3 parameters"):
-        flat.set(onp.zeros(4))
+    onp.testing.assert_array_equal(flat.get(), before)  # the block keeps its own parameters
 
 
 def test_linear_regression_sharpness_matches_its_analytic_hessian():
@@ -109,7 +108,7 @@ def test_linear_regression_sharpness_matches_its_analytic_hessian():
     f_star = landscape.mean_loss(features, labels, optimum)
     best = best_corner_increase(A, half)
     for random_starts in (2, 8):
-        found = sharpness.keskar_sharpness(flat.value_and_grad, optimum, epsilon, directions=[top],
+        found = sharpness.keskar_sharpness(sharpness.value_and_gradient(flat), optimum, epsilon, directions=[top],
                                            random_starts=random_starts)
         # The increase (~4e-5) is a difference of two float64 losses near 0.12 (~1e-17 absolute) and the
         # lstsq optimum's gradient is ~1e-15: 1e-8 relative leaves ample room.
@@ -121,29 +120,15 @@ def test_linear_regression_sharpness_matches_its_analytic_hessian():
     assert found.f_max - found.f_x == pytest.approx(best, rel=1e-8)
 
 
-def test_power_iteration_finds_a_known_top_eigenvalue():
-    """A = Q diag(λ) Qᵀ with λ = 5, 2, 1, 0.5, 0.1, 0: the Rayleigh quotient converges like (2/5)^(2k)."""
-    rng = onp.random.default_rng(1)
-    Q = onp.linalg.qr(rng.standard_normal((6, 6)))[0]
-    A = Q @ onp.diag([5.0, 2.0, 1.0, 0.5, 0.1, 0.0]) @ Q.T
-    eigenvalue, vector, iterations = sharpness.power_iteration(lambda v: A @ v, 6, num_iterations=200, tol=1e-12)
-    # Stopping at a 1e-12 relative change leaves the quotient within about 1e-12 of λ_max.
-    assert eigenvalue == pytest.approx(5.0, rel=1e-10)
-    assert abs(vector @ Q[:, 0]) == pytest.approx(1.0, abs=1e-6)  # eigenvector error ~ (2/5)^k, squared in λ
-    assert iterations < 200
-
-
-def test_power_iteration_on_finite_difference_hvps_of_gluon_linear_regression():
-    """Hv by central differences of autograd gradients is exact for a quadratic up to rounding (~1e-13 at
-    h = 1e-3 in float64); the top eigenvalue must match eigvalsh(X̃ᵀX̃/n)."""
+def test_power_iteration_on_hvps_finds_linear_regressions_top_eigenvalue():
+    """The lesson's curvature measure: `hessian.top_eigenvalue` on `BlockLoss.hvp` (central differences of
+    autograd gradients, exact for a quadratic up to float64 rounding, ~1e-10 relative), against the largest
+    eigenvalue of X̃ᵀX̃/n; eigenvalues ~9, 1, 0.25 make the power iteration converge like (1/9)^k."""
     flat, optimum, features, labels = linear_regression_at_optimum()
-    h = 1e-3
-
-    def hvp(v):
-        return (flat.gradient(optimum + h * v) - flat.gradient(optimum - h * v)) / (2 * h)
-    eigenvalue, _, _ = sharpness.power_iteration(hvp, flat.size, num_iterations=500, tol=1e-12)
-    truth = landscape.eigenvalues(landscape.hessian(features))[-1]
-    assert eigenvalue == pytest.approx(truth, rel=1e-8)
+    eigenvalue, vector = hessian.top_eigenvalue(lambda v: flat.hvp(v, optimum), flat.size, rtol=1e-12)
+    values, vectors = onp.linalg.eigh(landscape.hessian(features))
+    assert eigenvalue == pytest.approx(values[-1], rel=1e-8)
+    assert abs(vector @ vectors[:, -1]) == pytest.approx(1.0, abs=1e-6)
 
 
 def test_losses_along_a_line_follow_the_linear_regression_loss():
@@ -159,7 +144,9 @@ def test_losses_along_a_line_follow_the_linear_regression_loss():
 
 def test_filter_normalized_direction_rescales_rows_and_skips_biases():
     weight, bias = onp.arange(12.0).reshape(3, 4) - 5, onp.array([1.0, 2.0, 3.0])
-    direction = sharpness.filter_normalized_direction([weight, bias], seed=4)
+    parts = sharpness.split(onp.append(weight.ravel(), bias), [(3, 4), (3,)])
+    onp.testing.assert_array_equal(parts[0], weight)
+    direction = sharpness.filter_normalized_direction(parts, seed=4)
     rows = direction[:12].reshape(3, 4)
     onp.testing.assert_allclose(onp.linalg.norm(rows, axis=1), onp.linalg.norm(weight, axis=1), rtol=1e-12)
     assert onp.all(direction[12:] == 0)
@@ -174,8 +161,8 @@ def test_sharpness_refuses_bad_settings():
         sharpness.keskar_sharpness(f, onp.zeros(2), max_iterations=0)
     with pytest.raises(ValueError, match="no start"):
         sharpness.keskar_sharpness(f, onp.zeros(2), random_starts=0)
-    with pytest.raises(ValueError, match="num_iterations"):
-        sharpness.power_iteration(lambda v: v, 2, num_iterations=0)
+    with pytest.raises(ValueError, match="6 numbers"):
+        sharpness.split(onp.zeros(5), [(2, 2), (2,)])
 
 
 def test_digits_split_is_fixed_stratified_and_complete():
