@@ -1,15 +1,30 @@
 """What the lesson tests share: running a lesson quietly, and the truths its findings are checked against."""
+import contextlib
+import io
 import json
 
 import numpy as onp
 import pytest
 
+from gluon_lessons import lessons
 from gluon_lessons.lessons import runner
 
 
 def run_quietly(name, out_dir, **settings):
     """Lesson `name` with its quick settings, seed 0 and `settings`; (findings, printed text)."""
     return runner.run_lesson(name, quick=True, seed=0, out_dir=out_dir, settings=settings, capture=True)
+
+
+def run_for_namespace(name, out_dir, **settings):
+    """Like `run_quietly`, but (the names the lesson's cells left, printed text): functions a lesson defines
+    in its cells can then be tested directly; `namespace["findings"]` holds its findings."""
+    lesson = lessons.find(name)
+    path = lessons.source_path(lesson)
+    chosen = runner.resolve_settings(path, quick=True, seed=0, out_dir=out_dir, settings=settings)
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        namespace = runner.execute(path, chosen, "gluon_lessons.lessons.%s.run" % lesson.module)
+    return namespace, text.getvalue()
 
 
 def normal_equations(features, labels):

@@ -12,7 +12,7 @@ import numpy as onp
 import pytest
 
 from gluon_lessons import data as house_data
-from gluon_lessons.lessons import lesson02_batches, lesson03_scratch
+from gluon_lessons.lessons import lesson03_scratch
 from gluon_lessons.lessons._common import to_json
 
 
@@ -43,78 +43,6 @@ def check_figures(findings, names):
 
 def check_json(findings):
     assert json.loads(to_json(findings))  # plain numbers, lists and strings only
-
-
-# ---------------------------------------------------------------- lesson 2
-
-@pytest.fixture(scope="module")
-def lesson2(tmp_path_factory):
-    return run_quietly(lesson02_batches, tmp_path_factory.mktemp("batches"))
-
-
-@pytest.mark.parametrize("name", ["data_iter", "DataLoader", "ShuffledBatches"])
-def test_lesson2_every_example_exactly_once_per_epoch_in_a_new_order(lesson2, name):
-    found, n, batch_size = lesson2["iterators"][name], lesson2["num_examples"], lesson2["batch_size"]
-    assert found["seen_exactly_once"] == [True] * lesson2["num_epochs"]
-    assert found["min_times_seen"] == found["max_times_seen"] == [1] * lesson2["num_epochs"]
-    assert found["batches_per_epoch"] == [math.ceil(n / batch_size)] * lesson2["num_epochs"]
-    assert found["orders_differ"]
-    # Two independent shuffles of 200 share a batch of 10 as a set with probability ~ 20 / C(200, 10).
-    assert found["batches_shared_epochs_1_2"] == 0
-    assert found["pairs_intact"]
-
-
-def test_lesson2_updates_per_epoch_are_ceil_kept_and_floor_dropped(lesson2):
-    n = lesson2["table_examples"]
-    assert [row["batch_size"] for row in lesson2["updates_table"]] == [1, 10, 32, 100, 1000]
-    for row in lesson2["updates_table"]:
-        B = row["batch_size"]
-        assert row["keep"] == row["keep_counted"] == -(-n // B)
-        assert row["discard"] == row["discard_counted"] == n // B
-        assert row["last_batch_size"] == (n % B or B)
-
-
-def test_lesson2_partial_batch_kept_or_a_new_remainder_dropped_each_epoch(lesson2):
-    n, B = lesson2["num_examples"], lesson2["partial_batch_size"]
-    keep, discard = lesson2["partial_batch"]["keep"], lesson2["partial_batch"]["discard"]
-    assert n % B != 0
-    assert (keep["batches"], keep["last_batch_size"], keep["left_out_per_epoch"]) == (n // B + 1, n % B, [0, 0])
-    assert (discard["batches"], discard["last_batch_size"]) == (n // B, B)
-    assert discard["left_out_per_epoch"] == [n % B, n % B] and discard["left_out_differ"]
-
-
-def test_lesson2_writes_its_figure_and_json(lesson2):
-    check_figures(lesson2, ["batch_membership"])
-    check_json(lesson2)
-
-
-def test_lesson2_measurements_catch_a_broken_iterator():
-    good = [onp.array([0, 1]), onp.array([2, 3])]
-    repeated = [onp.array([0, 0]), onp.array([2, 3])]  # example 0 twice, example 1 never
-    summary = lesson02_batches.summarize([repeated, good], True, 4)
-    assert summary["seen_exactly_once"] == [False, True]
-    assert summary["min_times_seen"] == [0, 1] and summary["max_times_seen"] == [2, 1]
-    assert lesson02_batches.compare_epochs(good, good) == (True, 4, 2)
-
-
-def test_lesson2_data_iter_is_reproducible_per_seed_and_validates():
-    features = onp.arange(14, dtype=onp.float32).reshape(7, 2)
-    labels = onp.arange(7, dtype=onp.float32)
-    first = [y.asnumpy() for _, y in lesson02_batches.data_iter(3, features, labels, onp.random.default_rng(5))]
-    again = [y.asnumpy() for _, y in lesson02_batches.data_iter(3, features, labels, onp.random.default_rng(5))]
-    assert [len(b) for b in first] == [3, 3, 1]
-    assert all(onp.array_equal(a, b) for a, b in zip(first, again))
-    assert sorted(onp.concatenate(first).tolist()) == list(range(7))
-    dropped = list(lesson02_batches.data_iter(3, features, labels, onp.random.default_rng(5), last_batch="discard"))
-    assert [len(y) for _, y in dropped] == [3, 3]
-    with pytest.raises(ValueError, match="batch size"):
-        list(lesson02_batches.data_iter(0, features, labels, onp.random.default_rng(0)))
-    with pytest.raises(ValueError, match="rows"):
-        list(lesson02_batches.data_iter(2, features, labels[:5], onp.random.default_rng(0)))
-    with pytest.raises(ValueError, match="num_epochs"):
-        lesson02_batches.run(num_epochs=1)
-    with pytest.raises(ValueError, match="num_examples"):
-        lesson02_batches.run(num_examples=20)
 
 
 # ---------------------------------------------------------------- lesson 3
