@@ -99,6 +99,10 @@ class BlockLoss:
         """∇L(θ) from autograd, as a float64 vector."""
         return self._evaluate(theta, self._value_and_gradient_here)[1]
 
+    def value_and_gradient(self, theta=None):
+        """(L(θ), ∇L(θ)) from one forward and backward pass (lesson 9's sharpness search climbs with it)."""
+        return self._evaluate(theta, self._value_and_gradient_here)
+
     def _difference(self, theta, direction, step):
         """g(θ + h d) − g(θ − h d) and the displacement actually stored (θ rounded to the parameters' type)."""
         plus = (theta + step * direction).astype(self.dtype).astype(onp.float64)

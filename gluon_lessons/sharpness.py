@@ -9,11 +9,6 @@ import dataclasses
 import numpy as onp
 
 
-def value_and_gradient(block_loss):
-    """θ ↦ (L(θ), ∇L(θ)) of a `hessian.BlockLoss`: the function `keskar_sharpness` climbs."""
-    return lambda theta: (block_loss.value(theta), block_loss.gradient(theta))
-
-
 def split(theta, shapes):
     """The flat vector θ cut into arrays of `shapes` (a `hessian.BlockLoss`'s parameter order)."""
     sizes = [int(onp.prod(shape)) for shape in shapes]
@@ -43,6 +38,8 @@ class Sharpness:
 
 def keskar_sharpness(value_and_grad, x, epsilon=1e-3, directions=(), max_iterations=20, random_starts=2, seed=0):
     """Keskar's φ_ε at `x`, the inner maximum found by L-BFGS-B with box bounds (scipy).
+
+    `value_and_grad(x)` returns (f(x), ∇f(x)), e.g. a `hessian.BlockLoss`'s `value_and_gradient`.
 
     Search in z = y / half_width ∈ [−1, 1]^d (every coordinate on one scale). Starts: the corner sign(∇f(x))
     (first-order ascent; skipped where the gradient is exactly zero), the corners ±sign(v) for each of

@@ -87,7 +87,7 @@ def test_value_and_gradient_match_linear_regression_formulas():
     flat, optimum, features, labels = linear_regression_at_optimum()
     point = optimum + onp.array([0.3, -0.2, 0.7])
     before = flat.get()
-    value, grad = sharpness.value_and_gradient(flat)(point)
+    value, grad = flat.value_and_gradient(point)
     # float64 sums over 200 examples: rounding near 1e-14 relative.
     assert value == pytest.approx(landscape.mean_loss(features, labels, point), rel=1e-12)
     onp.testing.assert_allclose(grad, landscape.gradient(features, labels, point), rtol=1e-10, atol=1e-12)
@@ -108,7 +108,7 @@ def test_linear_regression_sharpness_matches_its_analytic_hessian():
     f_star = landscape.mean_loss(features, labels, optimum)
     best = best_corner_increase(A, half)
     for random_starts in (2, 8):
-        found = sharpness.keskar_sharpness(sharpness.value_and_gradient(flat), optimum, epsilon, directions=[top],
+        found = sharpness.keskar_sharpness(flat.value_and_gradient, optimum, epsilon, directions=[top],
                                            random_starts=random_starts)
         # The increase (~4e-5) is a difference of two float64 losses near 0.12 (~1e-17 absolute) and the
         # lstsq optimum's gradient is ~1e-15: 1e-8 relative leaves ample room.
