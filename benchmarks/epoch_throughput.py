@@ -4,8 +4,9 @@ Four loops train the same Dense(1) linear regression on the walkthrough's 1000 h
 mini-batch SGD and momentum 0.9, shuffling every epoch:
 
   seed       the walkthrough's code: DataLoader(shuffle=True), nn.Sequential, autograd, Trainer.step
-  per-step   the package with fused=False: in-memory batches, hybridized loss block, Trainer.step
-  default    the package's default path, `training.train_linear_regression` (fused updates)
+  per-step   `training.train_linear_regression(path="steps")`: `training.fit`, the plain loop, on
+             in-memory batches with a hybridized net (autograd + Trainer.step per batch)
+  default    what `gluon-lessons train` runs: `path="fused"`, `fused.fit_linear` (50 updates per graph)
   numpy      a hand-written NumPy loop, the floor for this tiny model
   pytorch    PyTorch's idiomatic loop (TensorDataset + DataLoader, nn.Linear, optim.SGD), if importable
 
@@ -74,11 +75,11 @@ def seed_loop(data, batch_size, epochs):
     return median_epoch(epoch, epochs, npx.waitall)
 
 
-def package_loop(data, batch_size, epochs, fused="auto"):
+def package_loop(data, batch_size, epochs, path="fused"):
     """`training.train_linear_regression` on CPU; its own per-epoch times (updates only, synchronised)."""
     from gluon_lessons import training
     result = training.train_linear_regression(data, batch_size=batch_size, lr=LR, momentum=MOMENTUM,
-                                              num_epochs=epochs + 1, ctx="cpu", progress=False, fused=fused)
+                                              num_epochs=epochs + 1, ctx="cpu", progress=False, path=path)
     return statistics.median(result.history.seconds_per_epoch[1:])
 
 
@@ -124,7 +125,7 @@ def pytorch_loop(data, batch_size, epochs):
     return median_epoch(epoch, epochs)
 
 
-LOOPS = {"seed": seed_loop, "per-step": lambda d, b, e: package_loop(d, b, e, fused=False),
+LOOPS = {"seed": seed_loop, "per-step": lambda d, b, e: package_loop(d, b, e, path="steps"),
          "default": package_loop, "numpy": numpy_loop, "pytorch": pytorch_loop}
 
 

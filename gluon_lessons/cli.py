@@ -188,11 +188,15 @@ def _train_data(args):
 
 
 def _train(args):
-    from . import devices, model, plots, training
+    from . import devices, fused, model, plots, training
     dataset = _train_data(args)
+    # The fast loader trains through the fused path where it applies (one device, batches it is faster on).
+    one_device = len(devices.parse_ctx(args.ctx)) == 1
+    fast = args.loader == "fast" and one_device and fused.fused_suits(args.batch_size, dataset.num_features)
     result = training.train_linear_regression(
         dataset, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum, optimizer=args.optimizer,
-        num_epochs=args.epochs, ctx=args.ctx, seed=args.seed, loader=args.loader, progress=None)
+        num_epochs=args.epochs, ctx=args.ctx, seed=args.seed, loader=args.loader, path="fused" if fast else "steps",
+        progress=None)
     ols_w, ols_b = model.least_squares(dataset.features, dataset.labels)
     summary = {
         "weight": result.weight.tolist(), "bias": result.bias,

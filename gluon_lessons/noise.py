@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as onp
 from mxnet import autograd, np, npx
 
-from . import landscape, loading, model, training
+from . import fused, landscape, loading, model, training
 
 npx.set_np()
 
@@ -128,19 +128,19 @@ class Quadratic:
         return 2.0 / landscape.eigenvalues(self.hessian)[-1]
 
 
-def ensemble_losses(features, labels, batch_size, lrs, num_steps, runs, segment=training.STEPS_PER_GRAPH,
+def ensemble_losses(features, labels, batch_size, lrs, num_steps, runs, segment=fused.STEPS_PER_GRAPH,
                     stop_below=None, ctx=None):
     """Full-data loss after each of `num_steps` SGD updates from w̃ = 0, for `runs` shuffles; shape (runs, steps).
 
     `lrs` is one learning rate or one per step. Stops early (the rest NaN) once the mean over runs is
-    below `stop_below` or any run has diverged. Uses `training.LinearUpdates`, the course's fast path.
+    below `stop_below` or any run has diverged. Uses `fused.LinearUpdates`, the course's fast path.
     """
     quadratic = Quadratic(features, labels)
     lrs = onp.broadcast_to(onp.asarray(lrs, onp.float32), (num_steps,))
     batches = loading.ShuffledBatches(features, labels, batch_size, ctx=ctx)
     per_epoch = len(batches)
     nets = [net_at(onp.zeros(onp.shape(features)[1]), 0.0, ctx) for _ in range(runs)]
-    updates = [training.LinearUpdates(net, batch_size) for net in nets]
+    updates = [fused.LinearUpdates(net, batch_size) for net in nets]
     epochs = [None] * runs
     losses = onp.full((runs, num_steps), onp.nan)
     done = 0

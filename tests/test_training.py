@@ -1,11 +1,16 @@
-"""Recovered weights: the trained Dense(1) against the true weights and against least squares."""
+"""Recovered weights: the trained Dense(1) against the true weights and against least squares; the loop's
+devices, divergence guard, progress and input checks."""
+import json
 import math
+import types
 
+import mxnet as mx
 import numpy as onp
 import pytest
 
+from gluon_lessons import cli, fused, loading, model, noise, training
 from gluon_lessons import data as house_data
-from gluon_lessons import model, training
+from gluon_lessons.seeding import set_seed
 
 # The walkthrough's settings (batch 10, lr 0.03, 3 epochs) with each optimizer and device set.
 # With momentum λ the step is scaled to keep the effective step lr / (1 - λ) at the walkthrough's
@@ -14,7 +19,9 @@ from gluon_lessons import model, training
 WALKTHROUGH_RUNS = [
     dict(),
     dict(loader="gluon"),  # the walkthrough's own DataLoader path
+    dict(path="fused"),  # many updates per compiled graph
     dict(lr=0.003, momentum=0.9),
+    dict(lr=0.003, momentum=0.9, path="fused"),
     dict(lr=0.015, momentum=0.5),
     dict(lr=0.003, momentum=0.9, optimizer="nag"),
     dict(ctx="cpu:0,cpu:1"),  # data parallel: each batch split over two contexts
@@ -78,14 +85,161 @@ def test_a_too_large_step_stops_with_a_clear_error(walkthrough):
         training.train_linear_regression(walkthrough, lr=5.0)
 
 
+# The divergence guard's growth rule ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ones():
+    """1000 examples of 1000 standardized features, all true weights 1 (a user's `--true-w` of 1000 ones)."""
+    return house_data.synthetic_house_prices(1000, true_w=onp.ones(1000), seed=0)
+
+
+@pytest.mark.parametrize("path", training.PATHS)
+def test_a_loss_that_ends_far_above_its_start_is_reported_as_diverging(ones, path):
+    """Each example's squared norm is about 1000, so a batch of 10 at lr 0.03 moves the weights by
+    lr·|x|²/B ≈ 3 > 2 times its residual: mini-batch SGD is unstable (full-batch GD at that lr is not).
+    The loss climbs about 27-fold in the first epoch without overflowing; at lr 0.001 (0.1) it falls."""
+    with pytest.raises(training.DivergenceError, match=r"diverging: after epoch 1 the loss is .* over 10 times "
+                                                       r"its start \(.*\) and predicting 0"):
+        training.train_linear_regression(ones, num_epochs=1, path=path)
+    shrunk = training.train_linear_regression(ones, num_epochs=1, lr=0.001, path=path)  # the same data, stable
+    assert shrunk.history.epoch_loss[-1] < shrunk.history.start_loss
+
+
+def test_noisy_sgd_near_the_largest_stable_step_is_not_called_diverging(walkthrough):
+    """Started at least squares, SGD at 85% of the largest stable step 2/λ_max lifts the loss to hundreds of
+    times its start by noise alone (measured: over 400-fold for these seeds), then lets it fall again; it stays
+    far below what predicting 0 costs, which the guard also compares with, so no error is raised."""
+    hessian_max = noise.landscape.eigenvalues(noise.landscape.hessian(walkthrough.features))[-1]
+    lr = 0.85 * 2 / hessian_max
+    w, b = model.least_squares(walkthrough.features, walkthrough.labels)
+    highest = 0
+    for seed in (1, 2):
+        set_seed(seed)
+        batches = loading.ShuffledBatches(walkthrough.features, walkthrough.labels, 10)
+        history = fused.fit_linear(noise.net_at(w, b), batches, 20, lr, eval_data=(walkthrough.features, walkthrough.labels))
+        assert len(history.epoch_loss) == 20
+        highest = max(highest, max(history.epoch_loss) / history.start_loss)
+        assert max(history.epoch_loss) < training.GROWTH_LIMIT * history.zero_loss
+    assert highest > training.GROWTH_LIMIT  # a rule comparing with the start alone would have fired
+
+
+def test_without_eval_data_the_first_and_latest_batch_losses_are_compared(walkthrough, ones):
+    set_seed(0)
+    net = model.linear_regression(mx.cpu(), num_inputs=1000, hybrid=True)
+    batches = loading.ShuffledBatches(ones.features, ones.labels, 10)
+    with pytest.raises(training.DivergenceError, match=r"over 10 times its start \(\d"):
+        training.fit(net, batches, training.make_trainer(net, lr=0.03), 3)
+    net = model.linear_regression(mx.cpu(), num_inputs=2, hybrid=True)
+    batches = loading.ShuffledBatches(walkthrough.features, walkthrough.labels, 10)
+    history = training.fit(net, batches, training.make_trainer(net, lr=0.03), 3)
+    assert history.epoch_loss == [] and history.start_loss is None and history.step_loss[-1] < history.step_loss[0]
+
+
+# Several devices, also when a batch has fewer rows than there are devices ------------------------
+
+@pytest.mark.parametrize("loader", ["fast", "gluon"])
+@pytest.mark.parametrize("num_examples, batch_size, ctx", [
+    (40, 1, "cpu:0,cpu:1"),  # every batch smaller than the device count
+    (41, 10, "cpu:0,cpu:1"),  # a last batch of 1
+    (40, 3, "cpu:0,cpu:1,cpu:2"),  # a last batch of 1 on three devices
+    (41, 2, "cpu:0,cpu:1,cpu:2"),  # batches of 2 on three devices
+])
+def test_batches_smaller_than_the_device_count_train_as_on_one_device(loader, num_examples, batch_size, ctx):
+    """Same seed, same batches: several devices sum the same gradients as one (float32 sums in another
+    order: rtol 1e-5), and every device holds the same parameters afterwards, also the ones a batch missed."""
+    houses = house_data.synthetic_house_prices(num_examples, seed=3)
+    one = training.train_linear_regression(houses, batch_size, num_epochs=2, ctx="cpu", loader=loader)
+    spread = training.train_linear_regression(houses, batch_size, num_epochs=2, ctx=ctx, loader=loader)
+    onp.testing.assert_allclose(spread.weight, one.weight, rtol=1e-5, atol=1e-6)
+    assert spread.bias == pytest.approx(one.bias, rel=1e-5, abs=1e-6)
+    onp.testing.assert_allclose(spread.history.step_loss, one.history.step_loss, rtol=1e-5, atol=1e-6)
+    copies = [p.data(c).asnumpy() for p in spread.net.collect_params().values() for c in spread.contexts]
+    assert len(copies) == 2 * len(spread.contexts)
+    for param in spread.net.collect_params().values():
+        first = param.data(spread.contexts[0]).asnumpy()
+        assert all(onp.array_equal(first, param.data(c).asnumpy()) for c in spread.contexts[1:])
+    assert onp.abs(one.weight - houses.true_w).max() < onp.abs(houses.true_w).max()  # it did learn
+
+
+@pytest.mark.parametrize("loader", ["fast", "gluon"])
+def test_the_cli_trains_a_last_batch_of_one_on_three_devices(capsys, loader):
+    code = cli.main(["train", "--num-examples", "31", "--batch-size", "3", "--ctx", "cpu:0,cpu:1,cpu:2",
+                     "--epochs", "2", "--loader", loader, "--json"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0 and result["path"] == "steps" and len(result["ctx"]) == 3
+    assert len(result["epoch_loss"]) == 2 and result["epoch_loss"][-1] < result["epoch_loss"][0]
+
+
+def test_the_cli_names_the_path_that_ran(capsys):
+    paths = []
+    for extra in ([], ["--loader", "gluon"], ["--ctx", "cpu:0,cpu:1"]):
+        assert cli.main(["train", "--num-examples", "50", "--epochs", "1", "--json"] + extra) == 0
+        paths.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["path"])
+    assert paths == ["fused", "steps", "steps"]
+
+
+# Progress --------------------------------------------------------------------------------------
+
+def test_progress_is_a_bar_on_stderr_only_when_asked_or_on_a_terminal(walkthrough, capsys):
+    training.train_linear_regression(walkthrough, num_epochs=4, progress=True, path="fused")
+    shown = capsys.readouterr()
+    assert shown.out == "" and "training" in shown.err and "4/4" in shown.err and "epoch" in shown.err
+    for progress in (None, False):  # pytest's stderr is not a terminal
+        training.train_linear_regression(walkthrough, num_epochs=2, progress=progress)
+        assert capsys.readouterr().err == ""
+    with pytest.raises(TypeError, match="progress must be None, True or False"):
+        training.train_linear_regression(walkthrough, progress="yes")
+
+
+def test_the_bar_is_redrawn_a_few_times_a_second_not_every_epoch(capsys):
+    epochs = 200_000  # about 0.2 s of updates to the bar; at 2 redraws a second that is a handful of lines
+    with training.progress_bar(epochs, progress=True) as bar:
+        for _ in range(epochs):
+            bar.update()
+    redraws = capsys.readouterr().err.count("\r")
+    assert 1 <= redraws < 50
+
+
+# Input checks ----------------------------------------------------------------------------------
+
 @pytest.mark.parametrize("settings, message", [
-    (dict(lr=0), "learning rate"), (dict(lr=-1), "learning rate"), (dict(momentum=1.0), "momentum"),
-    (dict(momentum=-0.1), "momentum"), (dict(num_epochs=0), "epochs"), (dict(optimizer="adam"), "optimizer"),
-    (dict(batch_size=0), "batch size"), (dict(ctx="tpu"), "unknown device"), (dict(loader="torch"), "loader"),
+    (dict(lr=0), "lr: learning rate"), (dict(lr=-1), "lr: learning rate"), (dict(lr=float("nan")), "lr: learning"),
+    (dict(momentum=1.0), "momentum"), (dict(momentum=-0.1), "momentum"), (dict(num_epochs=0), "num_epochs"),
+    (dict(optimizer="adam"), "optimizer"), (dict(batch_size=0), "batch_size: the batch size"),
+    (dict(ctx="tpu"), "unknown device"), (dict(loader="torch"), "loader"), (dict(max_steps=0), "max_steps"),
 ])
 def test_bad_settings_are_refused(walkthrough, settings, message):
     with pytest.raises(ValueError, match=message):
         training.train_linear_regression(walkthrough, **settings)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(lr=True), "lr: the learning rate must be a number, got True"), (dict(lr="0.1"), "lr: the learning rate"),
+    (dict(momentum=None), "momentum must be a number"), (dict(num_epochs=2.0), "num_epochs must be an integer"),
+    (dict(batch_size=onp.float32(10)), "batch_size"), (dict(max_steps=1.5), "max_steps"),
+])
+def test_settings_of_the_wrong_type_are_refused(walkthrough, settings, message):
+    with pytest.raises(TypeError, match=message):
+        training.train_linear_regression(walkthrough, **settings)
+
+
+def test_numpy_numbers_are_numbers(walkthrough):
+    plain = training.train_linear_regression(walkthrough, batch_size=10, lr=0.01, momentum=0.5, num_epochs=2)
+    numpy = training.train_linear_regression(walkthrough, batch_size=onp.int64(10), lr=onp.float64(0.01),
+                                             momentum=onp.float32(0.5), num_epochs=onp.int32(2))
+    assert onp.array_equal(plain.weight, numpy.weight) and plain.bias == numpy.bias
+
+
+@pytest.mark.parametrize("path", training.PATHS)
+def test_features_that_are_missing_or_not_finite_are_named(walkthrough, path):
+    features = walkthrough.features.copy()
+    features[[4, 9], 0] = [onp.nan, onp.inf]
+    broken = types.SimpleNamespace(features=features, labels=walkthrough.labels, num_features=2)
+    with pytest.raises(ValueError, match=r"features hold 2 NaN or infinite value\(s\), the first at row 4, column 0"):
+        training.train_linear_regression(broken, path=path)
+    empty = types.SimpleNamespace(features=features[:, :0], labels=walkthrough.labels, num_features=0)
+    with pytest.raises(ValueError, match="at least one feature column"):
+        training.train_linear_regression(empty, path=path)
 
 
 def test_max_steps_and_on_step(walkthrough):

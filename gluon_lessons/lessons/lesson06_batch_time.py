@@ -19,7 +19,7 @@ import math
 import numpy as onp
 
 from gluon_lessons import data as house_data
-from gluon_lessons import devices, loading, model, plots, timing, training
+from gluon_lessons import devices, fused, loading, model, plots, timing, training
 from gluon_lessons.lessons._common import heading, lesson_main, output_dir
 from gluon_lessons.seeding import set_seed
 
@@ -59,7 +59,7 @@ def listings(num_examples=NUM_EXAMPLES, num_features=NUM_FEATURES, seed=0):
 # after `npx.waitall()`; each timing is repeated and the median kept; the first run (which
 # compiles graphs and allocates memory) is not counted. Two ways to update are timed:
 #
-# - the course's default path: `training.LinearUpdates`, many updates per compiled graph;
+# - the course's default path: `fused.LinearUpdates`, many updates per compiled graph;
 # - autograd + `Trainer.step`, one update at a time, as the walkthrough writes it (hybridized).
 #
 # An epoch of small batches holds thousands of updates; we time at most `TIMED_UPDATES` of them
@@ -73,7 +73,7 @@ def time_shuffle(batches, repeats=REPEATS):
 
 def time_fused(net, X, y, batch_size, num_updates, repeats):
     """Median seconds for `num_updates` fused updates on the rows (X, y)."""
-    updates = training.LinearUpdates(net, batch_size, lr=LR)
+    updates = fused.LinearUpdates(net, batch_size, lr=LR)
     return timing.median_seconds(lambda: updates.run(X, y, num_updates), repeats)[0]
 
 
@@ -98,7 +98,7 @@ def measure(house, batch_sizes, ctx, timed_updates=TIMED_UPDATES, timed_gluon_up
         per_epoch = loading.num_batches(house.num_examples, batch_size)
         reps = BIG_BATCH_REPEATS if batch_size >= 10000 else repeats
         row = dict(batch_size=batch_size, updates_per_epoch=per_epoch,
-                   default="fused" if training.fused_suits(batch_size, house.num_features) else "gluon")
+                   default="fused" if fused.fused_suits(batch_size, house.num_features) else "gluon")
         for path, timer, cap in (("fused", time_fused, timed_updates), ("gluon", time_gluon, timed_gluon_updates)):
             timed = min(per_epoch, cap)
             seconds = timer(net, X, y, batch_size, timed, reps)
@@ -147,7 +147,7 @@ def print_table(rows, num_examples):
 # The fused graph writes the gradient out by hand with a general matrix product; FullyConnected's
 # own backward pass (what autograd runs) is a tuned kernel and costs less per example. So `fit`
 # fuses small batches, where the fixed cost dominates, and steps through autograd + `Trainer.step`
-# once a batch holds more than `training.FUSED_MAX_BATCH_NUMBERS` numbers (column "default").
+# once a batch holds more than `fused.FUSED_MAX_BATCH_NUMBERS` numbers (column "default").
 #
 # ## CPU and GPU
 # The lecture's table comes from a GPU. There a batch's examples are spread over thousands of
@@ -189,7 +189,7 @@ def run(out_dir=None, seed=0, quick=False, num_examples=NUM_EXAMPLES, num_featur
         heading("Is the extrapolation honest? One whole epoch at batch size 10, timed")
         batches = loading.ShuffledBatches(house.features, house.labels, 10, ctx=contexts[0])
         net = model.linear_regression(contexts[0], num_inputs=num_features, hybrid=True)
-        updates = training.LinearUpdates(net, 10, lr=LR)  # its graphs were compiled while timing batch 10
+        updates = fused.LinearUpdates(net, 10, lr=LR)  # its graphs were compiled while timing batch 10
         measured = timing.median_seconds(lambda: updates.run(*batches.epoch_arrays()), repeats=2, warmup=0)[0]
         row = rows[batch_sizes.index(10)]["fused"]
         check = dict(measured=measured, extrapolated=row["seconds_per_epoch"], timed_updates=row["timed_updates"])
