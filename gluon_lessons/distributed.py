@@ -5,10 +5,10 @@ command line. Three processes take part besides the workers:
 
 - this module's `launch` (the caller's process) starts the launcher in a process group of its own,
   reads its output, enforces the time limit, and at the end stops the whole group;
-- the launcher process (`python -m gluon_lessons.distributed tracker ...`) applies the Python >= 3.9
+- the launcher process (`python .../distributed.py tracker ...`) applies the Python >= 3.9
   fix (`Thread.isAlive`, removed in 3.9, is still called by `dmlc_tracker`), pins a local run's
   scheduler to 127.0.0.1 and a free port, then runs `launch.py` unchanged;
-- every scheduler, server and worker runs as `python -m gluon_lessons.distributed role -- COMMAND`,
+- every scheduler, server and worker runs as `python .../distributed.py role -- COMMAND`,
   which prefixes the command's output with its role and rank and reports its exit code on a last line.
 
 POSIX only (process groups and signals). With `ssh` or `mpi` the processes on other machines are
@@ -36,6 +36,9 @@ from pathlib import Path
 LAUNCHERS = ("local", "ssh", "mpi")
 LOCAL_HOST = "127.0.0.1"  # local runs: scheduler, servers and workers listen on loopback only
 WORKER_MODULE = "gluon_lessons.dist_worker"  # what `launch ... -- train` runs on every process
+# The launcher and the per-role wrappers run this file as a script, not `-m gluon_lessons.distributed`:
+# importing the package imports mxnet, and with DMLC_ROLE=server mxnet's import turns a process into a server.
+SCRIPT = str(Path(__file__).resolve())
 DEFAULT_TIMEOUT_SECONDS = 300.0
 FINISH_GRACE_SECONDS = 10.0  # after the last worker exits, time for the servers and the scheduler to exit
 STOP_GRACE_SECONDS = 2.0  # between SIGTERM and SIGKILL to the process group
@@ -132,10 +135,10 @@ def launch(command, num_workers=2, num_servers=1, launcher="local", hostfile=Non
     if launcher == "local":
         host, port = LOCAL_HOST, free_port()
         environment["DMLC_NODE_HOST"] = LOCAL_HOST  # servers and workers bind loopback, not the outward address
-    role_command = shlex.join([sys.executable, "-m", __name__, "role", "--", *command])
+    role_command = shlex.join([sys.executable, SCRIPT, "role", "--", *command])
     launch_args = ["-n", str(num_workers), "-s", str(num_servers), "--launcher", launcher]
     launch_args += ["-H", str(hostfile)] if hostfile is not None else []
-    argv = [sys.executable, "-m", __name__, "tracker", host, str(port), str(os.getpid()), "--", *launch_args,
+    argv = [sys.executable, SCRIPT, "tracker", host, str(port), str(os.getpid()), "--", *launch_args,
             role_command]  # one argument: launch.py joins the command with spaces and runs it through bash
     started, clock = time.time(), time.monotonic()
     labels = _expected_labels(num_workers, num_servers) if launcher == "local" else []
@@ -321,7 +324,7 @@ def _stop_if_orphaned(parent):
 
 
 def main(argv=None):
-    """`python -m gluon_lessons.distributed tracker HOST PORT PARENT -- ARGS` or `role -- COMMAND`."""
+    """`python distributed.py tracker HOST PORT PARENT -- ARGS` or `role -- COMMAND` (stdlib only, no mxnet)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) >= 3 and argv[0] == "role" and argv[1] == "--":
         return _run_role(argv[2:])
@@ -332,4 +335,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    if sys.path and Path(sys.path[0]).resolve() == Path(SCRIPT).parent:
+        del sys.path[0]  # run as a script: the package's own modules must not shadow top-level names
     sys.exit(main())

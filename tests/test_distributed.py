@@ -155,9 +155,11 @@ def _start_cli_launch(tmp_path, *launch_options, api=False):
     """`gluon-lessons launch` (or `distributed.launch` called from a small program) in a child process;
     returns it once every role has said hello, with the pids of its process tree at that moment."""
     command = _script(tmp_path, ROLES)
-    if api:
-        code = ("import sys; from gluon_lessons import distributed; "
-                "distributed.launch(%r, 2, 1, timeout=60, echo=sys.stdout)" % (command,))
+    if api:  # the module loaded from its file: without the package (and mxnet) the caller starts in 0.1 s
+        code = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location('distributed', %r); "
+                "distributed = sys.modules['distributed'] = importlib.util.module_from_spec(spec); "
+                "spec.loader.exec_module(distributed); distributed.launch(%r, 2, 1, timeout=60, echo=sys.stdout)"
+                % (distributed.SCRIPT, command))
         argv = [sys.executable, "-c", code]
     else:
         argv = [sys.executable, "-m", "gluon_lessons", "launch", "--workers", "2", *launch_options, "--", *command]
@@ -177,13 +179,20 @@ def _start_cli_launch(tmp_path, *launch_options, api=False):
     return process, pids
 
 
-@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_interrupting_the_launcher_stops_every_process(tmp_path, signum, code):
+def test_sigterm_to_the_launch_command_stops_every_process(tmp_path):
     process, pids = _start_cli_launch(tmp_path, "--timeout", "60")
-    process.send_signal(signum)
+    process.send_signal(signal.SIGTERM)
     err = process.communicate(timeout=20)[1]
-    assert process.returncode == code
-    assert "interrupted by %s; stopped every process" % signal.Signals(signum).name in err
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "interrupted by SIGTERM; stopped every process it started" in err
+    _assert_all_gone(str(tmp_path), pids)
+
+
+def test_ctrl_c_to_a_program_calling_launch_stops_every_process(tmp_path):
+    process, pids = _start_cli_launch(tmp_path, api=True)
+    process.send_signal(signal.SIGINT)
+    err = process.communicate(timeout=20)[1]
+    assert "distributed.Interrupted: SIGINT" in err  # raised to the caller once the processes are stopped
     _assert_all_gone(str(tmp_path), pids)
 
 
@@ -212,17 +221,19 @@ def test_bad_launch_settings_are_refused():
     (["launch"], "launch needs a command after --"),
     (["launch", "--workers", "0", "--", "train"], "--workers must be an integer >= 1"),
     (["launch", "--launcher", "ssh", "--", "train"], "needs --hostfile"),
+    (["launch", "--timeout", "-1", "--", "train"], "--timeout must be seconds > 0"),
 ])
-def test_cli_launch_refuses_bad_input_with_exit_2(argv, message):
-    done = subprocess.run([sys.executable, "-m", "gluon_lessons", *argv], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+def test_cli_launch_refuses_bad_input_with_exit_2(argv, message, capsys):
+    from gluon_lessons import cli
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
 
 
-def test_the_worker_refuses_to_run_outside_a_launcher():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DMLC_")}
-    done = subprocess.run([sys.executable, "-m", "gluon_lessons.dist_worker"], capture_output=True, text=True,
-                          timeout=60, env=env)
-    assert done.returncode == 2 and "gluon-lessons launch" in done.stderr
+def test_the_worker_refuses_to_run_outside_a_launcher(monkeypatch, capsys):
+    monkeypatch.delenv("DMLC_ROLE", raising=False)
+    assert dist_worker.main([]) == 2
+    assert "run it with gluon-lessons launch" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the parameter server, for real
@@ -291,3 +302,14 @@ def test_local_runs_listen_on_loopback_only(dist_sync_run):
 def test_nothing_outlives_a_successful_run(dist_sync_run):
     _assert_all_gone(dist_sync_run[3])
 
+
+
+def test_the_role_wrapper_prefixes_and_reports_without_becoming_a_server():
+    # Were the wrapper to import mxnet (say through the package's __init__), DMLC_ROLE=server would
+    # turn it into a parameter server and the command would never run.
+    env = dict(os.environ, DMLC_ROLE="server", DMLC_TASK_ID="3", DMLC_NUM_WORKER="2", PYTHONUNBUFFERED="1")
+    done = subprocess.run([sys.executable, distributed.SCRIPT, "role", "--", sys.executable, "-c",
+                           "import sys; print('to stdout'); print('to stderr', file=sys.stderr); sys.exit(4)"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.stdout.splitlines() == ["[server 1] to stdout", "[server 1] to stderr",
+                                        "gluon-lessons-launch: server 1 exited 4"]
