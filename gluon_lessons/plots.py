@@ -283,3 +283,66 @@ def steps_to_target(batch_sizes, steps, s_min, b_crit, scaled, out_dir, name="st
     axes[1].plot([], [], color="tab:red", alpha=0.3, lw=3, label="linear scaling never reaches the target")
     axes[1].legend(fontsize=7, loc="upper left")
     return save(fig, out_dir, name)
+
+
+def step_size_panels(panels, weight_names, out_dir, name="step_sizes"):
+    """Per-weight step sizes against the update, one panel per run (title -> (updates, weights) array) (lesson 10)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for ax, (title, steps) in zip(axes[0], panels.items()):
+        steps = onp.asarray(steps, dtype=float)
+        for j, weight in enumerate(weight_names):
+            ax.plot(onp.arange(1, len(steps) + 1), steps[:, j], label=weight)
+        ax.set_yscale("log")
+        ax.set_xlabel("update")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel("step size")
+    return save(fig, out_dir, name)
+
+
+def excess_loss_curves(curves, out_dir, name="loss_curves", diverged=(), title=None):
+    """Loss above least squares against passes over the data, log-log; label -> (epochs, excess losses);
+    the runs named in `diverged` end in an x where they were stopped (lesson 10)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for index, (label, (epochs, excess)) in enumerate(curves.items()):
+        epochs, excess = onp.asarray(epochs, dtype=float), onp.asarray(excess, dtype=float)
+        finite = onp.isfinite(excess)
+        color = "C%d" % index
+        ax.plot(epochs[finite], onp.maximum(excess[finite], 1e-12), color=color, label=label)
+        if label in diverged and finite.any():
+            last = onp.flatnonzero(finite)[-1]
+            ax.plot(epochs[last], max(excess[last], 1e-12), "x", color=color, markersize=9)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("passes over the data (epochs)")
+    ax.set_ylabel("mean L2 loss − least squares' loss")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    return save(fig, out_dir, name)
+
+
+def parallel_times(device_seconds, worker_phases, one_process_seconds, out_dir, name="parallel_times"):
+    """Seconds per epoch against devices in one process and against worker processes, and where each launch's
+    wall time went (lesson 11). `device_seconds`: devices -> s/epoch; `worker_phases`: workers -> dict with
+    `epoch`, `startup`, `training`, `shutdown` seconds; `one_process_seconds`: one device, dashed."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    devices = sorted(device_seconds)
+    left.plot(devices, [device_seconds[k] for k in devices], "o-", label="CPU devices, one process")
+    workers = sorted(worker_phases)
+    left.plot(workers, [worker_phases[n]["epoch"] for n in workers], "s-", label="worker processes, dist_sync")
+    left.axhline(one_process_seconds, linestyle="--", color="grey", label="one process, one device")
+    left.set_xticks(sorted(set(devices) | set(workers)))
+    left.set_ylim(bottom=0)
+    left.set_xlabel("devices or workers sharing one global batch")
+    left.set_ylabel("seconds per epoch")
+    left.legend(fontsize=8)
+    bottom = onp.zeros(len(workers))
+    for part, label in (("startup", "start-up"), ("training", "training"), ("shutdown", "shutdown")):
+        values = onp.array([worker_phases[n][part] for n in workers], dtype=float)
+        right.bar([str(n) for n in workers], values, bottom=bottom, label=label)
+        bottom += values
+    right.set_xlabel("workers (+ 1 scheduler + servers)")
+    right.set_ylabel("wall seconds of one launch")
+    right.legend(fontsize=8)
+    return save(fig, out_dir, name)
