@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 
 # pip is upgraded first: pip 23's resolver backtracks for many minutes through d2l's Jupyter
 # dependencies on Python 3.8, where pip 25 takes seconds.
+# tools/find_python.sh builds .venv with a Python 3.8-3.11 from PATH (or PYTHON=...), else with
+# `uv venv --python 3.11` when uv is installed, else says where to get Python 3.11.
 $(STAMP): setup.cfg pyproject.toml
-	@python=$$(./tools/find_python.sh) || exit 1; \
-	echo "creating $(VENV) with $$python ($$($$python --version 2>&1))"; \
-	rm -rf $(VENV) && $$python -m venv $(VENV)
+	@./tools/find_python.sh --venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
