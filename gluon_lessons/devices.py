@@ -2,6 +2,9 @@
 
 Lesson 4 trains on them; lesson 11 spreads one batch over several.
 """
+import os
+import re
+
 import mxnet as mx
 
 GPU_FIX = ("install the CUDA build in place of the CPU one "
@@ -20,30 +23,60 @@ def num_gpus():
         return 0
 
 
-def _parse_one(text):
-    kind, _, index = text.strip().lower().partition(":")
-    if kind not in ("cpu", "gpu") or (index and not index.isdigit()):
-        raise ValueError("unknown device %r: use auto, cpu, gpu, gpu:N or a comma list such as cpu:0,cpu:1" % text)
-    index = int(index) if index else 0
+_DEVICE = re.compile(r"^(?P<kind>cpu|gpu)(?:(?::(?P<colon>[0-9]+))|(?:\((?P<paren>[0-9]+)\)))?$")
+MAX_DEVICE_ID = 2**31 - 1  # MXNet stores a device number in a C int
+# MXNet numbers CPU devices freely but keeps a table as long as the largest number (cpu:10**8 took 3.4 GB
+# here), so numbers far beyond the machine's cores are refused rather than allocated.
+CPU_DEVICE_LIMIT = max(64, os.cpu_count() or 1)
+USAGE = "use auto, cpu, gpu, cpu:N, gpu:N or a comma list such as cpu:0,cpu:1"
+
+
+def _check_number(kind, index, shown):
+    if index > MAX_DEVICE_ID or (kind == "cpu" and index >= CPU_DEVICE_LIMIT):
+        limit = CPU_DEVICE_LIMIT - 1 if kind == "cpu" else MAX_DEVICE_ID
+        raise ValueError("device %s cannot exist: %s devices are numbered 0..%d" % (shown, kind, limit))
     if kind == "gpu" and index >= num_gpus():
         raise DeviceError("gpu:%d requested but MXNet sees %d GPU(s); %s" % (index, num_gpus(), GPU_FIX))
     return mx.gpu(index) if kind == "gpu" else mx.cpu(index)
 
 
+def _parse_one(text):
+    match = _DEVICE.match(text.strip().lower())
+    if match is None:
+        raise ValueError("unknown device %r: %s" % (text, USAGE))
+    index = match.group("colon") or match.group("paren")
+    return _check_number(match.group("kind"), int(index) if index else 0, text.strip())
+
+
+def _check_context(context):
+    if context.device_type not in ("cpu", "gpu"):
+        raise ValueError("device %s: the course trains on cpu or gpu devices" % (context,))
+    return _check_number(context.device_type, context.device_id, str(context))
+
+
 def parse_ctx(spec="auto"):
-    """`auto` (GPU 0 if MXNet sees one, else CPU), `cpu`, `gpu`, `gpu:N`, or a comma list -> list of contexts."""
+    """`auto` (GPU 0 if MXNet sees one, else CPU), `cpu`, `gpu`, `gpu:N`, or a comma list -> list of contexts.
+
+    A list of strings or `mx.Context`s is accepted too. ValueError for a malformed or impossible
+    device, `DeviceError` for a GPU this machine does not have, TypeError for anything else.
+    """
     if isinstance(spec, mx.Context):
-        return [spec]
+        return [_check_context(spec)]
     if isinstance(spec, (list, tuple)):
-        contexts = [c if isinstance(c, mx.Context) else _parse_one(str(c)) for c in spec]
-    elif not isinstance(spec, str) or not spec.strip():
-        raise ValueError("device must be auto, cpu, gpu, gpu:N or a comma list, got %r" % (spec,))
+        for item in spec:
+            if not isinstance(item, (str, mx.Context)):
+                raise TypeError("ctx list items must be device strings or mx.Context, got %r" % (item,))
+        contexts = [_check_context(c) if isinstance(c, mx.Context) else _parse_one(c) for c in spec]
+    elif not isinstance(spec, str):
+        raise TypeError("ctx must be a device string (%s) or mx.Context, got %r" % (USAGE, spec))
+    elif not spec.strip():
+        raise ValueError("ctx is empty: %s" % USAGE)
     elif spec.strip().lower() == "auto":
         return [mx.gpu(0) if num_gpus() > 0 else mx.cpu(0)]
     else:
         contexts = [_parse_one(part) for part in spec.split(",")]
     if not contexts:
-        raise ValueError("no device given")
+        raise ValueError("no device given: %s" % USAGE)
     if len(set(contexts)) != len(contexts):
         raise ValueError("device list %r names a device twice" % (spec,))
     return contexts

@@ -18,9 +18,30 @@ def test_device_strings():
     assert devices.ctx_names(devices.parse_ctx("cpu:0,cpu:1")) == ["cpu(0)", "cpu(1)"]
 
 
-@pytest.mark.parametrize("spec", ["tpu", "gpu:x", "cpu:0,cpu:0", "", "cpu:-1"])
+@pytest.mark.parametrize("spec", ["tpu", "gpu:x", "cpu:0,cpu:0", "", "cpu:-1", "cpu:\u0663", "cpu:1,", "cpu(0)x"])
 def test_bad_device_strings(spec):
     with pytest.raises(ValueError):
+        devices.parse_ctx(spec)
+
+
+def test_mxnet_spelling_and_context_objects():
+    assert devices.parse_ctx("cpu(1)") == [mx.cpu(1)]
+    assert devices.parse_ctx([mx.cpu(0), "cpu:1"]) == [mx.cpu(0), mx.cpu(1)]
+    assert devices.parse_ctx(mx.cpu(3)) == [mx.cpu(3)]
+
+
+@pytest.mark.parametrize("spec", ["cpu:2147483648", "cpu:%d" % 2**32, "cpu:%d" % 10**20,
+                                  "cpu:%d" % devices.CPU_DEVICE_LIMIT, [mx.cpu(devices.CPU_DEVICE_LIMIT)],
+                                  "gpu:%d" % 2**31])
+def test_device_numbers_that_cannot_exist_are_refused_before_mxnet_sees_them(spec):
+    # MXNet would build a table as long as the number (cpu:10**8 took 3.4 GB); the refusal must come first.
+    with pytest.raises(ValueError, match="cannot exist"):
+        devices.parse_ctx(spec)
+
+
+@pytest.mark.parametrize("spec", [None, 0, 1.5, ["cpu", 1], {"cpu": 0}])
+def test_wrong_types_are_type_errors_naming_ctx(spec):
+    with pytest.raises(TypeError, match="ctx"):
         devices.parse_ctx(spec)
 
 
