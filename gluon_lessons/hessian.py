@@ -11,7 +11,7 @@ import numpy as onp
 from mxnet import autograd, np, npx
 from mxnet.gluon import nn
 
-from . import landscape, recording, training
+from . import landscape, recording
 
 npx.set_np()
 
@@ -54,10 +54,7 @@ class BlockLoss:
         if len(self.X) != len(self.y) or len(self.X) == 0:
             raise ValueError("need as many labels as examples (> 0), got %d and %d" % (len(self.X), len(self.y)))
         if isinstance(net, nn.HybridBlock):
-            self._loss_of = training.WithLoss(net, loss)
-            self._loss_of.hybridize(static_alloc=True, static_shape=True)
-        else:
-            self._loss_of = lambda X, y: loss(net(X), y)
+            net.hybridize(static_alloc=True, static_shape=True)  # one compiled graph, as `training.fit` does
         self.shapes = [p.shape for p in self.params]
         self.size = sum(int(onp.prod(shape)) for shape in self.shapes)
 
@@ -75,7 +72,7 @@ class BlockLoss:
 
     def _value_and_gradient_here(self):
         with autograd.record():
-            losses = self._loss_of(self.X, self.y)
+            losses = self.loss(self.net(self.X), self.y)
             mean = losses.mean()
         mean.backward()
         value = float(losses.asnumpy().astype(onp.float64).mean())  # the mean summed in float64
@@ -219,6 +216,14 @@ class PointReport:
         """The unit eigenvector of the most negative eigenvalue (None if no λ < −tol); −u is one too."""
         return self.eigenvectors[:, 0].copy() if self.eigenvalues[0] < -self.tol else None
 
+    def newton_step(self, gradient):
+        """−H⁺g over the eigenvalues with |λ| > tol: where the quadratic model's gradient vanishes (its length
+        estimates how far the nearest critical point is)."""
+        gradient = _vector(gradient, len(self.eigenvalues), "gradient")
+        keep = onp.abs(self.eigenvalues) > self.tol
+        vectors = self.eigenvectors[:, keep]
+        return -vectors @ ((vectors.T @ gradient) / self.eigenvalues[keep])
+
 
 def examine(matrix, tol):
     """Eigen-decompose a symmetric Hessian into a `PointReport` (|λ| <= tol counts as zero)."""
@@ -226,6 +231,33 @@ def examine(matrix, tol):
     landscape.eigenvalues(matrix)  # ValueError unless square and symmetric
     values, vectors = onp.linalg.eigh(matrix)
     return PointReport(values, vectors, _tolerance(tol))
+
+
+def find_critical_point(block_loss, theta=None, tol=1e-8, grad_tol=1e-10, max_iterations=50, max_step=1.0,
+                        max_halvings=30):
+    """Newton's method on ∇L = 0 from θ: steps −H⁺g (|λ| <= tol left out), at most `max_step` long, halved until
+    ‖∇L‖ falls. It heads for the nearby critical point of any kind, saddles included.
+    Returns (θ, [‖∇L‖ at the start and after each iteration])."""
+    theta = block_loss.get() if theta is None else _vector(theta, block_loss.size, "theta")
+    if not (isinstance(max_step, (int, float)) and max_step > 0):
+        raise ValueError("max_step must be a number > 0, got %r" % (max_step,))
+    gradient = block_loss.gradient(theta)
+    norms = [float(onp.linalg.norm(gradient))]
+    for _ in range(max_iterations):
+        if norms[-1] < grad_tol:
+            break
+        step = examine(block_loss.hessian(theta), tol).newton_step(gradient)
+        step *= min(1.0, max_step / max(float(onp.linalg.norm(step)), 1e-300))
+        for _ in range(max_halvings):
+            trial_gradient = block_loss.gradient(theta + step)
+            if onp.linalg.norm(trial_gradient) < norms[-1]:
+                break
+            step = step / 2
+        else:
+            break  # no step along −H⁺g lowers ‖∇L‖: stuck where the quadratic model does not help
+        theta, gradient = theta + step, trial_gradient
+        norms.append(float(onp.linalg.norm(gradient)))
+    return theta, norms
 
 
 def top_eigenvalue(hvp, size, num_iterations=200, rtol=1e-6, seed=0):

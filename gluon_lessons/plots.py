@@ -285,6 +285,58 @@ def steps_to_target(batch_sizes, steps, s_min, b_crit, scaled, out_dir, name="st
     return save(fig, out_dir, name)
 
 
+CRITICAL_POINT_MARKS = {"minimum": ("o", "tab:green"), "maximum": ("^", "tab:orange"), "saddle": ("X", "tab:red"),
+                        "degenerate": ("s", "tab:purple"), "not critical": (".", "0.3")}
+
+
+def error_surface(grid_x, grid_y, values, points, out_dir, name="error_surface", arrows=(), xlabel="w₁",
+                  ylabel="w₂", title=None):
+    """Contours of a loss over two parameters; `points` are (label, (x, y), kind) marked by kind,
+    `arrows` are (label, (x, y), (dx, dy)) (lesson 8)."""
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    values = onp.asarray(values, dtype=float)
+    filled = ax.contourf(grid_x, grid_y, values, levels=onp.linspace(0, onp.quantile(values, 0.9), 21),
+                         cmap="viridis", extend="max")
+    fig.colorbar(filled, ax=ax, label="loss")
+    for label, (x, y), kind in points:
+        marker, color = CRITICAL_POINT_MARKS.get(kind, ("*", "k"))
+        ax.plot(x, y, marker, color=color, markersize=11, markeredgecolor="white", label="%s: %s" % (label, kind))
+    for label, (x, y), (dx, dy) in arrows:
+        ax.annotate("", (x + dx, y + dy), (x, y), arrowprops=dict(arrowstyle="->", color="white", lw=2))
+        ax.annotate(label, (x + dx, y + dy), color="white", fontsize=9, xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or "Error surface with its critical points")
+    ax.legend(fontsize=7, loc="lower left")
+    return save(fig, out_dir, name)
+
+
+def minimum_ratio(ratios, losses, critical, spectra, out_dir, name="minimum_ratio", reference=None, title=None):
+    """Training loss against the minimum ratio at each end point (hollow: the gradient was not small), and each
+    point's eigenvalues on a symmetric log scale; `reference` draws the lecture's ratio (lesson 8)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ratios, losses, critical = onp.asarray(ratios, float), onp.asarray(losses, float), onp.asarray(critical, bool)
+    ax = axes[0]
+    ax.plot(ratios[critical], losses[critical], "o", color="C0", label="‖g‖ below the tolerance")
+    ax.plot(ratios[~critical], losses[~critical], "o", mfc="none", color="C1", label="‖g‖ still above it")
+    if reference is not None:
+        ax.axvline(reference, color="0.5", ls=":", label="the lecture's largest ratio, ~%g" % reference)
+    ax.set_xlim(min(0.0, ratios.min()) - 0.05, 1.05)
+    ax.set_xlabel("minimum ratio (share of positive eigenvalues)")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    for index, values in enumerate(spectra):
+        values = onp.asarray(values, float)
+        ax.plot(onp.full(values.shape, index + 1), values, "_", markersize=14, color="C0" if critical[index] else "C1")
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_yscale("symlog", linthresh=1e-6)
+    ax.set_xlabel("end point (run)")
+    ax.set_ylabel("Hessian eigenvalues")
+    fig.suptitle(title or "Where full-batch gradient descent stopped")
+    return save(fig, out_dir, name)
+
+
 def step_size_panels(panels, weight_names, out_dir, name="step_sizes"):
     """Per-weight step sizes against the update, one panel per run (title -> (updates, weights) array) (lesson 10)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)

@@ -250,3 +250,40 @@ def test_bad_input_names_the_argument():
         hessian.top_eigenvalue(lambda v: v, 0)
     with pytest.raises(ValueError, match="as many labels"):
         hessian.BlockLoss(lecture_loss(0, 0).net, gluon.loss.L2Loss(), onp.ones((3, 1)), onp.ones(2))
+
+
+def test_newton_step_solves_the_quadratic_model():
+    rng = onp.random.default_rng(2)
+    Q, _ = onp.linalg.qr(rng.standard_normal((5, 5)))
+    values = onp.array([-2.0, 0.0, 0.5, 1.0, 3.0])
+    A, b = Q @ onp.diag(values) @ Q.T, rng.standard_normal(5)
+    report = hessian.examine(A, tol=1e-9)
+    step = report.newton_step(b)
+    # ∇(½xᵀAx + bᵀx) = Ax + b vanishes at x = step, except along the zero eigenvalue's eigenvector
+    residual = A @ step + b
+    onp.testing.assert_allclose(residual, (Q[:, 1] @ b) * Q[:, 1], atol=1e-12)
+    assert abs(step @ Q[:, 1]) < 1e-12
+
+
+@pytest.mark.parametrize("start, expected", [((0.1, -0.05), "saddle"), ((0.3, 0.1), "saddle"),
+                                             ((1.1, 0.95), "degenerate")])
+def test_find_critical_point_reaches_the_lecture_points(start, expected):
+    f = lecture_loss(*start)
+    theta, norms = hessian.find_critical_point(f, tol=1e-6, grad_tol=1e-10)
+    assert norms[-1] < 1e-10 and norms == sorted(norms, reverse=True)
+    w1, w2 = theta
+    # the critical points of (1 − w1·w2)² are the origin and the curve w1·w2 = 1 (gradient −2(1 − w1w2)(w2, w1))
+    assert (abs(w1) < 1e-9 and abs(w2) < 1e-9) if expected == "saddle" else abs(w1 * w2 - 1) < 1e-9
+    assert hessian.examine(f.hessian(theta), 1e-6).kind == expected
+    assert onp.array_equal(f.get(), start)  # the block's own parameters were left alone
+
+
+def test_find_critical_point_of_a_random_quadratic_is_its_solution():
+    rng = onp.random.default_rng(5)
+    Q, _ = onp.linalg.qr(rng.standard_normal((4, 4)))
+    A = Q @ onp.diag([-1.5, -0.3, 0.8, 2.0]) @ Q.T  # a saddle: Newton must not care
+    b = rng.standard_normal(4)
+    f = hessian.of_function(quadratic(A, b), onp.zeros(4))
+    theta, norms = hessian.find_critical_point(f, max_step=10.0)
+    onp.testing.assert_allclose(theta, onp.linalg.solve(A, -b), atol=1e-8)
+    assert len(norms) <= 3  # one exact Newton step on a quadratic (plus rounding)
