@@ -33,15 +33,37 @@ def extract_weights(net):
     return dense.weight.data(ctx).asnumpy().ravel().copy(), float(dense.bias.data(ctx).asnumpy()[0])
 
 
+ROWS_PER_BLOCK = 65536  # least squares and the loss read the data a block at a time: no float64 copy of it all
+
+
 def least_squares(features, labels):
-    """Closed-form fit with a bias column (float64 `lstsq`): the best any trainer can recover."""
-    features = onp.asarray(features, dtype=onp.float64)
-    design = onp.hstack([features, onp.ones((len(features), 1))])
-    solution = onp.linalg.lstsq(design, onp.asarray(labels, dtype=onp.float64).ravel(), rcond=None)[0]
+    """Closed-form fit with a bias column (float64 `lstsq`): the best any trainer can recover.
+
+    Large data are reduced block by block to the R factor of a QR decomposition of [X, 1, y], whose
+    small triangular system has the same least-squares solution, so no float64 copy of X is made.
+    """
+    features, labels = onp.asarray(features), onp.ravel(labels)
+    if len(features) <= ROWS_PER_BLOCK:
+        design = onp.hstack([features.astype(onp.float64), onp.ones((len(features), 1))])
+        solution = onp.linalg.lstsq(design, labels.astype(onp.float64), rcond=None)[0]
+        return solution[:-1], float(solution[-1])
+    width = features.shape[1] + 1
+    reduced = onp.zeros((0, width + 1))
+    for start in range(0, len(features), ROWS_PER_BLOCK):
+        rows = features[start:start + ROWS_PER_BLOCK]
+        block = onp.hstack([rows.astype(onp.float64), onp.ones((len(rows), 1)),
+                            labels[start:start + len(rows), None].astype(onp.float64)])
+        reduced = onp.linalg.qr(onp.vstack([reduced, block]), mode="r")
+    solution = onp.linalg.lstsq(reduced[:width, :width], reduced[:width, width], rcond=None)[0]
     return solution[:-1], float(solution[-1])
 
 
 def mean_l2_loss(features, labels, weight, bias):
-    """Mean of 1/2 (x.w + b - y)^2 over the data, in float64."""
-    residual = onp.asarray(features, onp.float64) @ onp.asarray(weight, onp.float64) + bias - onp.ravel(labels)
-    return float(0.5 * onp.mean(residual ** 2))
+    """Mean of 1/2 (x.w + b - y)^2 over the data, in float64 (a block of rows at a time)."""
+    features, labels = onp.asarray(features), onp.ravel(labels)
+    weight, total = onp.asarray(weight, onp.float64), 0.0
+    for start in range(0, len(features), ROWS_PER_BLOCK):
+        rows = features[start:start + ROWS_PER_BLOCK]
+        residual = rows.astype(onp.float64) @ weight + bias - labels[start:start + len(rows)]
+        total += float(onp.sum(residual ** 2))
+    return 0.5 * total / len(features)

@@ -1,5 +1,9 @@
 """House-price data: the truth it is made from, the committed files, and bad files."""
+import hashlib
 import json
+import os
+import stat
+from pathlib import Path
 
 import numpy as onp
 import pytest
@@ -34,11 +38,70 @@ def test_raw_units_lie_in_their_ranges():
     onp.testing.assert_allclose(mean, [140, 30], rtol=0.05)  # uniform midpoints
 
 
-@pytest.mark.parametrize("kwargs", [dict(num_examples=0), dict(num_examples=2.5), dict(true_w=[]),
-                                    dict(true_w=[1, float("nan")]), dict(noise=-1), dict(true_b=float("inf"))])
+@pytest.mark.parametrize("kwargs", [dict(num_examples=0), dict(true_w=[]), dict(true_w=[1, float("nan")]),
+                                    dict(noise=-1), dict(true_b=float("inf")), dict(seed=-1)])
 def test_bad_settings_are_refused(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=list(kwargs)[0]):
         house_data.synthetic_house_prices(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(num_examples=2.5), dict(num_examples=True), dict(noise=None),
+                                    dict(noise="0.1"), dict(true_b=None), dict(true_w="12"), dict(true_w=3.0),
+                                    dict(true_w=["1", "2"]), dict(seed=1.5)])
+def test_wrong_types_are_type_errors_naming_the_argument(kwargs):
+    with pytest.raises(TypeError, match=list(kwargs)[0]):
+        house_data.synthetic_house_prices(**kwargs)
+
+
+def test_numpy_scalars_are_numbers():
+    data = house_data.synthetic_house_prices(onp.int64(20), true_w=onp.array([1.0, 2.0], onp.float32),
+                                             true_b=onp.float32(0.5), noise=onp.float64(0.0), seed=onp.int32(1))
+    onp.testing.assert_allclose(data.labels, data.features @ [1.0, 2.0] + 0.5, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", [dict(true_b=1e39), dict(true_w=[1e300, 1e300]), dict(noise=1e39)])
+def test_values_float32_cannot_hold_are_refused_as_such(kwargs):
+    with pytest.raises(ValueError, match="not representable in float32"):
+        house_data.synthetic_house_prices(**kwargs)
+
+
+def test_prices_beyond_float32_are_refused_and_huge_ones_are_refused_for_training():
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        house_data.synthetic_house_prices(50, true_w=[3e38, 3e38], true_b=3e38)  # each fits, the sum does not
+    loud = house_data.synthetic_house_prices(50, noise=1e30)  # representable, but its square is not
+    with pytest.raises(ValueError, match="not representable for float32 training.*1.84e\\+19"):
+        house_data.check_float32_training(loud)
+    house_data.check_float32_training(house_data.synthetic_house_prices(50, noise=1e18))  # squares still fit
+
+
+def test_generation_in_blocks_draws_what_one_call_draws(monkeypatch):
+    # The committed data were made by one rng.normal call for all features, then one for all the noise.
+    rng = onp.random.default_rng(4)
+    features = rng.normal(0.0, 1.0, size=(1000, 3)).astype(onp.float32)
+    clean = features.astype(onp.float64) @ onp.array([1.0, -2.0, 0.5]) + 3.0
+    labels = (clean + rng.normal(0.0, 0.1, size=1000)).astype(onp.float32)
+    monkeypatch.setattr(house_data, "CHUNK_ROWS", 7)  # many blocks, one of them partial
+    data = house_data.synthetic_house_prices(1000, true_w=[1.0, -2.0, 0.5], true_b=3.0, noise=0.1, seed=4)
+    assert onp.array_equal(data.features, features) and onp.array_equal(data.labels, labels)
+
+
+def test_memory_is_checked_before_allocating(monkeypatch, tmp_path):
+    monkeypatch.setattr(house_data, "available_memory", lambda: 10_000_000)  # 10 MB
+    with pytest.raises(house_data.NotEnoughMemory, match="1000000 examples with 2 features need about 12 MB"):
+        house_data.synthetic_house_prices(1_000_000)
+    with pytest.raises(house_data.NotEnoughMemory, match="training on 400000 examples"):
+        house_data.check_room_to_train(400_000, 2)
+    path = tmp_path / "big.csv"
+    path.write_text("a,b,price\n" + "1.5,2.5,3.5\n" * 400_000)  # 4.8 MB of text, 4.8 MB of float32
+    with pytest.raises(house_data.NotEnoughMemory, match="big.csv"):
+        house_data.load_dataset(path)
+
+
+def test_available_memory_is_what_the_machine_reports():
+    available = house_data.available_memory()
+    with open("/proc/meminfo") as f:
+        total = int(next(line for line in f if line.startswith("MemTotal:")).split()[1]) * 1024
+    assert available is not None and 0 < available <= total
 
 
 def test_regeneration_equals_the_committed_files(tmp_path):
@@ -95,3 +158,140 @@ def test_missing_file_and_bad_sidecar(tmp_path):
     (tmp_path / "d.json").write_text('{"true_weight": [1]}')
     with pytest.raises(house_data.DataFileError, match="d.json"):
         house_data.load_dataset(tmp_path / "d.csv")
+
+
+def _write_pair(folder, text="area,age,price\n1,2,3\n4,5,6\n", **meta):
+    """A CSV and a sidecar that describes it; `meta` overrides fields of the sidecar."""
+    csv_path = folder / "d.csv"
+    csv_path.write_text(text)
+    sidecar = {"true_weight": [2.0, -3.4], "true_bias": 4.2, "noise": 0.01, "num_examples": 2, "seed": 0,
+               "form": "standardized", "feature_names": ["area", "age"], "label_name": "price",
+               "csv_sha256": hashlib.sha256(text.encode()).hexdigest()}
+    sidecar.update(meta)
+    csv_path.with_suffix(".json").write_text(json.dumps(sidecar))
+    return csv_path
+
+
+def test_a_sidecar_that_describes_its_csv_is_read(tmp_path):
+    loaded = house_data.load_dataset(_write_pair(tmp_path))
+    assert loaded.true_w == (2.0, -3.4) and loaded.true_b == 4.2 and loaded.noise == 0.01 and loaded.seed == 0
+
+
+@pytest.mark.parametrize("meta, message", [
+    (dict(true_weight="12"), "true_weight must be a list of 2 numbers"),
+    (dict(true_weight=[5.0]), "true_weight must be a list of 2 numbers"),
+    (dict(true_weight=[True, 1.0]), "true_weight must be a list of 2 numbers"),
+    (dict(true_bias="4.2"), "true_bias must be a number"),
+    (dict(noise=-1), "noise must be a number >= 0"),
+    (dict(true_weight=[1e39, 1.0]), "finite float32"),
+    (dict(seed=-3), "seed must be an integer >= 0"),
+    (dict(form="cooked"), "form must be one of"),
+    (dict(num_examples=5), "num_examples is 5 but the CSV has 2 rows"),
+    (dict(feature_names=["a", "b"]), "feature_names"),
+    (dict(label_name="cost"), "label_name"),
+    (dict(csv_sha256="abc"), "csv_sha256 must be 64 lowercase hex digits"),
+    (dict(csv_sha256="0" * 64), "does not describe d.csv"),
+])
+def test_a_sidecar_is_checked_field_by_field_and_against_the_csv(tmp_path, meta, message):
+    with pytest.raises(house_data.DataFileError, match=message):
+        house_data.load_dataset(_write_pair(tmp_path, **meta))
+
+
+def test_a_csv_changed_after_its_sidecar_is_refused(tmp_path):
+    # What a kill between the two renames of save_dataset, or an edited CSV, leaves: old truth, new data.
+    target = tmp_path / "d.csv"
+    house_data.save_dataset(house_data.synthetic_house_prices(20, true_w=[5.0, 5.0], true_b=99.0), target)
+    fresh = house_data.synthetic_house_prices(20, seed=3)
+    target.write_text(house_data.csv_text(fresh))
+    with pytest.raises(house_data.DataFileError, match="does not describe d.csv"):
+        house_data.load_dataset(target)
+    target.with_suffix(".json").unlink()
+    assert house_data.load_dataset(target).true_w is None  # without a sidecar: data, no truth
+
+
+@pytest.mark.parametrize("name, message", [("x.json", "ends in .json"), ("X.JSON", "ends in .json")])
+def test_save_refuses_a_csv_name_its_sidecar_would_overwrite(tmp_path, name, message):
+    with pytest.raises(ValueError, match=message):
+        house_data.save_dataset(house_data.synthetic_house_prices(5), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_refuses_folders_the_package_and_other_files_in_data(tmp_path):
+    small = house_data.synthetic_house_prices(5)
+    with pytest.raises(ValueError, match="is a folder"):
+        house_data.save_dataset(small, tmp_path, force=True)
+    with pytest.raises(ValueError, match="refusing to write into"):
+        house_data.save_dataset(small, Path(house_data.__file__).parent / "x.csv")
+    with pytest.raises(ValueError, match="refusing to write into"):
+        house_data.save_dataset(small, house_data.DATA_DIR / "other.csv")
+    with pytest.raises(TypeError, match="data must be a HouseData"):
+        house_data.save_dataset("not data", tmp_path / "x.csv")
+
+
+def test_overwriting_keeps_the_mode_and_new_files_follow_the_umask(tmp_path):
+    target = tmp_path / "d.csv"
+    house_data.save_dataset(house_data.synthetic_house_prices(5), target)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    target.chmod(0o640)
+    target.with_suffix(".json").chmod(0o604)
+    house_data.save_dataset(house_data.synthetic_house_prices(7), target, force=True)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert stat.S_IMODE(target.with_suffix(".json").stat().st_mode) == 0o604
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "d.json"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("area,age,price\n1,1e39,3\n", "line 2: a value beyond 3.4e\\+38 is not representable in float32"),
+    ("area,age,price\n1,2,3\n" + "1" * 200_000 + ",2,3\n", "line 3: a value longer than 131072 characters"),
+    ("area,age,price\n1,2,3\n1,2,3,4\n", "line 3: expected 3 values, got 4"),
+    ("area,age,price\n1,2,3\n1,,3\n", "line 3: not a number"),
+    ("price\n1\n", "header must be feature names then 'price'"),
+    ("area,age,price\n" + "9" * 500_000 + "\n", "line 2: longer than any row of 3 numbers"),
+])
+def test_more_malformed_files(tmp_path, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(house_data.DataFileError, match=message):
+        house_data.load_dataset(path)
+
+
+def test_what_is_not_a_regular_file_is_refused_before_reading(tmp_path):
+    os.mkfifo(tmp_path / "pipe.csv")  # reading it would block forever
+    for path, message in ((tmp_path / "pipe.csv", "not a regular file"), (Path("/dev/zero"), "not a regular file"),
+                          (tmp_path, "is a folder")):
+        with pytest.raises(house_data.DataFileError, match=message):
+            house_data.load_dataset(path)
+    with pytest.raises(TypeError, match="csv_path"):
+        house_data.load_dataset(None)
+
+
+def test_layouts_the_csv_module_reads_load_the_same(tmp_path):
+    expected = onp.array([[1, 2, 3], [4, 5, 6]], dtype=onp.float32)
+    for text in ("area,age,price\r\n1,2,3\r\n4,5,6\r\n",  # Windows line ends
+                 "\ufeffarea,age,price\n1,2,3\n\n4,5,6",  # a byte-order mark, a blank line, no final newline
+                 'area,age,price\n"1",2,3\n4, 5 ,6\n'):  # a quoted number (the slow path) and spaces
+        path = tmp_path / "ok.csv"
+        path.write_text(text, encoding="utf-8")
+        loaded = house_data.load_dataset(path)
+        assert loaded.feature_names == ("area", "age")
+        assert onp.array_equal(loaded.features, expected[:, :2]) and onp.array_equal(loaded.labels, expected[:, 2])
+
+
+def test_least_squares_and_loss_in_blocks_equal_one_pass_on_all_rows(monkeypatch):
+    # Large data are reduced block by block (no float64 copy of them all); the answer must not change.
+    from gluon_lessons import model
+    raw = house_data.raw_house_prices(1000, true_w=[3.0, -2.0, 0.5], seed=2)  # raw units: ill-conditioned
+    design = onp.hstack([raw.features.astype(onp.float64), onp.ones((1000, 1))])
+    reference = onp.linalg.lstsq(design, raw.labels.astype(onp.float64), rcond=None)[0]
+    monkeypatch.setattr(model, "ROWS_PER_BLOCK", 64)  # 16 blocks, the last one partial
+    weight, bias = model.least_squares(raw.features, raw.labels)
+    # Householder QR and lstsq's SVD are both backward stable: they agree to ~kappa * 1e-16 relative.
+    onp.testing.assert_allclose(onp.append(weight, bias), reference, rtol=1e-9)
+    residual = design @ reference - raw.labels
+    assert model.mean_l2_loss(raw.features, raw.labels, weight, bias) == pytest.approx(0.5 * onp.mean(residual ** 2),
+                                                                                       rel=1e-12)
+    twin = onp.repeat(raw.features[:, :1], 2, axis=1)  # two equal columns: many solutions, lstsq's has least norm
+    weight, bias = model.least_squares(twin, 2 * raw.features[:, 0] + 1)
+    onp.testing.assert_allclose(onp.append(weight, bias), [1.0, 1.0, 1.0], rtol=1e-8)
