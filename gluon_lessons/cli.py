@@ -3,8 +3,11 @@
 Bad input ends with one line on stderr and exit code 2; a diverging run or a missing GPU with exit code 1.
 """
 import argparse
-import json
+import contextlib
 import math
+import os
+import re
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -12,9 +15,16 @@ from pathlib import Path
 from .lessons import runner
 
 USAGE_ERROR, RUN_ERROR = 2, 1
+BROKEN_PIPE = 128 + 13  # what a Unix tool killed by SIGPIPE reports, as in `gluon-lessons list | head -1`
+_NUMBER = r"(?:[0-9]+\.?[0-9]*(?:e[-+]?[0-9]+)?|\.[0-9]+(?:e[-+]?[0-9]+)?|inf(?:inity)?|nan)"
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # argparse takes `-1.463,1.39` and `-1e5` for options; a value that starts like a negative number is one.
+        self._negative_number_matcher = re.compile(r"^-%s(?:,\s*[-+]?%s)*$" % (_NUMBER, _NUMBER), re.IGNORECASE)
+
     def error(self, message):  # one line instead of argparse's usage block
         print("%s: error: %s" % (self.prog, message), file=sys.stderr)
         raise SystemExit(USAGE_ERROR)
@@ -60,15 +70,32 @@ def _weights(text):
 _seed = _number("--seed", int, lambda value: value >= 0, "an integer >= 0")
 
 
+def _checked(check):
+    """An argparse type from a check that raises ValueError with the reason."""
+    def parse(text):
+        try:
+            return check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse
+
+
 def _output_folder(text):
-    """A folder for figures and results: never inside data/ or the installed package."""
-    from .data import DATA_DIR
-    path = Path(text)
-    resolved = path.resolve()
-    for protected in (DATA_DIR, Path(__file__).resolve().parent):
-        if resolved == protected or protected in resolved.parents:
-            raise argparse.ArgumentTypeError("refusing to write output into %s; choose another folder" % protected)
-    return path
+    """A folder for figures and results (`outputs.check_output_folder`: not data/, the package, a file, ...)."""
+    from . import outputs
+    return _checked(lambda t: outputs.check_output_folder(t, None))(text)
+
+
+def _data_file(text):
+    """Where make-data may write a CSV and its .json (`outputs.check_data_file`)."""
+    from . import data, outputs
+    return _checked(lambda t: outputs.check_data_file(t, None, default=data.DEFAULT_CSV))(text)
+
+
+def _input_file(text):
+    if not text.strip():
+        raise argparse.ArgumentTypeError("--data must name a CSV file, got %r" % text)
+    return Path(text)
 
 
 def build_parser():
@@ -98,7 +125,7 @@ def build_parser():
     train.add_argument("--true-w", type=_weights, help="comma list, e.g. 2,-3.4")
     train.add_argument("--true-b", type=_finite_float("--true-b"))
     train.add_argument("--noise", type=_finite_float("--noise"))
-    train.add_argument("--data", type=Path, help="a CSV in the layout of data/house_prices.csv")
+    train.add_argument("--data", type=_input_file, help="a CSV in the layout of data/house_prices.csv")
     train.add_argument("--batch-size", type=_positive_int("--batch-size"), default=10)
     train.add_argument("--lr", type=_finite_float("--lr"), default=0.03)
     train.add_argument("--momentum", type=_finite_float("--momentum"), default=0.0)
@@ -124,7 +151,7 @@ def build_parser():
                         help="train [train arguments], or any program and its arguments")
 
     make = commands.add_parser("make-data", help="regenerate data/house_prices.csv and .json")
-    make.add_argument("--out", type=Path, default=None, help="CSV path (default data/house_prices.csv)")
+    make.add_argument("--out", type=_data_file, default=None, help="CSV path (default data/house_prices.csv)")
     make.add_argument("--force", action="store_true", help="overwrite existing files")
     return parser
 
@@ -173,22 +200,28 @@ def _walkthrough(args):
 
 
 def _train_data(args):
+    """The data to train on, after checking that training on them fits in memory and in float32."""
     from . import data
     generated = [args.num_examples, args.true_w, args.true_b, args.noise]
     if args.data is not None:
         if any(v is not None for v in generated):
             raise ValueError("--data cannot be combined with --num-examples, --true-w, --true-b or --noise")
-        return data.load_dataset(args.data)
-    settings = dict(data.WALKTHROUGH)
-    for key, value in zip(("num_examples", "true_w", "true_b", "noise"), generated):
-        if value is not None:
-            settings[key] = value
-    settings["seed"] = args.seed
-    return data.synthetic_house_prices(**settings)
+        dataset = data.load_dataset(args.data)
+        data.check_room_to_train(dataset.num_examples, dataset.num_features, loaded=True)
+    else:
+        settings = dict(data.WALKTHROUGH)
+        for key, value in zip(("num_examples", "true_w", "true_b", "noise"), generated):
+            if value is not None:
+                settings[key] = value
+        settings["seed"] = args.seed
+        data.check_room_to_train(settings["num_examples"], len(settings["true_w"]))
+        dataset = data.synthetic_house_prices(**settings)
+    data.check_float32_training(dataset)
+    return dataset
 
 
 def _train(args):
-    from . import devices, fused, model, plots, training
+    from . import devices, fused, model, outputs, plots, training
     dataset = _train_data(args)
     # The fast loader trains through the fused path where it applies (one device, batches it is faster on).
     one_device = len(devices.parse_ctx(args.ctx)) == 1
@@ -210,18 +243,21 @@ def _train(args):
         "num_examples": dataset.num_examples, "loader": args.loader,
         "seconds_per_epoch": result.history.median_seconds_per_epoch, "path": result.history.path,
     }
+    if args.json:  # first, so a failure to write files below cannot lose the result
+        print(outputs.json_text(summary), flush=True)
     for epoch, value in enumerate(result.history.epoch_loss, start=1):
         print("epoch %d, loss: %f" % (epoch, value), file=sys.stderr)
     names = dataset.feature_names
     print("weight %s   bias %.6f" % (dict(zip(names, result.weight.round(6).tolist())), result.bias), file=sys.stderr)
     print("least squares %s   bias %.6f" % (dict(zip(names, ols_w.round(6).tolist())), ols_b), file=sys.stderr)
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "result.json").write_text(json.dumps(summary, indent=2) + "\n")
-        plots.loss_curves({"full-data loss": result.history.epoch_loss}, args.out, "loss")
+        try:  # result.json and loss.png move into --out together, under its lock: one run's files
+            with outputs.staged(args.out) as staging:
+                (staging / "result.json").write_text(outputs.json_text(summary, indent=2) + "\n")
+                plots.loss_curves({"full-data loss": result.history.epoch_loss}, staging, "loss")
+        except OSError as error:
+            return _fail("could not write the results into %s: %s" % (args.out, error.strerror or error), RUN_ERROR)
         print("wrote %s" % args.out, file=sys.stderr)
-    if args.json:
-        print(json.dumps(summary))
     return 0
 
 
@@ -247,30 +283,67 @@ def _launch(args):
 
 
 def _make_data(args):
-    from . import data
-    target = args.out if args.out is not None else data.DEFAULT_CSV
+    from . import data, outputs
+    target = args.out if args.out is not None else outputs.check_data_file(data.DEFAULT_CSV, None,
+                                                                         default=data.DEFAULT_CSV)
     csv_path, json_path = data.save_dataset(data.synthetic_house_prices(**data.WALKTHROUGH), target, args.force)
     print("wrote %s and %s" % (csv_path, json_path), file=sys.stderr)
     return 0
 
 
+def _tolerant_streams():
+    """Characters the terminal's encoding lacks (PYTHONIOENCODING=ascii) print as escapes such as \\xb2."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(Exception):
+                stream.reconfigure(errors="backslashreplace")
+
+
+def _run_errors():
+    """DeviceError and DivergenceError, from those of their modules the command imported (importing MXNet is slow)."""
+    names = (("gluon_lessons.devices", "DeviceError"), ("gluon_lessons.training", "DivergenceError"))
+    return tuple(getattr(sys.modules[module], name) for module, name in names if module in sys.modules)
+
+
 def main(argv=None):
-    """Entry point of `gluon-lessons` and `python -m gluon_lessons`; returns the exit code."""
+    """Entry point of `gluon-lessons` and `python -m gluon_lessons`; returns the exit code.
+
+    2: bad input (one line on stderr); 1: a failed run; 130: Ctrl-C; killed by SIGPIPE (141 in a shell) or
+    141 when the reader of stdout goes away.
+    """
+    if argv is None and hasattr(signal, "SIGPIPE"):  # the command line: end quietly when the reader goes away
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    _tolerant_streams()
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as stop:
-        return stop.code
-    from . import devices, training  # imports mxnet: after parsing, so --help stays fast
-    handlers = {"list": lambda a: _list(), "run": _run, "notebook": _notebook, "walkthrough": _walkthrough,
-                "train": _train, "make-data": _make_data, "launch": _launch}
-    try:
-        return handlers[args.command](args)
-    except (ValueError, FileExistsError) as error:
-        return _fail(str(error), USAGE_ERROR)
-    except (devices.DeviceError, training.DivergenceError) as error:
-        return _fail(str(error), RUN_ERROR)
-    except KeyboardInterrupt:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as stop:
+            return stop.code
+        handlers = {"list": lambda a: _list(), "run": _run, "notebook": _notebook, "walkthrough": _walkthrough,
+                    "train": _train, "make-data": _make_data, "launch": _launch}
+        try:
+            code = handlers[args.command](args)
+            sys.stdout.flush()  # here, so a closed pipe is noticed while it can still be handled
+            return code
+        except (ValueError, FileExistsError) as error:
+            return _fail(str(error), USAGE_ERROR)
+        except MemoryError:
+            return _fail("out of memory; try fewer examples or features", RUN_ERROR)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            where = "%s: " % (error.filename,) if error.filename else ""
+            return _fail(where + str(error.strerror or error), RUN_ERROR)
+        except RuntimeError as error:
+            if isinstance(error, _run_errors()):
+                return _fail(str(error), RUN_ERROR)
+            raise
+    except KeyboardInterrupt:  # also while MXNet is still being imported
         return _fail("interrupted", 130)
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):  # later writes, and Python's own flush at exit, go nowhere quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def test_train_on_a_data_file_with_more_features(capsys, tmp_path):
     (["train", "--data", "/nonexistent/prices.csv"], "/nonexistent/prices.csv: no such file"),
     (["train", "--data", "data/house_prices.csv", "--noise", "1"], "cannot be combined"),
     (["run", "no-such-lesson"], "unknown lesson 'no-such-lesson'"),
-    (["run", "data", "--set", "colour=3"], "has no setting colour"),
+    (["run", "data", "--set", "colour=3"], "no setting colour"),
     (["frobnicate"], "invalid choice"),
     (["train", "--out", str(house_data.DATA_DIR)], "refusing to write output into"),
     (["run", "data", "--out", str(house_data.DATA_DIR / "figures")], "refusing to write output into"),
