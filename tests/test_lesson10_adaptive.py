@@ -99,6 +99,10 @@ def test_rmsprop_rates_follow_the_features_rms_and_it_beats_mini_batch_rprop(les
     # the residual is not independent of x, so we ask only for the ratio within a factor 2.
     ratio = onp.asarray(findings["rmsprop_rate_ratios"]) / (rms[:2] / rms[2])
     assert onp.all((ratio > 0.5) & (ratio < 2))
+    # Per-weight scaling leaves the area-bias tilt: the Hessian rescaled to unit diagonal is still ill-conditioned.
+    eigenvalues = onp.linalg.eigvalsh(hessian / onp.outer(rms, rms))
+    assert findings["rescaled_condition_number"] == pytest.approx(eigenvalues[-1] / eigenvalues[0], rel=1e-6)
+    assert findings["rescaled_condition_number"] > 10
     assert findings["rmsprop_mini_batch"]["weight_error"] < findings["rprop_mini_batch"]["weight_error"]
     assert not findings["rmsprop_mini_batch"]["diverged"]
     assert "follow the features' RMS ratios" in text

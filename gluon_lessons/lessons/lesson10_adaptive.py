@@ -211,9 +211,11 @@ print("wrong-sign batches: predicted %s, measured over the last %d updates %s"
 # n ← 0.9·n + 0.1·g², and moves it by lr·g/√(n + ε). Dividing by √n puts every weight's gradient on
 # the same scale, like Rprop's sign, but a gradient that flips sign from batch to batch simply
 # averages out instead of shrinking the step for good. Its effective learning rate per weight,
-# lr/√(n + ε), should come out in the ratio of the features' root mean squares, √(X̃ᵀX̃/n)ᵢᵢ. A fixed lr
-# leaves the weights jittering by about lr, so we let it fall to 0 along a cosine (MXNet's
-# `CosineScheduler`).
+# lr/√(n + ε), should come out in the ratio of the features' root mean squares, √(X̃ᵀX̃/n)ᵢᵢ. Scaling
+# each weight fixes the sizes but not the tilt: area and bias are strongly correlated (every area
+# is far from 0), and the Hessian rescaled by those root mean squares still has a condition number
+# in the tens, so expect thousands of updates. A fixed lr leaves the weights jittering by about lr,
+# so we let it fall to 0 along a cosine (MXNet's `CosineScheduler`).
 
 # %%
 schedule = mx.lr_scheduler.CosineScheduler(rmsprop_steps, rmsprop_lr, final_lr=0.0)
@@ -224,6 +226,8 @@ show("RMSProp, batch %d" % batch_size, rmsprop_mini_batch)
 middle = rms_run.step_sizes[len(rms_run.step_sizes) // 2]
 feature_rms = onp.sqrt(onp.diag(landscape.hessian(X)))  # [√mean(area²), √mean(age²), 1]
 rate_ratios, rms_ratios = middle[2] / middle[:2], feature_rms[:2] / feature_rms[2]
+kappa_rescaled = landscape.condition_number(landscape.eigenvalues(landscape.hessian(X / feature_rms[:2])))
+print("condition number: raw %.3g, each feature divided by its RMS %.3g" % (kappa, kappa_rescaled))
 print("effective rates at update %d: %s" % (len(rms_run.step_sizes) // 2, onp.array2string(middle, precision=3)))
 print("bias' rate / each weight's rate: %s; the features' RMS / 1: %s"
       % (onp.array2string(rate_ratios, precision=1), onp.array2string(rms_ratios, precision=1)))
@@ -338,9 +342,11 @@ if std_reach is None:
     print("SGD on standardized features did NOT reach %g of least squares in %d updates (|error| %.3g)."
           % (tolerance, standardized_sgd["updates"], standardized_sgd["weight_error"]))
 elif rms_reach is None or std_reach < rms_reach:
-    print("Standardizing is the cheaper cure here: plain SGD stayed within %g of least squares from update %d on%s."
-          % (tolerance, std_reach, ", RMSProp on raw units from update %d" % rms_reach if rms_reach else
-             ", RMSProp on raw units not within its %d updates" % rmsprop_mini_batch["updates"]))
+    print("Standardizing is the cheaper cure here: plain SGD stayed within %g of least squares from update %d of %d"
+          " on; RMSProp on raw units %s." % (tolerance, std_reach, standardized_sgd["updates"],
+                                             "from update %d of %d on" % (rms_reach, rmsprop_mini_batch["updates"])
+                                             if rms_reach is not None
+                                             else "not within its %d updates" % rmsprop_mini_batch["updates"]))
 else:
     print("RMSProp on raw units got within %g no later than SGD on standardized features (update %d vs %d)."
           % (tolerance, rms_reach, std_reach))
@@ -352,6 +358,7 @@ findings = {
     "rmsprop_steps": rmsprop_steps, "standardized_steps": standardized_steps,
     "least_squares": optimum, "least_squares_loss": best_loss, "start_gradient": start_gradient,
     "hessian_eigenvalues": eigenvalues, "condition_number": kappa, "standardized_condition_number": kappa_std,
+    "rescaled_condition_number": kappa_rescaled,
     "sgd_lr": sgd_lr, "too_fast_lr": too_fast_lr, "initial_step": initial_step, "rmsprop_lr": rmsprop_lr,
     "standardized_lr": standardized_lr, "sgd_raw": sgd_raw, "sgd_raw_too_fast": sgd_too_fast,
     "rprop_full_batch": rprop_full_batch, "rprop_mini_batch": rprop_mini_batch,
