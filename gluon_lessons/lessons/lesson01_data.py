@@ -37,6 +37,7 @@ with runner.checking_settings():  # a bad setting stops here with one line that 
     runner.require("noise", noise, 0 < noise <= house_data.FLOAT32_TRAIN_MAX,
                    "a number > 0 and at most %.2g (prices are float32)" % house_data.FLOAT32_TRAIN_MAX)
     house_data.check_memory(100 * num_examples, "num_examples=%d houses" % num_examples)  # ~100 bytes a house here
+print("seed %d; %d houses per data set; noise %g on the walkthrough's price" % (seed, num_examples, noise))
 
 # %% [markdown]
 # ## 1. The walkthrough's houses

@@ -42,6 +42,8 @@ with runner.checking_settings():  # a bad setting stops here with one line that 
                    "an integer >= partial_batch_size (%d): the last-batch section needs one full batch"
                    % partial_batch_size)
     house_data.check_memory(100 * num_examples, "num_examples=%d examples" % num_examples)  # ~100 bytes each here
+print("seed %d; %d examples, batch size %d, %d epochs; last-batch section: batches of %d"
+      % (seed, num_examples, batch_size, num_epochs, partial_batch_size))
 
 # %% [markdown]
 # ## 1. Data whose labels say which example they are

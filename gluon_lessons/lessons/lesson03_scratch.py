@@ -40,6 +40,8 @@ with runner.checking_settings():  # a bad setting stops here with one line that 
     training.check_hyperparameters(lr, momentum, num_epochs)
     loading.check_batch_size(batch_size)
     loading.check_count(compare_steps, "compare_steps")
+print("seed %d; batch size %d, lr %g, %d epochs, momentum %g; %d updates compared with Gluon"
+      % (seed, batch_size, lr, num_epochs, momentum, compare_steps))
 
 # %% [markdown]
 # ## 1. The data and the best fit
@@ -80,6 +82,11 @@ def init_params(num_inputs, sigma=0.01):
     if isinstance(num_inputs, bool) or not isinstance(num_inputs, (int, onp.integer)) or num_inputs < 1:
         raise ValueError("num_inputs must be an integer >= 1, got %r" % (num_inputs,))
     return params_from(np.random.normal(0.0, sigma, size=(int(num_inputs), 1)).asnumpy(), [0.0])
+
+
+def flat_weights(params):
+    """(w_1, ..., w_d, b) as one float32 NumPy vector."""
+    return onp.concatenate([param.asnumpy().ravel() for param in params])
 
 
 w, b = init_params(house.num_features)
@@ -139,6 +146,13 @@ def sgd_step(params, velocities, lr, momentum, batch_size):
             param += velocity
 
 
+before = flat_weights([w, b])  # w.grad and b.grad still hold the first batch's gradient from section 3
+sgd_step([w, b], [np.zeros_like(w), np.zeros_like(b)], lr, 0.0, batch_size)
+print("one step on the first batch:")
+for label, values in (("(w, b) before", before), ("after sgd_step", flat_weights([w, b])),
+                      ("before − η·g", before - lr * by_autograd / batch_size)):  # g = grad / B
+    print("  %-15s %s" % (label, fmt(values)))
+
 # %% [markdown]
 # The training loop is the walkthrough's, with our pieces in place of Gluon's: each epoch deals the
 # data in a new order (`loading.ShuffledBatches`, lesson 2); for each batch, record the loss, backpropagate,
@@ -167,11 +181,6 @@ def train_scratch(features, labels, batch_size, lr, momentum, num_epochs, params
                 on_step(params)
         epoch_loss.append(float(squared_loss(linreg(X_all, *params), y_all).mean()))
     return params, epoch_loss, (np.stack(step_loss).asnumpy().tolist() if step_loss else [])
-
-
-def flat_weights(params):
-    """(w_1, ..., w_d, b) as one float32 NumPy vector."""
-    return onp.concatenate([param.asnumpy().ravel() for param in params])
 
 
 # %% [markdown]
