@@ -1,5 +1,6 @@
 """Rprop as an MXNet optimizer: its rule against a NumPy reference, devices, and recovered weights on raw units."""
 import math
+import pickle
 
 import mxnet as mx
 import numpy as onp
@@ -208,3 +209,19 @@ def test_step_sizes_of_rmsprop_are_its_effective_learning_rates():
     expected_rates = 0.01 / onp.sqrt(0.1 * gradient ** 2 + 1e-8)
     onp.testing.assert_allclose(optimizers.step_sizes(trainer, param), expected_rates, rtol=1e-5)  # float32 state
     onp.testing.assert_allclose(1.0 - param.data().asnumpy(), expected_rates * gradient, rtol=1e-5)
+
+
+def test_lr_mult_scales_the_first_step_and_the_optimizer_pickles():
+    # The kvstore of a distributed run pickles the optimizer; its device tables are rebuilt after loading.
+    gradients = onp.array([[1.0, -1.0], [1.0, -1.0]])
+    param = gluon.Parameter("w", shape=(2,), dtype="float64", lr_mult=10.0)
+    param.initialize(mx.init.Constant(0.0), ctx=mx.cpu(0))
+    trainer = gluon.Trainer([param], "rprop", {"initial_step": 0.1})
+    for gradient in gradients:
+        with autograd.record():
+            loss = (param.data() * np.array(gradient, dtype="float64")).sum()
+        loss.backward()
+        trainer.step(1)
+    onp.testing.assert_allclose(param.data().asnumpy(), [-2.2, 2.2], atol=1e-12)  # 10 × 0.1, then × 1.2
+    copy = pickle.loads(pickle.dumps(trainer.optimizer))
+    assert isinstance(copy, optimizers.Rprop) and copy.eta_plus == 1.2 and copy._tables == {}

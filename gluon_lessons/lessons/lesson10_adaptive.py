@@ -2,7 +2,7 @@
 # # Lesson 10 — Rprop and RMSProp: when the weights' gradients differ by orders of magnitude
 #
 # What you will see: houses measured in square metres and years, where the gradient for the area
-# weight is a hundred times that for the bias, so no single learning rate suits all weights —
+# weight is over a hundred times that for the bias, so no single learning rate suits all weights —
 # plain gradient descent at the largest stable rate leaves the bias where it started, and a
 # slightly larger rate diverges. Rprop, which moves each weight by its own step and looks only at
 # the *sign* of its gradient, reaches least squares with full batches, and stalls with
@@ -46,11 +46,13 @@ QUICK = dict(rprop_mini_batch_steps=500, rmsprop_steps=1500)  # what --quick (an
 # %%
 with runner.checking_settings():  # a bad setting stops here with one line that names it
     runner.require("num_examples", num_examples, num_examples >= 3, "an integer >= 3 (three parameters)")
-    for name in ("full_batch_steps", "rprop_mini_batch_steps", "rmsprop_steps", "standardized_steps"):
-        loading.check_count(globals()[name], name)
+    for name, value in dict(full_batch_steps=full_batch_steps, rprop_mini_batch_steps=rprop_mini_batch_steps,
+                            rmsprop_steps=rmsprop_steps, standardized_steps=standardized_steps).items():
+        loading.check_count(value, name)
     loading.check_batch_size(batch_size)
-    for name in ("sgd_fraction", "too_fast_fraction", "rmsprop_lr", "standardized_lr", "tolerance"):
-        runner.require(name, globals()[name], globals()[name] > 0, "a number > 0")
+    for name, value in dict(sgd_fraction=sgd_fraction, too_fast_fraction=too_fast_fraction, rmsprop_lr=rmsprop_lr,
+                            standardized_lr=standardized_lr, tolerance=tolerance).items():
+        runner.require(name, value, value > 0, "a number > 0")
     mx.optimizer.create("rprop", initial_step=initial_step)  # refuses a step outside [1e-6, 50]
 
 # %% [markdown]
