@@ -16,7 +16,7 @@ import numpy as onp
 from mxnet import gluon, np, npx
 
 from . import data as house_data
-from . import loading, model, training
+from . import distributed, loading, model, training
 from .seeding import set_seed
 
 npx.set_np()
@@ -112,6 +112,35 @@ def train_worker(data, kv, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd"
 
     return _fit(data, lambda epoch: worker_batches(data.num_examples, rank, num_workers, batch_size, seed, epoch),
                 trainer_of, num_epochs, seed, mx.cpu(), shard(data.num_examples, rank, num_workers))
+
+
+def launch_training(num_workers, num_servers=1, kvstore="dist_sync", batch_size=10, lr=0.03, momentum=0.0,
+                    optimizer="sgd", num_epochs=3, seed=0, data_path=None, timeout=distributed.DEFAULT_TIMEOUT_SECONDS):
+    """Start `num_workers` of these workers and `num_servers` servers on this machine; (results by rank, launch).
+
+    `gluon-lessons launch --workers N -- train ...` runs the same; `data_path` None is the committed data.
+    """
+    dataset = house_data.walkthrough_data() if data_path is None else house_data.load_dataset(data_path)
+    check_sharding(dataset.num_examples, num_workers, batch_size)  # here, before any process starts
+    training.check_hyperparameters(lr, momentum, num_epochs, optimizer)
+    if kvstore not in KVSTORES:
+        raise ValueError("kvstore must be one of %s, got %r" % ("|".join(KVSTORES), kvstore))
+    arguments = ["--kvstore", kvstore, "--batch-size", str(batch_size), "--lr", repr(float(lr)),
+                 "--momentum", repr(float(momentum)), "--optimizer", optimizer, "--epochs", str(num_epochs),
+                 "--seed", str(seed)] + (["--data", str(data_path)] if data_path is not None else [])
+    launched = distributed.launch(distributed.train_command(arguments), num_workers, num_servers, timeout=timeout)
+    return launched.worker_results(), launched
+
+
+def launch_phases(results, launched):
+    """Where a launch's wall time went, in seconds, from the workers' clocks: `startup` until the last worker
+    had joined, `training` until the last finished, `shutdown` until every process had exited; `epoch`,
+    the workers' median seconds per epoch."""
+    joined = max(result["connected"] for result in results) - launched.started
+    finished = max(result["trained"] for result in results) - launched.started
+    return {"startup": joined, "training": finished - joined, "shutdown": launched.seconds - finished,
+            "imported": max(result["imported"] for result in results) - launched.started,
+            "epoch": float(onp.median([onp.median(result["seconds_per_epoch"]) for result in results]))}
 
 
 def build_parser():

@@ -398,3 +398,29 @@ def parallel_times(device_seconds, worker_phases, one_process_seconds, out_dir, 
     right.set_ylabel("wall seconds of one launch")
     right.legend(fontsize=8)
     return save(fig, out_dir, name)
+
+
+def parallel_times(device_seconds, worker_phases, one_process_seconds, out_dir, name="parallel_times"):
+    """Seconds per epoch against devices in one process and against worker processes, and where each launch's
+    wall time went (lesson 11). `device_seconds`: devices -> s/epoch; `worker_phases`: workers -> dict with
+    `epoch`, `startup`, `training`, `shutdown` seconds; `one_process_seconds`: one device, dashed."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    devices = sorted(device_seconds)
+    left.plot(devices, [device_seconds[k] for k in devices], "o-", label="CPU devices, one process")
+    workers = sorted(worker_phases)
+    left.plot(workers, [worker_phases[n]["epoch"] for n in workers], "s-", label="worker processes, dist_sync")
+    left.axhline(one_process_seconds, linestyle="--", color="grey", label="one process, one device")
+    left.set_xticks(sorted(set(devices) | set(workers)))
+    left.set_ylim(bottom=0)
+    left.set_xlabel("devices or workers sharing one global batch")
+    left.set_ylabel("seconds per epoch")
+    left.legend(fontsize=8)
+    bottom = onp.zeros(len(workers))
+    for part, label in (("startup", "start-up"), ("training", "training"), ("shutdown", "shutdown")):
+        values = onp.array([worker_phases[n][part] for n in workers], dtype=float)
+        right.bar([str(n) for n in workers], values, bottom=bottom, label=label)
+        bottom += values
+    right.set_xlabel("workers (+ 1 scheduler + servers)")
+    right.set_ylabel("wall seconds of one launch")
+    right.legend(fontsize=8)
+    return save(fig, out_dir, name)
