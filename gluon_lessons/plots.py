@@ -337,6 +337,49 @@ def minimum_ratio(ratios, losses, critical, spectra, out_dir, name="minimum_rati
     return save(fig, out_dir, name)
 
 
+def interpolation(alphas, losses, accuracies, out_dir, name="sharp_flat_line", ends=("small batch", "large batch"),
+                  title=None):
+    """Loss (log scale, left) and accuracy (right) on the line θ(α) = (1 − α)θ₀ + αθ₁; `losses` and `accuracies`
+    map a label (e.g. "train") to one value per α; α = 0 and 1 are the two `ends` (lesson 9, Keskar's figure)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    right = ax.twinx()
+    for index, label in enumerate(losses):
+        ax.plot(alphas, losses[label], "-", color="C%d" % index, label="%s loss" % label)
+        right.plot(alphas, accuracies[label], "--", color="C%d" % index, label="%s accuracy" % label)
+    for alpha, end in zip((0, 1), ends):
+        ax.axvline(alpha, color="0.6", lw=0.8)
+        ax.annotate(end, (alpha, 1), xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points",
+                    fontsize=8, color="0.3")
+    ax.set_yscale("log")
+    ax.set_xlabel("α")
+    ax.set_ylabel("cross-entropy (solid)")
+    right.set_ylabel("accuracy (dashed)")
+    right.set_ylim(0, 1.02)
+    lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    ax.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center left")
+    ax.set_title(title or "The loss on the line from one minimum to the other")
+    return save(fig, out_dir, name)
+
+
+def paired_runs(measures, out_dir, name="small_vs_large", groups=("small batch", "large batch"), title=None):
+    """One panel per measure (label -> (values of group 0, values of group 1), one per seed); a seed's two runs
+    are joined by a line, the mean ± sd drawn beside each group (lesson 9)."""
+    fig, axes = plt.subplots(1, len(measures), figsize=(2.7 * len(measures), 3.6), squeeze=False)
+    for ax, (label, (first, second)) in zip(axes[0], measures.items()):
+        first, second = onp.asarray(first, float), onp.asarray(second, float)
+        for a, b in zip(first, second):
+            ax.plot([0, 1], [a, b], "-o", color="0.55", markersize=4, lw=0.8)
+        for x, values in ((0, first), (1, second)):
+            ax.errorbar(x + 0.15, values.mean(), yerr=values.std(ddof=1) if len(values) > 1 else 0,
+                        fmt="s", color="C%d" % x, capsize=4)
+        ax.set_xticks([0, 1])
+        ax.set_xticklabels(groups, fontsize=8)
+        ax.set_xlim(-0.3, 1.45)
+        ax.set_title(label, fontsize=9)
+    fig.suptitle(title or "Each seed's two runs (grey), mean ± sd (squares)")
+    return save(fig, out_dir, name)
+
+
 def step_size_panels(panels, weight_names, out_dir, name="step_sizes"):
     """Per-weight step sizes against the update, one panel per run (title -> (updates, weights) array) (lesson 10)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)

@@ -3,7 +3,8 @@
 Truths: on a quadratic f(x) = c + ½(x − x*)ᵀA(x − x*) the increase over the box is ½yᵀAy, maximal at a
 corner, so small boxes can be searched by brute force over all 2^d corners (and diagonal A has a closed
 form); linear regression under L2 loss is such a quadratic with A = X̃ᵀX̃/n (`landscape.hessian`); power
-iteration on finite-difference Hessian-vector products against `numpy.linalg.eigh`; cross-entropy and accuracy against NumPy.
+iteration on finite-difference Hessian-vector products against `numpy.linalg.eigh`; cross-entropy and
+accuracy against NumPy.
 Everything runs in float64, so tolerances are set by rounding (about 1e-16 relative per operation) and,
 for power iteration, by its stopping rule; each tolerance says which.
 """
