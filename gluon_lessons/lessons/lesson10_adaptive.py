@@ -41,7 +41,7 @@ standardized_steps = 500   # updates of mini-batch SGD on standardized features
 standardized_lr = 0.1      # its learning rate, also falling to 0 along a cosine
 tolerance = 0.05           # largest |weight − least squares| that counts as "reached"
 out_dir = None             # None: figures show inline in a notebook; the command line saves them (lesson_output/adaptive)
-QUICK = dict(rprop_mini_batch_steps=500, rmsprop_steps=1500)  # what --quick (and the tests) change; --set wins
+QUICK = dict(full_batch_steps=200, rprop_mini_batch_steps=500, rmsprop_steps=1500)  # what --quick changes; --set wins
 
 # %%
 with runner.checking_settings():  # a bad setting stops here with one line that names it
