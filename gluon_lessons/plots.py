@@ -351,10 +351,11 @@ def interpolation(alphas, losses, accuracies, out_dir, name="sharp_flat_line", e
         ax.annotate(end, (alpha, 1), xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points",
                     fontsize=8, color="0.3")
     ax.set_yscale("log")
+    for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        axis(matplotlib.ticker.FormatStrFormatter("%.3g"))  # plain numbers on the log axis
     ax.set_xlabel("α")
     ax.set_ylabel("cross-entropy (solid)")
     right.set_ylabel("accuracy (dashed)")
-    right.set_ylim(0, 1.02)
     lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center left")
     ax.set_title(title or "The loss on the line from one minimum to the other")
