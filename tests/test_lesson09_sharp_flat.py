@@ -128,9 +128,26 @@ def check_verdicts_follow_the_numbers(findings, text):
             assert "The large batch %s: %s " % (expected, what) in text
 
 
+def expected_headline(verdicts):
+    """The lesson's summary rule: a pair of measures counts for Keskar et al. when one goes their way and
+    neither the other way; when they point both ways there is no clear verdict."""
+    def side(first, second):
+        found = {verdicts[first], verdicts[second]}
+        against = found & {"ended sharper", "generalized worse", "had the larger gap"}
+        favour = found & {"ended flatter", "generalized better", "had the smaller gap"}
+        return None if against and favour else bool(against)
+    sharper, worse = side("top_eigenvalue", "sharpness"), side("test_accuracy", "gap")
+    if sharper is None or worse is None:
+        return "was NOT clearly reproduced"
+    return {(True, True): "was reproduced here", (True, False): "Only half of Keskar et al.'s picture",
+            (False, True): "was NOT measurably sharper", (False, False): "was NOT reproduced on this small problem"}[
+        sharper, worse]
+
+
 def test_verdicts_follow_the_numbers(lesson9):
     findings, text = lesson9
     check_verdicts_follow_the_numbers(findings, text)
+    assert expected_headline(findings["verdicts"]) in text
 
 
 def test_equal_batch_sizes_give_identical_runs_and_no_verdict(tmp_path):
@@ -140,6 +157,7 @@ def test_equal_batch_sizes_give_identical_runs_and_no_verdict(tmp_path):
         onp.testing.assert_array_equal(findings["large_batch"][key], findings["small_batch"][key])
     assert set(findings["verdicts"].values()) == {"inconclusive"}
     check_verdicts_follow_the_numbers(findings, text)
+    assert expected_headline(findings["verdicts"]) == "was NOT reproduced on this small problem"
     assert "Keskar et al.'s picture was NOT reproduced on this small problem" in text
     assert "has no barrier" in text  # both ends are one point: the line is flat in α
 

@@ -109,6 +109,9 @@ for run_seed in seeds:
         runs[batch_size, run_seed] = dict(net=net, epochs=epochs, updates=updates, reached=reached)
         print("seed %d, batch %4d: %4d epochs, %5d updates%s" % (run_seed, batch_size, epochs, updates,
                                                                "" if reached else ", did NOT reach target_loss"))
+mean_updates = {b: onp.mean([runs[b, s]["updates"] for s in seeds]) for b in (small_batch, large_batch)}
+print("The large batch took %.1f times the updates of the small one (%.0f against %.0f on average)."
+      % (mean_updates[large_batch] / mean_updates[small_batch], mean_updates[large_batch], mean_updates[small_batch]))
 
 # %% [markdown]
 # ## 3. Accuracy and the generalization gap
@@ -140,8 +143,9 @@ for key in ("train_loss", "train_accuracy", "test_accuracy", "gap", "test_loss",
 # Two measures of the training loss's shape at each end point θ:
 #
 # - **The largest Hessian eigenvalue** λ_max: the steepest curvature, by power iteration on
-#   Hessian-vector products. MXNet cannot differentiate twice through these layers, so each product
-#   is a central difference of two autograd gradients (`hessian.BlockLoss.hvp`).
+#   Hessian-vector products, stopped once λ changes by less than 0.1%. MXNet cannot differentiate
+#   twice through these layers, so each product is a central difference of two autograd gradients
+#   (`hessian.BlockLoss.hvp`).
 # - **Keskar's ε-sharpness** φ = 100 · (max over the box f(θ + y) − f(θ)) / (1 + f(θ)), with the box
 #   |y_i| ≤ ε(|θ_i| + 1). The maximum is searched with L-BFGS-B inside the box, started from the corner
 #   the gradient points to and the two corners along ±(top eigenvector); a local search, so φ is a
@@ -156,7 +160,8 @@ for (batch_size, run_seed), run in runs.items():
                                                                rtol=1e-3)
     found = sharpness.keskar_sharpness(f.value_and_gradient, run["theta"], epsilon,
                                        directions=[top_vector], max_iterations=keskar_iterations, random_starts=0)
-    run["sharpness"], run["first_order_share"] = found.phi, found.first_order / (found.f_max - found.f_x)
+    rise = found.f_max - found.f_x
+    run["sharpness"], run["first_order_share"] = found.phi, found.first_order / rise if rise > 0 else onp.nan
     print("seed %d, batch %4d: λ_max %.3f, φ %.4f (first-order share of the rise %.0f%%)"
           % (run_seed, batch_size, run["top_eigenvalue"], found.phi, 100 * run["first_order_share"]))
 for key in ("top_eigenvalue", "sharpness"):
@@ -176,13 +181,14 @@ comparison = plots.paired_runs({label: (values(small_batch, key), values(large_b
 # %%
 alphas = onp.linspace(-0.5, 1.5, line_points)
 pair = runs[small_batch, seeds[0]], runs[large_batch, seeds[0]]
-net = pair[0]["net"]
+net = pair[0]["net"]  # borrowed to evaluate each θ(α), then given its own parameters back
+on_line = hessian.BlockLoss(net, loss, data.train_features, data.train_labels)
 curve = {"train": [], "test": []}
 for theta in sharpness.line(pair[0]["theta"], pair[1]["theta"], alphas):
-    hessian.BlockLoss(net, loss, data.train_features, data.train_labels).set(theta)
+    on_line.set(theta)
     curve["train"].append(digits.evaluate(net, data.train_features, data.train_labels))
     curve["test"].append(digits.evaluate(net, data.test_features, data.test_labels))
-hessian.BlockLoss(net, loss, data.train_features, data.train_labels).set(pair[0]["theta"])
+on_line.set(pair[0]["theta"])
 line_loss = {k: onp.array([c[0] for c in v]) for k, v in curve.items()}
 line_accuracy = {k: onp.array([c[1] for c in v]) for k, v in curve.items()}
 at = {a: int((line_points - 1) // 4 * (2 * a + 1)) for a in (0, 0.5, 1)}  # indices of α = 0, 0.5, 1
@@ -234,16 +240,19 @@ def combine(first, second):
 
 
 sharper, worse = combine("top_eigenvalue", "sharpness"), combine("test_accuracy", "gap")
+by = " and ".join(name for key, name in (("top_eigenvalue", "λ_max"), ("sharpness", "φ"))
+                  if verdicts[key] == "ended sharper")
 if sharper is None or worse is None:
     print("Keskar et al.'s picture was NOT clearly reproduced: the measures of %s point both ways"
           " (λ_max: %s, φ: %s; test accuracy: %s, gap: %s)."
           % (" and of ".join(w for w, v in (("sharpness", sharper), ("generalization", worse)) if v is None),
              verdicts["top_eigenvalue"], verdicts["sharpness"], verdicts["test_accuracy"], verdicts["gap"]))
 elif sharper and worse:
-    print("Keskar et al.'s picture was reproduced here: the large batch found sharper minima that generalize worse.")
+    print("Keskar et al.'s picture was reproduced here: the large batch found sharper minima (by %s) that"
+          " generalize worse." % by)
 elif sharper:
-    print("Only half of Keskar et al.'s picture was reproduced: the large batch ended sharper, but it did NOT"
-          " generalize measurably worse on this small problem.")
+    print("Only half of Keskar et al.'s picture was reproduced: the large batch ended sharper (by %s), but it"
+          " did NOT generalize measurably worse on this small problem." % by)
 elif worse:
     print("The large batch generalized worse, but was NOT measurably sharper: sharpness does not explain it here.")
 else:
