@@ -67,7 +67,7 @@ class BlockLoss:
         theta, start = _vector(theta, self.size, "theta"), 0
         for p, shape in zip(self.params, self.shapes):
             count = int(onp.prod(shape))
-            p.set_data(np.array(theta[start:start + count].reshape(shape), dtype=self.dtype, ctx=self.ctx))
+            p.data(self.ctx)[:] = theta[start:start + count].reshape(shape)  # a copy in place, ~10x cheaper than set_data
             start += count
 
     def _value_and_gradient_here(self):
@@ -75,8 +75,8 @@ class BlockLoss:
             losses = self.loss(self.net(self.X), self.y)
             mean = losses.mean()
         mean.backward()
-        value = float(losses.asnumpy().astype(onp.float64).mean())  # the mean summed in float64
-        return value, recording.flat_values(p.grad(self.ctx) for p in self.params)
+        return float(losses.asnumpy().astype(onp.float64).mean()), recording.flat_values(
+            p.grad(self.ctx) for p in self.params)
 
     def _evaluate(self, theta, what):
         if theta is None:
@@ -88,9 +88,24 @@ class BlockLoss:
         finally:
             self.set(saved)
 
+    def _value_here(self):
+        losses = self.loss(self.net(self.X), self.y)
+        return float(losses.asnumpy().astype(onp.float64).mean())  # the mean summed in float64
+
     def value(self, theta=None):
         """L(θ): the mean loss over the data, at θ or at the current parameters."""
-        return self._evaluate(theta, self._value_and_gradient_here)[0]
+        return self._evaluate(theta, self._value_here)
+
+    def values(self, thetas):
+        """L at each row of `thetas` (e.g. a recorded path), the parameters put back once at the end."""
+        saved, losses = self.get(), []
+        try:
+            for theta in thetas:
+                self.set(theta)
+                losses.append(self._value_here())
+        finally:
+            self.set(saved)
+        return onp.array(losses)
 
     def gradient(self, theta=None):
         """∇L(θ) from autograd, as a float64 vector."""

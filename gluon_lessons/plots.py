@@ -291,12 +291,14 @@ CRITICAL_POINT_MARKS = {"minimum": ("o", "tab:green"), "maximum": ("^", "tab:ora
 
 def error_surface(grid_x, grid_y, values, points, out_dir, name="error_surface", arrows=(), xlabel="w₁",
                   ylabel="w₂", title=None):
-    """Contours of a loss over two parameters; `points` are (label, (x, y), kind) marked by kind,
-    `arrows` are (label, (x, y), (dx, dy)) (lesson 8)."""
+    """Contours of a loss over two parameters (square-root spaced, so low ground shows), the lowest level dashed;
+    `points` are (label, (x, y), kind) marked by kind, `arrows` are (label, (x, y), (dx, dy)) (lesson 8)."""
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
     values = onp.asarray(values, dtype=float)
-    filled = ax.contourf(grid_x, grid_y, values, levels=onp.linspace(0, onp.quantile(values, 0.9), 21),
-                         cmap="viridis", extend="max")
+    low, high = values.min(), onp.quantile(values, 0.8)
+    levels = low + (high - low) * onp.linspace(0, 1, 21) ** 2
+    filled = ax.contourf(grid_x, grid_y, values, levels=levels, cmap="viridis", extend="max")
+    ax.contour(grid_x, grid_y, values, levels=levels[1:2], colors="white", linestyles="--", linewidths=0.8)
     fig.colorbar(filled, ax=ax, label="loss")
     for label, (x, y), kind in points:
         marker, color = CRITICAL_POINT_MARKS.get(kind, ("*", "k"))
@@ -330,6 +332,7 @@ def minimum_ratio(ratios, losses, critical, spectra, out_dir, name="minimum_rati
         values = onp.asarray(values, float)
         ax.plot(onp.full(values.shape, index + 1), values, "_", markersize=14, color="C0" if critical[index] else "C1")
     ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xticks(range(1, len(spectra) + 1, max(1, len(spectra) // 12)))
     ax.set_yscale("symlog", linthresh=1e-6)
     ax.set_xlabel("end point (run)")
     ax.set_ylabel("Hessian eigenvalues")
