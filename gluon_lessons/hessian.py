@@ -34,7 +34,10 @@ class BlockLoss:
     """The mean `loss(net(X), y)` as a function of one flat float64 vector θ of all of `net`'s trained parameters.
 
     θ joins the parameters in `net.collect_params()` order (for `Dense`: weight row by row, then bias),
-    or in the order of `params` if given. Methods taking `theta` evaluate there and put the parameters back.
+    or in the order of `params` if given; a `gluon.Trainer` orders them by name, so record a path in this
+    order with `recording.Recorder(trainer, block_loss.params)`. Methods taking `theta` evaluate there and
+    put the parameters back. The arithmetic is the parameters' own float type (cast the net to float64
+    for small eigenvalues); values, gradients and differences come back as float64.
     """
 
     def __init__(self, net, loss, X, y, params=None):
@@ -49,6 +52,8 @@ class BlockLoss:
         if any(p.grad_req != "write" for p in self.params):
             raise ValueError("parameters must have grad_req='write'")
         self.ctx, self.dtype = contexts[0], onp.dtype(self.params[0].dtype)
+        if any(onp.dtype(p.dtype) != self.dtype for p in self.params):
+            raise ValueError("all parameters must share one float type; cast the net first (net.cast('float64'))")
         self.X = np.array(X, dtype=self.dtype, ctx=self.ctx)
         self.y = np.array(y, dtype=self.dtype, ctx=self.ctx)
         if len(self.X) != len(self.y) or len(self.X) == 0:
@@ -107,9 +112,13 @@ class BlockLoss:
             self.set(saved)
         return onp.array(losses)
 
+    def value_and_gradient(self, theta=None):
+        """(L(θ), ∇L(θ)) from one forward and backward pass."""
+        return self._evaluate(theta, self._value_and_gradient_here)
+
     def gradient(self, theta=None):
         """∇L(θ) from autograd, as a float64 vector."""
-        return self._evaluate(theta, self._value_and_gradient_here)[1]
+        return self.value_and_gradient(theta)[1]
 
     def value_and_gradient(self, theta=None):
         """(L(θ), ∇L(θ)) from one forward and backward pass (lesson 9's sharpness search climbs with it)."""

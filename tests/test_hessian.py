@@ -287,3 +287,14 @@ def test_find_critical_point_of_a_random_quadratic_is_its_solution():
     theta, norms = hessian.find_critical_point(f, max_step=10.0)
     onp.testing.assert_allclose(theta, onp.linalg.solve(A, -b), atol=1e-8)
     assert len(norms) <= 3  # one exact Newton step on a quadratic (plus rounding)
+
+
+def test_value_and_gradient_in_one_pass_and_mixed_types_refused():
+    f = lecture_loss(0.5, 2.0)
+    value, gradient = f.value_and_gradient([0.25, 2.0])
+    assert value == pytest.approx((1 - 0.5) ** 2, rel=1e-15)
+    onp.testing.assert_allclose(gradient, [-2 * 2.0 * 0.5, -2 * 0.25 * 0.5], rtol=1e-12)
+    assert onp.array_equal(f.get(), [0.5, 2.0])
+    f.net[1].cast("float32")
+    with pytest.raises(ValueError, match="one float type"):
+        hessian.BlockLoss(f.net, gluon.loss.L2Loss(), onp.ones((1, 1)), onp.ones(1))
