@@ -471,3 +471,20 @@ def parallel_times(device_seconds, worker_phases, one_process_seconds, out_dir, 
     right.set_ylabel("wall seconds of one launch")
     right.legend(fontsize=8)
     return save(fig, out_dir, name)
+
+
+def direction_losses(alphas, curves, out_dir, name="random_directions", title=None):
+    """For each label, the loss along several random directions (thin) and their mean (thick) against the step α
+    (lesson 9: the width of each minimum in typical directions)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for index, (label, rows) in enumerate(curves.items()):
+        rows = onp.atleast_2d(onp.asarray(rows, dtype=float))
+        for row in rows:
+            ax.plot(alphas, row, color="C%d" % index, lw=0.7, alpha=0.4)
+        ax.plot(alphas, rows.mean(axis=0), color="C%d" % index, lw=2.2, label="%s (mean of %d)" % (label, len(rows)))
+    ax.set_yscale("log")
+    ax.set_xlabel("step α along a filter-normalised random direction")
+    ax.set_ylabel("training cross-entropy")
+    ax.set_title(title or "The loss around each minimum in random directions")
+    ax.legend(fontsize=8)
+    return save(fig, out_dir, name)

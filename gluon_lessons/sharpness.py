@@ -98,9 +98,24 @@ def losses_along(value, points):
     return onp.array([value(p) for p in points])
 
 
+def direction_losses(value, theta, shapes, alphas, num_directions=4, seed=0):
+    """value(θ + α·d_k) for `num_directions` filter-normalised random directions d_k (rows) and each α (columns);
+    `shapes` cut θ into the parameters, as `hessian.BlockLoss.shapes`."""
+    if isinstance(num_directions, bool) or not isinstance(num_directions, (int, onp.integer)) or num_directions < 1:
+        raise ValueError("num_directions must be an integer >= 1, got %r" % (num_directions,))
+    theta = onp.asarray(theta, dtype=onp.float64)
+    parts, rng = split(theta, shapes), onp.random.default_rng(seed)
+    rows = []
+    for _ in range(num_directions):
+        direction = filter_normalized_direction(parts, seed=rng)
+        rows.append(losses_along(value, theta + onp.outer(onp.asarray(alphas, onp.float64), direction)))
+    return onp.array(rows)
+
+
 def filter_normalized_direction(parts, seed=0):
     """A random direction shaped like the parameters `parts`, each row of a weight matrix rescaled to that
-    row's norm, vectors (biases) set to zero (Li et al. 2018), so a step α means the same in every layer."""
+    row's norm, vectors (biases) set to zero (Li et al. 2018), so a step α means the same in every layer.
+    `seed`: an integer or a NumPy `Generator` to draw from."""
     rng = onp.random.default_rng(seed)
     pieces = []
     for weight in parts:

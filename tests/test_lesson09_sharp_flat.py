@@ -103,6 +103,19 @@ def test_keskar_phi_is_at_least_the_rise_at_its_first_corner(lesson9, data):
         assert findings[group]["sharpness"][0] >= at_corner * (1 - 1e-9)
 
 
+def test_rise_along_random_directions_matches_a_recomputation(lesson9, data):
+    """The same directions (drawn from the run's seed) on the rebuilt network; float64 rounding only."""
+    findings, _ = lesson9
+    settings, step = findings["settings"], findings["settings"]["direction_step"]
+    for which, group in enumerate(GROUPS):
+        f, theta = rebuilt(findings, which, data)
+        rows = sharpness.direction_losses(f.value, theta, f.shapes, [-step, 0.0, step], settings["num_directions"],
+                                          seed=findings["seeds"][0])
+        rise = rows[:, [0, 2]].mean() - rows[:, 1].mean()
+        assert rise == pytest.approx(findings[group]["direction_rise"][0], rel=1e-9)
+        assert rise > 0  # a minimum: every way out goes up
+
+
 def expected_verdict(findings, key, more, less):
     """The paired t-test of the lesson, recomputed from the reported numbers."""
     d = onp.asarray(findings["large_batch"][key]) - onp.asarray(findings["small_batch"][key])
@@ -114,6 +127,7 @@ def expected_verdict(findings, key, more, less):
 
 WORDS = {"top_eigenvalue": ("λ_max", "ended sharper", "ended flatter"),
          "sharpness": ("Keskar's φ", "ended sharper", "ended flatter"),
+         "direction_rise": ("the rise along random directions", "ended sharper", "ended flatter"),
          "test_accuracy": ("test accuracy", "generalized better", "generalized worse"),
          "gap": ("the accuracy gap", "had the larger gap", "had the smaller gap")}
 
@@ -131,12 +145,12 @@ def check_verdicts_follow_the_numbers(findings, text):
 def expected_headline(verdicts):
     """The lesson's summary rule: a pair of measures counts for Keskar et al. when one goes their way and
     neither the other way; when they point both ways there is no clear verdict."""
-    def side(first, second):
-        found = {verdicts[first], verdicts[second]}
+    def side(*keys):
+        found = {verdicts[key] for key in keys}
         against = found & {"ended sharper", "generalized worse", "had the larger gap"}
         favour = found & {"ended flatter", "generalized better", "had the smaller gap"}
         return None if against and favour else bool(against)
-    sharper, worse = side("top_eigenvalue", "sharpness"), side("test_accuracy", "gap")
+    sharper, worse = side("top_eigenvalue", "sharpness", "direction_rise"), side("test_accuracy", "gap")
     if sharper is None or worse is None:
         return "was NOT clearly reproduced"
     return {(True, True): "was reproduced here", (True, False): "Only half of Keskar et al.'s picture",
@@ -153,7 +167,7 @@ def test_verdicts_follow_the_numbers(lesson9):
 def test_equal_batch_sizes_give_identical_runs_and_no_verdict(tmp_path):
     """large_batch = small_batch: each seed's two runs are the same computation, every difference is 0."""
     findings, text = run_quietly("sharp-flat", tmp_path, large_batch=32, keskar_iterations=1, power_iterations=2)
-    for key in ("train_loss", "test_accuracy", "top_eigenvalue", "sharpness"):
+    for key in ("train_loss", "test_accuracy", "top_eigenvalue", "sharpness", "direction_rise"):
         onp.testing.assert_array_equal(findings["large_batch"][key], findings["small_batch"][key])
     assert set(findings["verdicts"].values()) == {"inconclusive"}
     check_verdicts_follow_the_numbers(findings, text)
@@ -164,7 +178,7 @@ def test_equal_batch_sizes_give_identical_runs_and_no_verdict(tmp_path):
 
 def test_figures_and_json(lesson9):
     findings, _ = lesson9
-    check_figures(findings, ["small_vs_large", "sharp_flat_line"])
+    check_figures(findings, ["small_vs_large", "random_directions", "sharp_flat_line"])
     check_json(findings)
 
 

@@ -143,6 +143,20 @@ def test_losses_along_a_line_follow_the_linear_regression_loss():
     onp.testing.assert_allclose(found, truth, rtol=1e-12)
 
 
+def test_losses_along_random_directions_follow_the_quadratic():
+    """At the least-squares optimum, f(θ* + αd) = f* + ½α² dᵀAd exactly; the directions are redrawn from the
+    same generator (a bias direction is zero, so dᵀAd uses only the weight part)."""
+    flat, optimum, features, labels = linear_regression_at_optimum()
+    alphas = onp.array([-1.0, -0.5, 0.0, 0.5, 2.0])
+    rows = sharpness.direction_losses(flat.value, optimum, flat.shapes, alphas, num_directions=3, seed=7)
+    A, f_star = landscape.hessian(features), landscape.mean_loss(features, labels, optimum)
+    rng, parts = onp.random.default_rng(7), sharpness.split(optimum, flat.shapes)
+    for row in rows:
+        d = sharpness.filter_normalized_direction(parts, seed=rng)
+        assert d[-1] == 0 and onp.linalg.norm(d[:2]) == pytest.approx(onp.linalg.norm(optimum[:2]), rel=1e-12)
+        onp.testing.assert_allclose(row, f_star + 0.5 * alphas ** 2 * (d @ A @ d), rtol=1e-10)
+
+
 def test_filter_normalized_direction_rescales_rows_and_skips_biases():
     weight, bias = onp.arange(12.0).reshape(3, 4) - 5, onp.array([1.0, 2.0, 3.0])
     parts = sharpness.split(onp.append(weight.ravel(), bias), [(3, 4), (3,)])

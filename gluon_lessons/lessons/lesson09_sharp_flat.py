@@ -38,9 +38,11 @@ max_epochs = 600       # give up on reaching target_loss after this many epochs
 epsilon = 1e-3         # Keskar's box half-width factor: |y_i| <= epsilon (|θ_i| + 1)
 keskar_iterations = 5  # L-BFGS-B iterations per start when maximizing the loss in the box
 power_iterations = 30  # Hessian-vector products (at most) for the top eigenvalue
+num_directions = 4     # filter-normalised random directions per run
+direction_step = 0.25  # the step α along them at which the rise of the loss is read
 line_points = 21       # points on the line between the minima, α from -0.5 to 1.5; 4k + 1 puts α = 0, 0.5, 1 on it
 out_dir = None         # None: figures show inline in a notebook; the command line saves them (lesson_output/sharp-flat)
-QUICK = dict(num_seeds=2, target_loss=0.1, keskar_iterations=2, power_iterations=10, line_points=9)
+QUICK = dict(num_seeds=2, target_loss=0.1, keskar_iterations=2, power_iterations=10, num_directions=2, line_points=9)
 
 # %%
 with runner.checking_settings():  # a bad setting stops here with one line that names it
@@ -49,8 +51,10 @@ with runner.checking_settings():  # a bad setting stops here with one line that 
     for name, value in (("small_batch", small_batch), ("large_batch", large_batch)):
         runner.require(name, value, value >= 1, "an integer >= 1")
     runner.require("target_loss", target_loss, target_loss > 0, "a number > 0")
-    for name, value, least in (("keskar_iterations", keskar_iterations, 1), ("power_iterations", power_iterations, 2)):
+    for name, value, least in (("keskar_iterations", keskar_iterations, 1), ("power_iterations", power_iterations, 2),
+                               ("num_directions", num_directions, 1)):
         runner.require(name, value, value >= least, "an integer >= %d" % least)
+    runner.require("direction_step", direction_step, direction_step > 0, "a number > 0")
     runner.require("line_points", line_points, line_points >= 5 and line_points % 4 == 1, "4k + 1 for some k >= 1")
     sharpness.box_half_widths(0.0, epsilon)  # epsilon > 0
     data = digits.load(test_fraction, split_seed)
@@ -166,14 +170,41 @@ for (batch_size, run_seed), run in runs.items():
           % (run_seed, batch_size, run["top_eigenvalue"], found.phi, 100 * run["first_order_share"]))
 for key in ("top_eigenvalue", "sharpness"):
     print("%-15s small batch %s   large batch %s" % (key, mean_sd(small_batch, key), mean_sd(large_batch, key)))
+
+# %% [markdown]
+# ## 5. Random directions, scaled filter by filter
+# λ_max looks along one direction only, the steepest. How does the loss rise in *typical* directions?
+# Li et al. (2018) draw a random direction and rescale each row of each weight matrix to the norm of
+# that row of the weights (biases stay put), so that a step α moves every unit by the same share of its
+# size, whatever the layer's scale. We read the mean rise at α = ±`direction_step` over
+# `num_directions` directions for every run, and draw the first seed's curves.
+
+# %%
+alphas_around = onp.linspace(-2, 2, 9) * direction_step  # α = ±direction_step at indices 2 and 6
+around = {}
+for (batch_size, run_seed), run in runs.items():
+    f = hessian.BlockLoss(run["net"], loss, data.train_features, data.train_labels)
+    rows = sharpness.direction_losses(f.value, run["theta"], f.shapes, alphas_around, num_directions, seed=run_seed)
+    run["direction_rise"] = rows[:, [2, 6]].mean() - rows[:, 4].mean()  # α = 0 is θ itself
+    around["batch %d" % batch_size] = rows if run_seed == seeds[0] else around.get("batch %d" % batch_size)
+    print("seed %d, batch %4d: mean rise at α = ±%g: %.4f"
+          % (run_seed, batch_size, direction_step, run["direction_rise"]))
+print("%-15s small batch %s   large batch %s"
+      % ("direction_rise", mean_sd(small_batch, "direction_rise"), mean_sd(large_batch, "direction_rise")))
+directions_figure = plots.direction_losses(alphas_around, around, out_dir, "random_directions")
+
+# %% [markdown]
+# All the measures side by side, each seed's two runs joined by a line:
+
+# %%
 measures = {"test accuracy": "test_accuracy", "accuracy gap": "gap", "λ_max": "top_eigenvalue",
-            "Keskar φ (ε=%g)" % epsilon: "sharpness"}
+            "Keskar φ (ε=%g)" % epsilon: "sharpness", "rise at α=±%g" % direction_step: "direction_rise"}
 comparison = plots.paired_runs({label: (values(small_batch, key), values(large_batch, key))
                                 for label, key in measures.items()}, out_dir, "small_vs_large",
                                groups=("batch %d" % small_batch, "batch %d" % large_batch))
 
 # %% [markdown]
-# ## 5. The loss on the line between the two minima
+# ## 6. The loss on the line between the two minima
 # Keskar et al. drew the loss along θ(α) = (1 − α)·θ_small + α·θ_large, α from −0.5 to 1.5, for one
 # pair of runs. A sharp minimum shows as a narrow dip, a flat one as a wide basin; a bump between
 # them means the two runs ended in different valleys. Here, the first seed's pair:
@@ -224,6 +255,7 @@ def verdict(key, what, more, less):
 
 WORDS = {"top_eigenvalue": ("λ_max", "ended sharper", "ended flatter"),  # (what, larger, smaller)
          "sharpness": ("Keskar's φ", "ended sharper", "ended flatter"),
+         "direction_rise": ("the rise along random directions", "ended sharper", "ended flatter"),
          "test_accuracy": ("test accuracy", "generalized better", "generalized worse"),
          "gap": ("the accuracy gap", "had the larger gap", "had the smaller gap")}
 verdicts = {key: verdict(key, *words) for key, words in WORDS.items()}
@@ -233,20 +265,20 @@ AGAINST_LARGE = {"ended sharper", "generalized worse", "had the larger gap"}  # 
 FOR_LARGE = {"ended flatter", "generalized better", "had the smaller gap"}
 
 
-def combine(first, second):
+def combine(*keys):
     """True if a measure went Keskar's way and none the other way, None if they clash, else False."""
-    found = {verdicts[first], verdicts[second]}
+    found = {verdicts[key] for key in keys}
     return None if found & AGAINST_LARGE and found & FOR_LARGE else bool(found & AGAINST_LARGE)
 
 
-sharper, worse = combine("top_eigenvalue", "sharpness"), combine("test_accuracy", "gap")
-by = " and ".join(name for key, name in (("top_eigenvalue", "λ_max"), ("sharpness", "φ"))
+sharper = combine("top_eigenvalue", "sharpness", "direction_rise")
+worse = combine("test_accuracy", "gap")
+by = " and ".join(WORDS[key][0] for key in ("top_eigenvalue", "sharpness", "direction_rise")
                   if verdicts[key] == "ended sharper")
 if sharper is None or worse is None:
-    print("Keskar et al.'s picture was NOT clearly reproduced: the measures of %s point both ways"
-          " (λ_max: %s, φ: %s; test accuracy: %s, gap: %s)."
+    print("Keskar et al.'s picture was NOT clearly reproduced: the measures of %s point both ways (%s)."
           % (" and of ".join(w for w, v in (("sharpness", sharper), ("generalization", worse)) if v is None),
-             verdicts["top_eigenvalue"], verdicts["sharpness"], verdicts["test_accuracy"], verdicts["gap"]))
+             "; ".join("%s: %s" % (WORDS[key][0], verdicts[key]) for key in WORDS)))
 elif sharper and worse:
     print("Keskar et al.'s picture was reproduced here: the large batch found sharper minima (by %s) that"
           " generalize worse." % by)
@@ -266,7 +298,7 @@ if share > 0.5:
           " loss below %g, not where the gradient vanishes, so φ measures the remaining slope more than the"
           " curvature, which λ_max alone sees." % (epsilon, 100 * share, target_loss))
 else:
-    print("At ε = %g most of φ's rise is curvature: the first-order part ∇f·y is %.0f%% on average."
+    print("At ε = %g more than half of φ's rise is curvature: the first-order part ∇f·y is %.0f%% on average."
           % (epsilon, 100 * share))
 ends_loss = max(line_loss["train"][at[0]], line_loss["train"][at[1]])
 barrier = line_loss["train"][at[0.5]] - ends_loss
@@ -287,16 +319,17 @@ findings = {
     "seed": seed, "seeds": seeds, "dataset": {"name": "scikit-learn digits", "num_train": data.num_train,
                                               "num_test": data.num_test, "split_seed": split_seed},
     "settings": {"hidden_units": hidden_units, "lr": lr, "momentum": momentum, "target_loss": target_loss,
-                 "epsilon": epsilon, "keskar_iterations": keskar_iterations, "power_iterations": power_iterations},
+                 "epsilon": epsilon, "keskar_iterations": keskar_iterations, "power_iterations": power_iterations,
+                 "num_directions": num_directions, "direction_step": direction_step},
     "verdicts": verdicts, "first_order_share": share,
     "line": {"alpha": alphas, "loss": line_loss, "accuracy": line_accuracy,
              "ends": [pair[0]["theta"], pair[1]["theta"]]},  # the first seed's two θ, in hessian.BlockLoss order
-    "figures": [comparison, line_figure],
+    "figures": [comparison, directions_figure, line_figure],
 }
 for label, batch_size in (("small_batch", small_batch), ("large_batch", large_batch)):
     findings[label] = {"batch_size": batch_size}
     for key in ("reached", "epochs", "updates", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "gap",
-                "loss_gap", "sharpness", "first_order_share", "top_eigenvalue"):
+                "loss_gap", "sharpness", "first_order_share", "top_eigenvalue", "direction_rise"):
         findings[label][key] = values(batch_size, key)
 
 # %% [markdown]
