@@ -72,7 +72,7 @@ class BlockLoss:
         theta, start = _vector(theta, self.size, "theta"), 0
         for p, shape in zip(self.params, self.shapes):
             count = int(onp.prod(shape))
-            p.data(self.ctx)[:] = theta[start:start + count].reshape(shape)  # a copy in place, ~10x cheaper than set_data
+            p.data(self.ctx)[:] = theta[start:start + count].reshape(shape)  # in place: ~10x cheaper than set_data
             start += count
 
     def _value_and_gradient_here(self):
@@ -198,7 +198,7 @@ def sign_counts(eigenvalues, tol):
 
 
 def classify(eigenvalues, tol):
-    """'minimum' (all λ > tol), 'maximum' (all λ < −tol), 'saddle' (both signs) or 'degenerate' (else: some |λ| <= tol)."""
+    """'minimum' (all λ > tol), 'maximum' (all λ < −tol), 'saddle' (both signs), else 'degenerate' (|λ| <= tol)."""
     negative, zero, positive = sign_counts(eigenvalues, tol)
     if negative and positive:
         return "saddle"  # one way down and one way up, whatever the zero eigenvalues do

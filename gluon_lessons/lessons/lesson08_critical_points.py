@@ -50,7 +50,7 @@ momentum = 0.9         # momentum of the heavy-ball escape run
 batch_size = 10        # examples per mini-batch in the noisy escape run
 escape_drop = 0.1      # a run has escaped once its loss is this fraction below the saddle's
 saddle_offset = 1e-8   # how far from the saddle the escape runs start (0: exactly at it)
-out_dir = None         # None: figures show inline in a notebook; the command line saves them (lesson_output/critical-points)
+out_dir = None         # None: figures inline in a notebook; the command line saves them (lesson_output/critical-points)
 QUICK = dict(num_starts=3, max_steps=1000, escape_steps=150)  # what --quick (and the tests) change
 
 # %%
@@ -237,7 +237,8 @@ for start in range(num_starts):
     report = hessian.examine(net_loss.hessian(theta), zero_tol)
     runs.append(dict(steps=steps, gd_loss=net_loss.value(), gd_gradient_norm=gd_gradient_norm,
                      newton_iterations=len(norms) - 1, moved=float(onp.linalg.norm(theta - net_loss.get())),
-                     theta=theta, loss=net_loss.value(theta), gradient_norm=norms[-1], critical=norms[-1] < critical_tol,
+                     theta=theta, loss=net_loss.value(theta), gradient_norm=norms[-1],
+                     critical=norms[-1] < critical_tol,
                      eigenvalues=report.eigenvalues, counts=report.counts, minimum_ratio=report.minimum_ratio,
                      kind=report.kind))
     print("start %2d: GD %4d steps, loss %.5f, ‖∇L‖ %.0e | Newton %d its, moved %.2f: loss %.5f, ‖∇L‖ %.0e, "
@@ -256,7 +257,8 @@ for start in range(num_starts):
 ratio_figure = plots.minimum_ratio([r["minimum_ratio"] for r in runs], [r["loss"] for r in runs],
                                    [r["critical"] for r in runs], [r["eigenvalues"] for r in runs], out_dir,
                                    "minimum_ratio", reference=0.6,
-                                   title="%d starts, %d parameters, full-batch GD then Newton" % (num_starts, num_parameters))
+                                   title="%d starts, %d parameters, full-batch GD then Newton"
+                                   % (num_starts, num_parameters))
 critical_runs = [r for r in runs if r["critical"]]
 print("%d of %d end points are critical (‖∇L‖ < %g); largest gradient norm left %.1e, largest Newton move %.2f"
       % (len(critical_runs), num_starts, critical_tol, max(r["gradient_norm"] for r in runs),
@@ -328,8 +330,29 @@ for name, losses in escape_curves.items():
                         largest_change_in_first_half=float(onp.max(onp.abs(losses[:len(losses) // 2] - losses[0]))))
     print("%-26s %s; loss after %d updates %.4f" % (name, "escaped after %d updates" % escape[name]["steps"]
                                                      if below.size else "did not escape", escape_steps, losses[-1]))
-escape_figure = plots.loss_curves(escape_curves, out_dir, "saddle_escape", xlabel="update (1: before the first)", ylabel="full-data loss",
+escape_figure = plots.loss_curves(escape_curves, out_dir, "saddle_escape", xlabel="update (1: before the first)",
+                                  ylabel="full-data loss",
                                   logy=False, title="From the saddle (loss %.3f), lr %g" % (saddle_value, escape_lr))
+
+# %% [markdown]
+# Why momentum gets out sooner, in numbers. Near the saddle the gradient along u is λ_min times the
+# distance x along u, so gradient descent multiplies x by 1 + `escape_lr`·|λ_min| per update. With
+# momentum β, x_{k+1} = x_k + β(x_k − x_{k−1}) + `escape_lr`·|λ_min|·x_k, whose growth per update is
+# the larger root z of z² − (1 + β + `escape_lr`·|λ_min|)z + β = 0. Both start from the same tiny
+# offset and must reach the same distance, so the ratio of their escape times should be about
+# ln z / ln(1 + `escape_lr`·|λ_min|).
+
+# %%
+curvature = escape_lr * abs(saddle_report.eigenvalues[0])
+gd_growth = 1 + curvature
+momentum_growth = max(onp.roots([1.0, -(1 + momentum + curvature), momentum]).real)
+predicted_speedup = math.log(momentum_growth) / math.log(gd_growth)
+momentum_steps = escape["GD + momentum %g" % momentum]["steps"]
+measured_speedup = (escape["gradient descent"]["steps"] / momentum_steps
+                    if escape["gradient descent"]["steps"] and momentum_steps else None)
+print("growth per update along u: gradient descent %.4f, momentum %g %.4f -> predicted speed-up %.2f, measured %s"
+      % (gd_growth, momentum, momentum_growth, predicted_speedup,
+         "%.2f" % measured_speedup if measured_speedup else "— (a run did not escape)"))
 
 # %% [markdown]
 # ## What we found
@@ -363,8 +386,8 @@ else:
         print("As in the lecture, at every critical end point at most ~%.0f%% of the eigenvalues were positive "
               "(largest %.2f): %s." % (100 * LECTURE_RATIO, max(ratios), summary))
     else:
-        print("Unlike the lecture's ≤ ~%.0f%%, the %d critical end points had minimum ratios from %.2f to %.2f (%s)."
-              % (100 * LECTURE_RATIO, len(ratios), min(ratios), max(ratios), summary))
+        print("Unlike the lecture's ≤ ~%.0f%%, the critical end points (%s) had minimum ratios from %.2f to %.2f."
+              % (100 * LECTURE_RATIO, summary, min(ratios), max(ratios)))
     saddles = [r["loss"] for r in critical_runs if r["kind"] == "saddle"]
     minima = [r["loss"] for r in critical_runs if r["kind"] == "minimum"]
     if saddles and minima:
@@ -384,7 +407,7 @@ if gd_steps is None:
           "(largest change %.1e in the first half)." % (escape_steps, 100 * escape_drop,
                                                         escape["gradient descent"]["largest_change_in_first_half"]))
 else:
-    print("- plain gradient descent got out too, after %d updates." % gd_steps)
+    print("- plain gradient descent stayed near the saddle's loss for %d updates, then got out too." % gd_steps)
 for name, e in list(escape.items())[1:]:
     if e["steps"] is not None and (gd_steps is None or e["steps"] < gd_steps):
         print("- %s got out after %d updates, sooner than plain gradient descent." % (name, e["steps"]))
@@ -392,6 +415,11 @@ for name, e in list(escape.items())[1:]:
         print("- %s got out after %d updates, NOT sooner than plain gradient descent." % (name, e["steps"]))
     else:
         print("- %s did NOT get out within %d updates." % (name, escape_steps))
+
+if measured_speedup is not None:
+    agrees = abs(measured_speedup / predicted_speedup - 1) < 0.2
+    print("Momentum's head start %s the linear prediction: %.2f times faster measured, %.2f predicted."
+          % ("matches" if agrees else "does NOT match (within 20%)", measured_speedup, predicted_speedup))
 
 findings = {
     "seed": seed, "zero_tol": zero_tol, "critical_tol": critical_tol, "gd_tol": gd_tol, "escape_step": escape_step,
@@ -401,7 +429,8 @@ findings = {
                     max_steps=max_steps, runs=runs),
     "saddle": dict(theta=saddle, loss=saddle_value, gradient_norm=saddle_gradient,
                    eigenvalues=saddle_report.eigenvalues, kind=saddle_report.kind, offset=saddle_offset),
-    "escape": escape, "escape_settings": dict(lr=escape_lr, momentum=momentum, batch_size=batch_size,
+    "escape": escape, "predicted_speedup": predicted_speedup, "measured_speedup": measured_speedup,
+    "escape_settings": dict(lr=escape_lr, momentum=momentum, batch_size=batch_size,
                                               steps=escape_steps, drop=escape_drop),
     "figures": [surface_figure, ratio_figure, escape_figure],
 }
@@ -412,7 +441,7 @@ findings = {
 #    counted as zero, and why might a bigger network have more flat directions?
 # 2. Raise `gd_tol` to `1e-1`: gradient descent now stops much earlier and Newton's method does more
 #    of the work. How do the kinds of critical points found change, and how far does Newton move?
-# 3. Run the escape with `saddle_offset = 1e-3`. Which methods escape now, and how much sooner does
-#    momentum get out than plain gradient descent? Compare with the growth factor per step along u,
-#    1 + `escape_lr`·|λ_min| for gradient descent.
+# 3. Run the escape with `saddle_offset = 1e-4`, then with `momentum = 0.5`. Does the predicted
+#    speed-up of momentum still match? Which of the four runs would you trust at an *exact* saddle
+#    (`saddle_offset = 0`), and why does mini-batch noise not need an offset at all?
 # 4. In section 3, try `escape_step = 2.5`. Why does the "way down" now go up?
