@@ -483,6 +483,8 @@ def direction_losses(alphas, curves, out_dir, name="random_directions", title=No
             ax.plot(alphas, row, color="C%d" % index, lw=0.7, alpha=0.4)
         ax.plot(alphas, rows.mean(axis=0), color="C%d" % index, lw=2.2, label="%s (mean of %d)" % (label, len(rows)))
     ax.set_yscale("log")
+    for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        axis(matplotlib.ticker.FormatStrFormatter("%.3g"))  # plain numbers on the log axis
     ax.set_xlabel("step α along a filter-normalised random direction")
     ax.set_ylabel("training cross-entropy")
     ax.set_title(title or "The loss around each minimum in random directions")

@@ -421,6 +421,7 @@ if measured_speedup is not None:
     print("Momentum's head start %s the linear prediction: %.2f times faster measured, %.2f predicted."
           % ("matches" if agrees else "does NOT match (within 20%)", measured_speedup, predicted_speedup))
 
+# %%
 findings = {
     "seed": seed, "zero_tol": zero_tol, "critical_tol": critical_tol, "gd_tol": gd_tol, "escape_step": escape_step,
     "hessian_at_origin": hessian_at_origin, "hessian_error": hessian_error, "eigenvalues": eigenvalues,
@@ -430,8 +431,8 @@ findings = {
     "saddle": dict(theta=saddle, loss=saddle_value, gradient_norm=saddle_gradient,
                    eigenvalues=saddle_report.eigenvalues, kind=saddle_report.kind, offset=saddle_offset),
     "escape": escape, "predicted_speedup": predicted_speedup, "measured_speedup": measured_speedup,
-    "escape_settings": dict(lr=escape_lr, momentum=momentum, batch_size=batch_size,
-                                              steps=escape_steps, drop=escape_drop),
+    "escape_settings": dict(lr=escape_lr, momentum=momentum, batch_size=batch_size, steps=escape_steps,
+                            drop=escape_drop),
     "figures": [surface_figure, ratio_figure, escape_figure],
 }
 

@@ -318,7 +318,9 @@ if not all(run["reached"] for run in runs.values()):
 findings = {
     "seed": seed, "seeds": seeds, "dataset": {"name": "scikit-learn digits", "num_train": data.num_train,
                                               "num_test": data.num_test, "split_seed": split_seed},
-    "settings": {"hidden_units": hidden_units, "lr": lr, "momentum": momentum, "target_loss": target_loss,
+    "settings": {"num_seeds": num_seeds, "test_fraction": test_fraction, "max_epochs": max_epochs,
+                 "line_points": line_points, "hidden_units": hidden_units, "lr": lr, "momentum": momentum,
+                 "target_loss": target_loss,
                  "epsilon": epsilon, "keskar_iterations": keskar_iterations, "power_iterations": power_iterations,
                  "num_directions": num_directions, "direction_step": direction_step},
     "verdicts": verdicts, "first_order_share": share,
