@@ -285,6 +285,12 @@ def role_label(environ=os.environ):
     return "%s %d" % (role, index)
 
 
+def _say(line):
+    """One line in one write: the roles share one pipe, and a write of up to 4096 bytes is never split up."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _run_role(command):
     """Run `command`, prefix each output line with this process's label, report its exit code last."""
     label = role_label()
@@ -292,13 +298,13 @@ def _run_role(command):
         child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True, errors="replace")
     except OSError as error:
-        print("[%s] cannot start %s: %s" % (label, command[0], error), flush=True)
+        _say("[%s] cannot start %s: %s" % (label, command[0], error))
         code = 127
     else:
         for line in child.stdout:
-            print("[%s] %s" % (label, line.rstrip("\n")), flush=True)
+            _say("[%s] %s" % (label, line.rstrip("\n")))
         code = child.wait()
-    print("gluon-lessons-launch: %s exited %d" % (label, code), flush=True)
+    _say("gluon-lessons-launch: %s exited %d" % (label, code))
     return 0  # the exit line carries the code; a non-zero status would make the tracker print its environment
 
 

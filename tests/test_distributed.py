@@ -179,6 +179,23 @@ def _start_cli_launch(tmp_path, *launch_options, api=False):
     return process, pids
 
 
+def test_lines_of_processes_writing_at_once_arrive_whole_and_labelled(tmp_path):
+    # Four processes each print 300 lines of 1500 characters as fast as they can into one pipe; a
+    # line written in two pieces would come out spliced into another process's line.
+    command = _script(tmp_path, """
+        import os
+        tag = os.environ["DMLC_ROLE"] + os.environ.get("DMLC_TASK_ID", "")
+        for i in range(300):
+            print(tag + ":" + str(i) + ":" + "x" * 1500)
+    """)
+    result = distributed.launch(command, num_workers=2, num_servers=1, timeout=60)
+    assert set(result.exit_codes) == {"worker 0", "worker 1", "server 0", "scheduler"}
+    tags = {"worker 0": "worker0", "worker 1": "worker1", "server 0": "server2", "scheduler": "scheduler"}
+    for label, tag in tags.items():
+        assert result.output[label] == ["%s:%d:%s" % (tag, i, "x" * 1500) for i in range(300)]
+    _assert_all_gone(str(tmp_path))
+
+
 def test_sigterm_to_the_launch_command_stops_every_process(tmp_path):
     process, pids = _start_cli_launch(tmp_path, "--timeout", "60")
     process.send_signal(signal.SIGTERM)
@@ -262,9 +279,8 @@ def dist_sync_run(tmp_path_factory):
     watcher = threading.Thread(target=_listening_addresses, args=(stop, addresses), daemon=True)
     watcher.start()
     try:
-        result = distributed.launch(distributed.train_command(
-            ["--data", str(csv), "--batch-size", "20", "--epochs", "2", "--lr", "0.2", "--seed", "5"]),
-            num_workers=2, num_servers=1, timeout=120)
+        result = dist_worker.launch_training(2, 1, "dist_sync", batch_size=20, lr=0.2, num_epochs=2, seed=5,
+                                             data_path=csv, timeout=120)[1]
     finally:
         stop.set()
         watcher.join()
@@ -313,3 +329,21 @@ def test_the_role_wrapper_prefixes_and_reports_without_becoming_a_server():
                           capture_output=True, text=True, timeout=60, env=env)
     assert done.stdout.splitlines() == ["[server 1] to stdout", "[server 1] to stderr",
                                         "gluon-lessons-launch: server 1 exited 4"]
+
+
+def test_dist_async_trains_every_worker_to_least_squares(tmp_path):
+    # dist_async: the server applies each push on arrival, so the workers need not end equal; each
+    # must still land near least squares. Same data and settings as the dist_sync run: 40 rounds of
+    # two half-steps (rescale 1/B per push), the contraction of that run plus staleness of one push.
+    csv = tmp_path / "houses.csv"
+    from gluon_lessons import data as house_data
+    dataset = house_data.synthetic_house_prices(400, seed=3)
+    house_data.save_dataset(dataset, csv)
+    results, launched = dist_worker.launch_training(2, 1, "dist_async", batch_size=20, lr=0.2, num_epochs=2, seed=5,
+                                                    data_path=csv, timeout=120)
+    ols = onp.append(*model.least_squares(dataset.features, dataset.labels))
+    assert sorted(r["rank"] for r in results) == [0, 1] and all(r["kvstore"] == "dist_async" for r in results)
+    for result in results:
+        assert onp.linalg.norm(onp.append(result["weight"], result["bias"]) - ols) < 1e-2
+    assert not launched.stopped
+    _assert_all_gone(str(tmp_path))

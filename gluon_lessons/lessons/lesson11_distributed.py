@@ -222,8 +222,9 @@ if start_processes:
         print("%d worker(s): start-up %.2f s (mxnet imported by %.2f s), training %.2f s, shutdown %.2f s; "
               "%.4f s per epoch" % (count, phase["startup"], phase["imported"], phase["training"],
                                     phase["shutdown"], phase["epoch"]))
-one_process_seconds = device_seconds[1]
-print("one process, one device: %.4f s per epoch" % one_process_seconds)
+# The workers' yardstick: one process on one device, training on their global batches (section 5)
+one_process_seconds = one_history.median_seconds_per_epoch if start_processes else device_seconds[1]
+print("one process, one device, the same global batches: %.4f s per epoch" % one_process_seconds)
 figure = plots.parallel_times(device_seconds, phases, one_process_seconds, out_dir, "parallel_times")
 
 # %% [markdown]
@@ -272,8 +273,8 @@ print("Splitting each batch over %s CPU devices %s (largest difference %.0e); th
       "left the weights of one device unchanged up to float32 rounding" if most_gap < SAME
       else "changed the weights by more than float32 rounding", most_gap, split_gap))
 for count in device_counts[1:]:
-    print("With %d devices an epoch was %s with one." % (count, speed(device_seconds[count], one_process_seconds)))
-if any(device_seconds[count] > 1.1 * one_process_seconds for count in device_counts[1:]):
+    print("With %d devices an epoch was %s with one." % (count, speed(device_seconds[count], device_seconds[1])))
+if any(device_seconds[count] > 1.1 * device_seconds[1] for count in device_counts[1:]):
     print("For a model this small, splitting a batch, copying the parts and summing the gradients costs more "
           "than sharing the arithmetic saves; the devices here are also the same cores.")
 
@@ -305,14 +306,22 @@ if start_processes:
     if phase["epoch"] > 1.1 * one_process_seconds:
         print("Every step waits for a round trip through the server, and the %d processes share %d cores: a model "
               "this small has no work worth spreading." % (num_workers + num_servers + 1, os.cpu_count()))
+    elif phase["epoch"] < 0.9 * one_process_seconds:
+        print("Here the server processes, not the workers, run the optimizer's update, and each worker computes "
+              "half the gradient of a step.")
     total = phase["startup"] + phase["training"] + phase["shutdown"]
     print("All told the launch took %.1f s, %s one process needs to train (%.2f s): starting %d processes and "
           "importing mxnet in each took %.1f s, stopping them %.1f s." % (total, "%.0f times what" % (total / alone)
           if total > alone else "less than", alone, num_workers + num_servers + 1, phase["startup"], phase["shutdown"]))
 if async_results is not None:
-    print("dist_async: the workers ended %s, %s least squares than dist_sync (%.0e against %.0e)."
-          % ("with identical weights" if async_gap == 0 else "%.0e apart (each pulled at its own moment)" % async_gap,
-             "closer to" if async_distance < sync_distance else "farther from", async_distance, sync_distance))
+    closer = ("about as close to least squares as" if max(async_distance, sync_distance) < 1.5 * min(
+        async_distance, sync_distance) else "closer to least squares than" if async_distance < sync_distance
+        else "farther from least squares than")
+    print("dist_async: the workers ended %s, %s dist_sync (%.0e against %.0e), and an epoch was %s "
+          "dist_sync's." % ("with identical weights" if async_gap == 0 else
+                            "%.0e apart (each pulled the weights at its own moment)" % async_gap,
+                            closer, async_distance, sync_distance,
+                            speed(phases_async["epoch"], phases[num_workers]["epoch"])))
 
 # %%
 findings = {
@@ -330,6 +339,8 @@ findings = {
     "worker_gap": worker_gap if start_processes else None, "dist_gap": dist_gap if start_processes else None,
     "launch_seconds": phases, "one_process_seconds_per_epoch": one_process_seconds,
     "async_weights_per_worker": [r["weight"] + [r["bias"]] for r in async_results] if async_results else None,
+    "async_worker_gap": async_gap if async_results else None,
+    "async_seconds_per_epoch": phases_async["epoch"] if async_results else None,
     "figures": [figure],
 }
 
