@@ -24,13 +24,13 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-from gluon_lessons import data as house_data  # noqa: E402  (NumPy only: usable from a PyTorch venv)
 
 LR = 0.003  # with momentum 0.9 the effective step lr / (1 - 0.9) is the walkthrough's 0.03
 MOMENTUM = 0.9
@@ -129,16 +129,32 @@ LOOPS = {"seed": seed_loop, "per-step": lambda d, b, e: package_loop(d, b, e, pa
          "default": package_loop, "numpy": numpy_loop, "pytorch": pytorch_loop}
 
 
-def measure(names, batch_sizes, epochs):
-    data = house_data.walkthrough_data()
+def walkthrough_data(npz=None):
+    """The walkthrough's 1000 examples, from `gluon_lessons.data` or from an .npz that process wrote
+    (a PyTorch venv need not have MXNet, which importing `gluon_lessons` needs)."""
+    if npz is None:
+        from gluon_lessons import data as house_data
+        return house_data.walkthrough_data()
+    import numpy as onp
+    with onp.load(npz) as arrays:
+        return types.SimpleNamespace(features=arrays["features"], labels=arrays["labels"])
+
+
+def measure(names, batch_sizes, epochs, npz=None):
+    data = walkthrough_data(npz)
     return {name: {str(b): LOOPS[name](data, b, epochs) for b in batch_sizes} for name in names}
 
 
 def pytorch_elsewhere(python, batch_sizes, epochs):
-    """Run the PyTorch loop with another interpreter (one that has torch) and read its JSON."""
-    command = [python, __file__, "--only", "pytorch", "--json", "--epochs", str(epochs),
-               "--batch-sizes", ",".join(map(str, batch_sizes))]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    """Run the PyTorch loop with another interpreter (one that has torch) on the same data; read its JSON."""
+    import numpy as onp
+    data = walkthrough_data()
+    with tempfile.TemporaryDirectory() as folder:
+        npz = os.path.join(folder, "walkthrough.npz")
+        onp.savez(npz, features=data.features, labels=data.labels)
+        command = [python, __file__, "--only", "pytorch", "--json", "--epochs", str(epochs),
+                   "--batch-sizes", ",".join(map(str, batch_sizes)), "--data-npz", npz]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])["seconds_per_epoch"]["pytorch"]
 
 
@@ -179,6 +195,7 @@ def main(argv=None):
                         help="run MXNet with MXNET_ENGINE_TYPE=NaiveEngine (set here, before mxnet is imported)")
     parser.add_argument("--torch-python", help="an interpreter that can import torch, for the PyTorch row")
     parser.add_argument("--only", choices=sorted(LOOPS), action="append", help=argparse.SUPPRESS)
+    parser.add_argument("--data-npz", help=argparse.SUPPRESS)  # the data, from the process that runs this one
     parser.add_argument("--json", action="store_true", help="also print the numbers as JSON on the last line")
     args = parser.parse_args(argv)
     try:
@@ -191,7 +208,7 @@ def main(argv=None):
         os.environ["MXNET_ENGINE_TYPE"] = "NaiveEngine"
 
     names = args.only or ["seed", "per-step", "default", "numpy"]
-    seconds = measure(names, batch_sizes, args.epochs)
+    seconds = measure(names, batch_sizes, args.epochs, args.data_npz)
     if not args.only:
         try:
             import torch  # noqa: F401

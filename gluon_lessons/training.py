@@ -72,7 +72,9 @@ def check_hyperparameters(lr=0.03, momentum=0.0, num_epochs=1, optimizer="sgd"):
     if not 0 <= momentum < 1:
         raise ValueError("momentum must be in [0, 1), got %r" % (momentum,))
     loading.check_count(num_epochs, "num_epochs")
-    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+    if not isinstance(optimizer, str):
+        raise TypeError("optimizer must be a name, one of %s, got %r" % ("|".join(OPTIMIZERS), optimizer))
+    if optimizer not in OPTIMIZERS:
         raise ValueError("optimizer must be one of %s, got %r" % ("|".join(OPTIMIZERS), optimizer))
     return lr, momentum
 

@@ -217,6 +217,7 @@ def test_bad_settings_are_refused(walkthrough, settings, message):
     (dict(lr=True), "lr: the learning rate must be a number, got True"), (dict(lr="0.1"), "lr: the learning rate"),
     (dict(momentum=None), "momentum must be a number"), (dict(num_epochs=2.0), "num_epochs must be an integer"),
     (dict(batch_size=onp.float32(10)), "batch_size"), (dict(max_steps=1.5), "max_steps"),
+    (dict(optimizer=None), "optimizer must be a name"),
 ])
 def test_settings_of_the_wrong_type_are_refused(walkthrough, settings, message):
     with pytest.raises(TypeError, match=message):
