@@ -33,6 +33,7 @@ RAW_TRUE_B = 50.0  # thousand
 RAW_NOISE = 25.0  # thousand, standard deviation
 
 FLOAT32_MAX = float(onp.finfo(onp.float32).max)  # 3.4e38
+FLOAT32_OVERFLOW = 2.0**128 - 2.0**103  # numbers this large or larger round to infinity in float32
 # Training squares errors in float32: values beyond sqrt(3.4e38) = 1.8e19 overflow the loss at the first step.
 FLOAT32_TRAIN_MAX = math.sqrt(FLOAT32_MAX)
 CHUNK_ROWS = 65536  # rows generated, written or checked at a time, so no float64 copy of all the data exists
@@ -102,7 +103,7 @@ def _integer(name, value, low):
 def _in_float32(name, value):
     if not math.isfinite(value):
         raise ValueError("%s must be a finite number, got %r" % (name, value))
-    if abs(value) > FLOAT32_MAX:
+    if abs(value) >= FLOAT32_OVERFLOW:
         raise ValueError("%s=%g is not representable in float32 (largest %.3g), the type the course's data "
                          "and training use" % (name, value, FLOAT32_MAX))
     return value
@@ -335,7 +336,7 @@ def _read_sidecar(json_path, csv_path, header, num_examples):
             raise bad("true_bias must be a number, got %r" % (true_b,))
         if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
             raise bad("noise must be a number >= 0, got %r" % (noise,))
-        if not all(math.isfinite(v) and abs(v) <= FLOAT32_MAX for v in true_w + [true_b, noise]):
+        if not all(math.isfinite(v) and abs(v) < FLOAT32_OVERFLOW for v in true_w + [true_b, noise]):
             raise bad("true_weight, true_bias and noise must be finite float32 numbers")
         true_w, true_b, noise = tuple(float(w) for w in true_w), float(true_b), float(noise)
     seed, form = meta.get("seed"), meta.get("form", "standardized")
@@ -423,7 +424,7 @@ def _scan_rows(csv_path, columns):
                     raise DataFileError("%s, line %d: not a number in %r" % (csv_path, line_number, shown)) from None
                 if not all(math.isfinite(v) for v in numbers_):
                     raise DataFileError("%s, line %d: values must be finite" % (csv_path, line_number))
-                if not all(abs(v) <= FLOAT32_MAX for v in numbers_):
+                if not all(abs(v) < FLOAT32_OVERFLOW for v in numbers_):
                     raise DataFileError("%s, line %d: a value beyond %.3g is not representable in float32, the type "
                                         "the course's data and training use" % (csv_path, line_number, FLOAT32_MAX))
                 block.append(numbers_)

@@ -1,0 +1,575 @@
+"""Hostile input and faults, end to end: every case ends with its exit code and one line, never a traceback,
+and leaves `data/`, the package and the output folders as they were, without temporary files.
+
+Each command-line case runs in a process of its own: one driver imports MXNet once and forks a child per
+case that runs `gluon_lessons.cli.main(argv)` (what `gluon-lessons` runs) with its own stdout, stderr and
+working folder. What belongs to a whole process (a closed pipe, an ASCII terminal, Ctrl-C while MXNet is
+importing, two runs at once, another user, an installed copy) runs as `python -m gluon_lessons`.
+Property tests (hypothesis) cover the parsers and loaders whose inputs have structure.
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as onp
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gluon_lessons import cli, devices, outputs
+from gluon_lessons import data as house_data
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = ROOT / "gluon_lessons"
+PROCESS_ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+FLOAT32_MAX = float(onp.finfo(onp.float32).max)
+
+
+def snapshot(folder):
+    """Every file under `folder` (caches aside) and its SHA-256: what "byte-identical" is checked against."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(folder).rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+def leftovers(folder):
+    """Temporary files or staging folders a write left behind under `folder`."""
+    return [str(p) for p in Path(folder).rglob("*")
+            if p.name.endswith(".tmp") or p.name.startswith(outputs.STAGING_PREFIX)]
+
+
+def strict_json(text):
+    """json.loads that refuses NaN and Infinity, which Python's json accepts but JSON does not have."""
+    def refuse(name):
+        raise ValueError("not JSON: %s" % name)
+    return json.loads(text, parse_constant=refuse)
+
+
+# ---- the command-line cases ---------------------------------------------------------------------------
+
+DRIVER = textwrap.dedent("""
+    import json, os, sys, traceback
+    from gluon_lessons import cli, devices, fused, model, plots, training  # once, before the forks
+    cases, folder = json.load(open(sys.argv[1])), sys.argv[2]
+    results = []
+    for index, case in enumerate(cases):
+        out, err = [os.path.join(folder, "%d.%s" % (index, name)) for name in ("out", "err")]
+        sys.stdout.flush(); sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                for fd, path in ((1, out), (2, err)):
+                    os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
+                os.chdir(case["cwd"])
+                code = cli.main(case["argv"])
+                sys.stdout.flush(); sys.stderr.flush()
+                os._exit(code if isinstance(code, int) else 3)
+            except BaseException:
+                traceback.print_exc(); sys.stderr.flush()
+                os._exit(99)
+        status = os.waitpid(pid, 0)[1]
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+        results.append({"code": code,
+                        "stdout": open(out).read(), "stderr": open(err).read()})
+    json.dump(results, open(os.path.join(folder, "results.json"), "w"))
+""")
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return str(path)
+
+
+def _sidecar_pair(folder, **meta):
+    csv_path = folder / "pair.csv"
+    house_data.save_dataset(house_data.synthetic_house_prices(40, true_w=[2.0, -3.4], true_b=4.2), csv_path)
+    sidecar = json.loads(csv_path.with_suffix(".json").read_text())
+    sidecar.update(meta)
+    csv_path.with_suffix(".json").write_text(json.dumps(sidecar))
+    return str(csv_path)
+
+
+def _stale_pair(folder):
+    """Data made with w = [2, -3.4], b = 4.2 beside the description of other data ([5, 5], 99)."""
+    csv_path = folder / "stale.csv"
+    house_data.save_dataset(house_data.synthetic_house_prices(40, true_w=[5.0, 5.0], true_b=99.0), csv_path)
+    csv_path.write_text(house_data.csv_text(house_data.synthetic_house_prices(40, true_w=[2.0, -3.4], true_b=4.2)))
+    return str(csv_path)
+
+
+SMALL = ["--num-examples", "50", "--epochs", "1"]
+# (id, argv builder taking the case folder, cwd: "case" or "root" or "data", exit code, text in the one line)
+CASES = [
+    ("ctx-2**31", lambda f: ["train", "--ctx", "cpu:2147483648"], "case", 2, "cannot exist"),
+    ("ctx-2**32", lambda f: ["train", "--ctx", "cpu:4294967296"], "case", 2, "cannot exist"),
+    ("ctx-10**20", lambda f: ["train", "--ctx", "gpu:%d" % 10**20], "case", 2, "cannot exist"),
+    ("billion-examples", lambda f: ["train", "--num-examples", "1000000000"], "case", 2, "need about"),
+    ("dev-zero", lambda f: ["train", "--data", "/dev/zero"], "case", 2, "not a regular file"),
+    ("fifo", lambda f: ["train", "--data", (os.mkfifo(f / "p.csv"), str(f / "p.csv"))[1]], "case", 2,
+     "not a regular file"),
+    ("folder-as-data", lambda f: ["train", "--data", str(f)], "case", 2, "is a folder"),
+    ("empty-data-path", lambda f: ["train", "--data", ""], "case", 2, "--data must name a CSV file"),
+    ("huge-cell", lambda f: ["train", "--data", _write(f / "h.csv", "a,b,price\n" + "1" * 200_000 + ",2,3\n")],
+     "case", 2, "line 2: a value longer than"),
+    ("cell-1e39", lambda f: ["train", "--data", _write(f / "b.csv", "a,b,price\n1,1e39,3\n")], "case", 2,
+     "not representable in float32"),
+    ("stale-sidecar", lambda f: ["train", "--data", _stale_pair(f)], "case", 2, "does not describe stale.csv"),
+    ("sidecar-weight-text", lambda f: ["train", "--data", _sidecar_pair(f, true_weight="12")], "case", 2,
+     "true_weight must be a list of 2 numbers"),
+    ("csv-named-json", lambda f: ["make-data", "--out", "m2/x.json"], "case", 2, "ends in .json"),
+    ("make-data-empty-out", lambda f: ["make-data", "--out", ""], "case", 2, "an empty path"),
+    ("make-data-into-folder", lambda f: ["make-data", "--out", str(f), "--force"], "case", 2, "is a folder"),
+    ("make-data-into-package", lambda f: ["make-data", "--out", "gluon_lessons/x.csv"], "root", 2,
+     "refusing to write into"),
+    ("make-data-over-committed", lambda f: ["make-data"], "root", 2, "already exist"),
+    ("train-empty-out", lambda f: ["train", "--out", ""] + SMALL, "case", 2, "an empty path"),
+    ("train-out-data", lambda f: ["train", "--out", "data"] + SMALL, "root", 2, "refusing to write output into"),
+    ("train-out-data-from-inside", lambda f: ["train", "--out", "."] + SMALL, "data", 2, "refusing to write"),
+    ("run-out-data", lambda f: ["run", "1", "--quick", "--out", "data/figures"], "root", 2, "refusing to write"),
+    ("train-out-file", lambda f: ["train", "--out", _write(f / "a_file", "x")] + SMALL, "case", 2, "is a file"),
+    ("train-out-under-file", lambda f: ["train", "--out", _write(f / "b_file", "x") + "/sub"] + SMALL, "case", 2,
+     "which is a file"),
+    ("true-b-1e39", lambda f: ["train", "--true-b", "1e39", "--lr", "1e-10"], "case", 2,
+     "not representable in float32"),
+    ("noise-1e30", lambda f: ["train", "--noise", "1e30"], "case", 2, "not representable for float32 training"),
+    ("true-w-1e300", lambda f: ["train", "--true-w", "1e300,1e300"], "case", 2, "not representable in float32"),
+    # A folder that cannot be made although the check at parsing saw no reason (root may write into /proc
+    # as far as access() knows): the result is printed first, then one line and exit code 1.
+    ("unwritable-after-training", lambda f: ["train", "--out", "/proc/gluon-lessons-test", "--json"] + SMALL,
+     "case", *((1, "could not write the results into /proc/gluon-lessons-test") if os.geteuid() == 0
+               else (2, "no permission to write into /proc"))),
+]
+GOOD = [
+    ("negative-first-weight", lambda f: ["train", "--true-w", "-1.463,1.39", "--true-b", "-1e-3", "--json"] + SMALL),
+    ("out-folder", lambda f: ["train", "--json", "--out", str(f / "run")] + SMALL),
+    ("make-data-elsewhere", lambda f: ["make-data", "--out", str(f / "hp.csv")]),
+]
+
+
+class Driver:
+    """DRIVER started on `cases` (dicts of argv and cwd) in a folder of its own; `results()` waits for it."""
+
+    def __init__(self, folder, cases, env=PROCESS_ENV, prefix=()):
+        self.folder = folder
+        (folder / "cases.json").write_text(json.dumps(cases))
+        self.process = subprocess.Popen([*prefix, sys.executable, "-c", DRIVER, str(folder / "cases.json"),
+                                         str(folder)], env=env, cwd=str(folder), stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+
+    def results(self):
+        _, err = self.process.communicate(timeout=600)
+        assert self.process.returncode == 0, err[-3000:]
+        return json.loads((self.folder / "results.json").read_text())
+
+
+def _module(*argv, env=PROCESS_ENV, **options):
+    return subprocess.Popen([sys.executable, "-m", "gluon_lessons", *argv], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **options)
+
+
+# As root, permissions do not stop writes: drop the capabilities that bypass them (setpriv, util-linux).
+WITHOUT_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+CAN_DROP_ROOT = os.geteuid() != 0 or shutil.which("setpriv") is not None
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory):
+    """Every process of this module, started at once (two cores share the work); tests wait for theirs."""
+    base = tmp_path_factory.mktemp("hostile")
+    jobs, folders, cases = {}, {}, []
+    for case_id, argv, *rest in CASES + [(c[0], c[1], "case") for c in GOOD]:
+        folder = folders[case_id] = base / case_id
+        folder.mkdir()
+        where = {"case": folder, "root": ROOT, "data": house_data.DATA_DIR}[rest[0]]
+        cases.append({"argv": argv(folder), "cwd": str(where)})
+    before = snapshot(house_data.DATA_DIR), snapshot(PACKAGE_DIR)
+    (base / "driver").mkdir()
+    jobs["driver"] = Driver(base / "driver", cases)
+
+    # Ctrl-C while MXNet is still importing (that takes seconds), as a user who gives up early.
+    jobs["ctrl-c"] = _module("train", "--epochs", "1")
+    threading.Timer(0.8, jobs["ctrl-c"].send_signal, [signal.SIGINT]).start()
+
+    # A reader that goes away before anything is written, as `| head -c1` does after its first byte.
+    for name, argv in (("pipe-list", ["list"]), ("pipe-run", ["run", "1", "--quick", "--out", str(base / "p")])):
+        jobs[name] = _module(*argv)
+        jobs[name].stdout.close()
+
+    jobs["ascii"] = _module("run", "1", "--quick", "--out", str(base / "ascii"),
+                            env=dict(PROCESS_ENV, PYTHONIOENCODING="ascii"))
+
+    # Two runs into one folder at the same moment.
+    for seed in (1, 2):
+        jobs["same-%d" % seed] = _module("train", "--out", str(base / "same"), "--seed", str(seed),
+                                         "--num-examples", "200", "--epochs", "2")
+
+    # Another user's folder: no permission to write there.
+    read_only = base / "read_only"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    (base / "ro-driver").mkdir()
+    if CAN_DROP_ROOT:
+        jobs["read-only"] = Driver(base / "ro-driver", [
+            {"argv": argv, "cwd": str(base)} for argv in (["train", "--out", str(read_only / "run")],
+                                                          ["run", "1", "--quick", "--out", str(read_only)],
+                                                          ["make-data", "--out", str(read_only / "hp.csv")])],
+            prefix=WITHOUT_OVERRIDE)
+
+    # An installed copy: the package alone in a site-packages folder, no data/ and no setup.cfg beside it.
+    site = base / "site-packages"
+    shutil.copytree(PACKAGE_DIR, site / "gluon_lessons", ignore=shutil.ignore_patterns("__pycache__"))
+    (base / "wheel-driver").mkdir()
+    jobs["installed"] = Driver(base / "wheel-driver", [
+        {"argv": argv, "cwd": str(base)} for argv in (["make-data"], ["make-data", "--out", str(site / "x.csv")],
+                                                      ["train", "--out", str(site / "out")])],
+        env=dict(os.environ, PYTHONPATH=str(site)))
+    yield {"jobs": jobs, "folders": folders, "base": base, "before": before, "site_before": snapshot(site)}
+    for job in jobs.values():
+        process = job.process if isinstance(job, Driver) else job
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def driven(started):
+    """The command-line cases' results by case id, and `data/` and the package before and after them all."""
+    results = started["jobs"]["driver"].results()
+    for name in ("same-1", "same-2", "installed", "ascii", "pipe-run"):  # other processes that may write
+        job = started["jobs"][name]
+        (job.results() if isinstance(job, Driver) else job.wait(timeout=600))
+    after = snapshot(house_data.DATA_DIR), snapshot(PACKAGE_DIR)
+    ids = [c[0] for c in CASES + GOOD]
+    return dict(started, results=dict(zip(ids, results)), after=after)
+
+
+@pytest.mark.parametrize("case_id, code, message", [(c[0], c[3], c[4]) for c in CASES], ids=[c[0] for c in CASES])
+def test_hostile_command_gives_one_line_and_its_exit_code(driven, case_id, code, message):
+    result = driven["results"][case_id]
+    lines = result["stderr"].strip().splitlines()
+    assert result["code"] == code, result
+    # One line says what went wrong; only a run that trained before failing printed its progress above it.
+    assert message in lines[-1] and lines[-1].startswith("gluon-lessons") and "Traceback" not in result["stderr"]
+    assert len(lines) == 1 or (code == 1 and lines[0].startswith("epoch 1")), result["stderr"]
+    assert leftovers(driven["folders"][case_id]) == []
+
+
+def test_nothing_in_data_or_the_package_changed_and_no_staging_is_left(driven):
+    (data_before, package_before), (data_after, package_after) = driven["before"], driven["after"]
+    assert data_after == data_before
+    # The package's sources may be edited while the tests run; what a command would write is never .py.
+    assert [name for name in set(package_after) - set(package_before) if not name.endswith(".py")] == []
+    assert leftovers(driven["base"]) == []
+    assert not (driven["folders"]["csv-named-json"] / "m2").exists()  # refused before anything was made
+    assert not Path("/proc/gluon-lessons-test").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root passes the check at parsing for /proc")
+def test_the_result_is_printed_before_the_files_are_written(driven):
+    result = driven["results"]["unwritable-after-training"]
+    summary = strict_json(result["stdout"].strip().splitlines()[-1])
+    assert summary["epochs"] == 1 and summary["num_examples"] == 50
+
+
+def test_a_negative_first_weight_is_accepted_as_written(driven):
+    result = driven["results"]["negative-first-weight"]
+    assert result["code"] == 0, result["stderr"]
+    summary = strict_json(result["stdout"].strip().splitlines()[-1])
+    assert summary["true_weight"] == [-1.463, 1.39] and summary["true_bias"] == -1e-3
+
+
+def test_an_output_folder_gets_exactly_one_runs_files(driven):
+    result, folder = driven["results"]["out-folder"], driven["folders"]["out-folder"] / "run"
+    assert result["code"] == 0, result["stderr"]
+    assert sorted(p.name for p in folder.iterdir()) == ["loss.png", "result.json"]
+    written = strict_json((folder / "result.json").read_text())
+    assert written == strict_json(result["stdout"].strip().splitlines()[-1])
+
+
+def test_make_data_elsewhere_writes_the_committed_bytes(driven):
+    folder = driven["folders"]["make-data-elsewhere"]
+    assert driven["results"]["make-data-elsewhere"]["code"] == 0
+    assert (folder / "hp.csv").read_bytes() == house_data.DEFAULT_CSV.read_bytes()
+    meta = json.loads((folder / "hp.json").read_text())
+    assert meta["csv_sha256"] == hashlib.sha256(house_data.DEFAULT_CSV.read_bytes()).hexdigest()
+
+
+def test_a_reader_that_goes_away_ends_the_program_quietly(started):
+    for name in ("pipe-list", "pipe-run"):
+        process = started["jobs"][name]
+        stderr = process.stderr.read()
+        # Killed by SIGPIPE like any Unix tool (a shell reports 141), with nothing on stderr.
+        assert process.wait(timeout=600) == -signal.SIGPIPE and stderr == "", stderr
+
+
+def test_an_ascii_terminal_gets_escapes_instead_of_a_crash(started):
+    process = started["jobs"]["ascii"]
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0 and "Traceback" not in err, err[-2000:]
+    assert "\\u03ba" in out or "\\xb2" in out  # κ or ² written as escapes
+
+
+def test_ctrl_c_while_mxnet_imports_ends_with_one_line(started):
+    process = started["jobs"]["ctrl-c"]
+    _, err = process.communicate(timeout=600)
+    assert process.returncode == 130 and err == "gluon-lessons: error: interrupted\n", err[-2000:]
+
+
+def test_two_runs_into_one_folder_leave_one_runs_files(started):
+    for seed in (1, 2):
+        run = started["jobs"]["same-%d" % seed]
+        _, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err
+    out = started["base"] / "same"
+    result = json.loads((out / "result.json").read_text())
+    # Drawing the curve of the run result.json came from again must give loss.png's bytes exactly.
+    from gluon_lessons import plots
+    plots.loss_curves({"full-data loss": result["epoch_loss"]}, started["base"] / "redraw", "loss")
+    assert (started["base"] / "redraw" / "loss.png").read_bytes() == (out / "loss.png").read_bytes()
+    assert sorted(p.name for p in out.iterdir()) == ["loss.png", "result.json"]
+
+
+@pytest.mark.skipif(not CAN_DROP_ROOT, reason="root without setpriv cannot be denied a write")
+def test_a_folder_without_write_permission_is_refused_before_training(started):
+    for result in started["jobs"]["read-only"].results():
+        lines = result["stderr"].strip().splitlines()
+        assert result["code"] == 2 and len(lines) == 1 and "no permission to write into" in lines[0], result
+    assert list((started["base"] / "read_only").iterdir()) == []
+
+
+def test_an_installed_copy_without_data_writes_nowhere_near_the_package(started):
+    messages = ("installed without its data/ folder", "refusing to write into", "refusing to write output into")
+    for result, message in zip(started["jobs"]["installed"].results(), messages):
+        lines = result["stderr"].strip().splitlines()
+        assert result["code"] == 2 and len(lines) == 1 and message in lines[0], result
+    assert snapshot(started["base"] / "site-packages") == started["site_before"]
+
+
+KILLED_WRITER = textwrap.dedent("""
+    import importlib.util, sys, time
+    spec = importlib.util.spec_from_file_location("outputs", sys.argv[1])
+    outputs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(outputs)
+    def slowly():
+        while True:
+            yield b"1,2,3\\n" * 1000
+            time.sleep(0.01)
+    outputs.write_atomically(sys.argv[2], slowly())
+""")
+
+
+def test_a_write_killed_midway_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "house_prices.csv"
+    target.write_text("old\n")
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(PACKAGE_DIR / "outputs.py"), str(target)])
+    time.sleep(0.5)
+    writer.kill()
+    writer.wait()
+    assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["house_prices.csv"]
+
+
+def test_a_temporary_of_a_dead_writer_is_removed_by_the_next_write(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / (".house_prices.csv.%d.abcd1234.tmp" % dead.pid)
+    live = tmp_path / (".house_prices.csv.%d.abcd1234.tmp" % os.getpid())
+    stale.write_text("half")
+    live.write_text("being written")
+    outputs.write_atomically(tmp_path / "house_prices.csv", b"new\n")
+    assert not stale.exists() and live.exists()
+
+
+# ---- the guard and the one-run-per-folder rule, in process --------------------------------------------
+
+@pytest.mark.parametrize("path, message", [
+    ("", "an empty path"), ("   ", "an empty path"), (str(house_data.DATA_DIR), "refusing to write output into"),
+    (str(house_data.DATA_DIR / "a" / "b"), "refusing"), (str(PACKAGE_DIR / "figures"), "refusing"),
+    ("a\0b", "NUL"),
+])
+def test_the_output_guard_refuses(path, message):
+    with pytest.raises(ValueError, match=message):
+        outputs.check_output_folder(path)
+
+
+def test_the_output_guard_creates_nothing_and_accepts_new_folders(tmp_path):
+    deep = tmp_path / "a" / "b" / "c"
+    assert outputs.check_output_folder(deep) == deep and not (tmp_path / "a").exists()
+    with pytest.raises(TypeError, match="out_dir"):
+        outputs.check_output_folder(None)
+
+
+def test_concurrent_runs_into_one_folder_never_mix(tmp_path):
+    folder = tmp_path / "shared"
+    errors = []
+
+    def run(name):
+        try:
+            for _ in range(15):
+                with outputs.staged(folder) as staging:
+                    for part in ("result.json", "loss.png", "sub/extra.txt"):
+                        (staging / part).parent.mkdir(exist_ok=True)
+                        (staging / part).write_text(name)
+                        time.sleep(0.001)
+                texts = {(folder / part).read_text() for part in ("result.json", "loss.png", "sub/extra.txt")}
+                if len(texts) != 1:  # another run's commit may follow ours, but never interleave with it
+                    with outputs._locked(folder):
+                        texts = {(folder / p).read_text() for p in ("result.json", "loss.png", "sub/extra.txt")}
+                    if len(texts) != 1:
+                        errors.append(texts)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+    threads = [threading.Thread(target=run, args=("run%d" % i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and leftovers(tmp_path) == []
+
+
+def test_a_failed_run_leaves_its_output_folder_untouched(tmp_path):
+    folder = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        with outputs.staged(folder) as staging:
+            (staging / "result.json").write_text("half")
+            raise RuntimeError("the run failed")
+    assert not folder.exists()
+
+
+# ---- property tests -----------------------------------------------------------------------------------
+
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+float32s = st.floats(width=32, allow_nan=False, allow_infinity=False)
+
+
+@FAST
+@given(table=st.integers(1, 4).flatmap(lambda d: st.lists(st.lists(float32s, min_size=d + 1, max_size=d + 1),
+                                                          min_size=1, max_size=12)),
+       style=st.sampled_from(["shortest", "%.9g", "%r"]), crlf=st.booleans(), spaces=st.booleans(),
+       blank=st.booleans())
+def test_csv_loader_reads_back_every_float32_exactly(tmp_path, table, style, crlf, spaces, blank):
+    values = onp.asarray(table, dtype=onp.float32)
+    write = {"shortest": house_data._format, "%.9g": lambda v: "%.9g" % v, "%r": lambda v: repr(float(v))}[style]
+    width = values.shape[1]
+    header = ",".join(["x%d" % i for i in range(width - 1)] + ["price"])
+    lines = [header] + [(", " if spaces else ",").join(write(v) for v in row) for row in values]
+    if blank:
+        lines.insert(2, "")
+    path = tmp_path / "p.csv"
+    path.write_bytes(("\r\n" if crlf else "\n").join(lines).encode() + b"\n")
+    loaded = house_data.load_dataset(path)
+    assert onp.array_equal(loaded.features, values[:, :-1]) and onp.array_equal(loaded.labels, values[:, -1])
+    # The slow, line-by-line parser (used to name a bad line) reads the same numbers as NumPy's C parser.
+    assert onp.array_equal(house_data._scan_rows(path, width), values)
+
+
+@FAST
+@given(rows=st.integers(1, 8), bad_row=st.integers(0, 7), bad_col=st.integers(0, 2),
+       token=st.sampled_from(["x", "", "1e39", "nan", "-inf", "1,2", "0x10", "--1"]))
+def test_csv_loader_names_the_line_of_a_bad_value(tmp_path, rows, bad_row, bad_col, token):
+    bad_row = bad_row % rows
+    lines = ["a,b,price"] + ["1.5,-2,3" for _ in range(rows)]
+    cells = lines[1 + bad_row].split(",")
+    cells[bad_col] = token
+    lines[1 + bad_row] = ",".join(cells)
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(house_data.DataFileError, match="line %d:" % (bad_row + 2)):
+        house_data.load_dataset(path)
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                       max_size=3), max_leaves=8)
+
+
+@FAST
+@given(field=st.sampled_from(["true_weight", "true_bias", "noise", "num_examples", "seed", "form",
+                              "feature_names", "label_name", "csv_sha256"]), value=json_values)
+def test_sidecar_fields_are_either_valid_or_refused_with_a_data_file_error(tmp_path, field, value):
+    text = "area,age,price\n1,2,3\n4,5,6\n"
+    (tmp_path / "d.csv").write_text(text)
+    sidecar = {"true_weight": [2.0, -3.4], "true_bias": 4.2, "noise": 0.01, "num_examples": 2, "seed": 0,
+               "form": "standardized", "feature_names": ["area", "age"], "label_name": "price",
+               "csv_sha256": hashlib.sha256(text.encode()).hexdigest(), field: value}
+    (tmp_path / "d.json").write_text(json.dumps(sidecar))
+    try:
+        loaded = house_data.load_dataset(tmp_path / "d.csv")
+    except house_data.DataFileError:
+        return
+    # Accepted: then the truth is well-typed and finite, or entirely unknown.
+    if loaded.true_w is not None:
+        assert len(loaded.true_w) == 2 and all(math.isfinite(w) for w in loaded.true_w + (loaded.true_b,))
+        assert isinstance(loaded.true_b, float) and loaded.noise >= 0
+    assert loaded.form in house_data.FORMS and (loaded.seed is None or loaded.seed >= 0)
+
+
+@FAST
+@given(weights=st.lists(st.floats(-1e30, 1e30, allow_nan=False), min_size=1, max_size=6))
+def test_true_w_parses_any_list_of_numbers_as_written(weights):
+    text = ",".join(repr(w) for w in weights)
+    args = cli.build_parser().parse_args(["train", "--true-w", text])
+    assert args.true_w == weights
+
+
+@FAST
+@given(text=st.text(alphabet="0123456789.,-+eEinfatx ", max_size=12))
+def test_true_w_gives_numbers_or_one_line(text, capsys):
+    try:
+        args = cli.build_parser().parse_args(["train", "--true-w", text])
+    except SystemExit as stop:
+        err = capsys.readouterr().err
+        assert stop.code == 2 and len(err.strip().splitlines()) == 1 and "--true-w" in err
+        return
+    assert args.true_w and all(math.isfinite(w) for w in args.true_w)
+
+
+@FAST
+@given(text=st.text(alphabet="0123456789.-+eE infa", max_size=10))
+def test_number_options_give_numbers_or_argparse_errors(text):
+    for parse, accept in ((cli._positive_int("--epochs"), lambda v: isinstance(v, int) and v >= 1),
+                          (cli._finite_float("--lr"), math.isfinite)):
+        try:
+            value = parse(text)
+        except argparse.ArgumentTypeError as error:
+            assert "must be" in str(error)
+            continue
+        assert accept(value)
+
+
+@FAST
+@given(indices=st.lists(st.integers(0, devices.CPU_DEVICE_LIMIT - 1), min_size=1, max_size=4, unique=True),
+       spelling=st.sampled_from(["cpu:%d", "cpu(%d)", " CPU:%d "]))
+def test_ctx_lists_parse_to_their_devices(indices, spelling):
+    import mxnet as mx
+    spec = ",".join(spelling % i for i in indices)
+    assert devices.parse_ctx(spec) == [mx.cpu(i) for i in indices]
+
+
+@FAST
+@given(text=st.text(max_size=16))
+def test_ctx_text_gives_devices_or_a_clear_error(text):
+    try:
+        contexts = devices.parse_ctx(text)
+    except (ValueError, devices.DeviceError) as error:
+        assert "\n" not in str(error)
+        return
+    assert contexts and all(c.device_type in ("cpu", "gpu") and c.device_id < devices.CPU_DEVICE_LIMIT
+                            for c in contexts)
+
+
+@FAST
+@given(value=json_values | st.lists(st.floats(), max_size=4))
+def test_json_text_is_always_valid_json(value):
+    text = outputs.json_text({"value": value, "array": onp.array([1.5, float("nan")]), "scalar": onp.float32("inf")})
+    decoded = strict_json(text)
+    assert decoded["array"] == [1.5, None] and decoded["scalar"] is None
