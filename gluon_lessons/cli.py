@@ -266,7 +266,9 @@ def _launch(args):
     command = args.program[1:] if args.program[:1] == ["--"] else args.program
     if not command:
         raise ValueError("launch needs a command after --, e.g. gluon-lessons launch --workers 2 -- train --epochs 3")
-    if command[0] == "train":
+    if command[0] == "train":  # checked here, so a bad setting stops before any process starts
+        from . import dist_worker
+        dist_worker.parse_arguments(command[1:], args.workers)
         command = distributed.train_command(command[1:])
     try:
         result = distributed.launch(command, args.workers, args.servers, args.launcher, args.hostfile,
@@ -277,8 +279,8 @@ def _launch(args):
         return _fail("interrupted by %s; stopped every process it started" % interrupt, 128 + interrupt.signum)
     stopped = "; stopped %s, still running %g s after the last worker" % (
         ", ".join(result.stopped), distributed.FINISH_GRACE_SECONDS) if result.stopped else ""
-    print("%d workers and %d servers finished in %.1f s%s" % (args.workers, args.servers, result.seconds, stopped),
-          file=sys.stderr)
+    print("%d worker(s) and %d server(s) finished in %.1f s%s"
+          % (args.workers, args.servers, result.seconds, stopped), file=sys.stderr)
     return 0
 
 

@@ -144,9 +144,14 @@ def launch_phases(results, launched):
             "epoch": float(onp.median([onp.median(result["seconds_per_epoch"]) for result in results]))}
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # a ValueError, so the command line can refuse bad arguments before launching
+        raise ValueError("train: %s" % message)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="gluon-lessons launch ... -- train",
-                                     description="one parameter-server worker (run it through gluon-lessons launch)")
+    parser = _Parser(prog="gluon-lessons launch --workers N -- train",
+                     description="one parameter-server worker (run it through gluon-lessons launch)")
     parser.add_argument("--kvstore", choices=KVSTORES, default="dist_sync")
     parser.add_argument("--data", help="a CSV in the layout of data/house_prices.csv (default: that file)")
     parser.add_argument("--num-examples", type=int, help="use the first N examples only")
@@ -155,31 +160,45 @@ def build_parser():
     parser.add_argument("--momentum", type=float, default=0.0)
     parser.add_argument("--optimizer", choices=training.OPTIMIZERS, default="sgd")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the shuffles")
     return parser
 
 
-def _dataset(args):
+def parse_arguments(argv, num_workers):
+    """(settings, data set) for a worker among `num_workers`; `ValueError` names a bad one. `gluon-lessons
+    launch -- train ...` calls it before starting any process, each worker again when it starts."""
+    args = build_parser().parse_args(argv)
     dataset = house_data.load_dataset(args.data) if args.data else house_data.walkthrough_data()
     if args.num_examples is not None:
         if not 1 <= args.num_examples <= dataset.num_examples:
             raise ValueError("--num-examples must be in 1..%d, got %d" % (dataset.num_examples, args.num_examples))
         dataset = dataclasses.replace(dataset, features=dataset.features[:args.num_examples],
                                       labels=dataset.labels[:args.num_examples])
-    return dataset
+    check_sharding(dataset.num_examples, num_workers, args.batch_size)
+    training.check_hyperparameters(args.lr, args.momentum, args.epochs, args.optimizer)
+    return args, dataset
+
+
+def _report(args, dataset, kv, weight, bias, history, times):
+    """A line for people, then one JSON line (`LaunchResult.worker_results` reads it)."""
+    rows = shard(dataset.num_examples, kv.rank, kv.num_workers)
+    print("rank %d of %d, rows %d-%d, %s: w %s, b %.6f, loss on its rows %.3g after %d epochs (%.2f s)"
+          % (kv.rank, kv.num_workers, rows[0], rows[-1], args.kvstore, onp.round(weight, 6).tolist(), bias,
+             history.epoch_loss[-1], args.epochs, sum(history.seconds_per_epoch)), flush=True)
+    result = {"rank": kv.rank, "num_workers": kv.num_workers, "weight": weight.tolist(), "bias": bias,
+              "shard": [int(rows[0]), int(rows[-1]) + 1], "shard_loss": history.epoch_loss,
+              "steps_per_epoch": len(history.step_loss) // args.epochs, "seconds_per_epoch": history.seconds_per_epoch,
+              "num_examples": dataset.num_examples, **times, **vars(args)}
+    sys.stdout.write(json.dumps(result) + "\n")  # one write: stderr shares the pipe; print() writes "\n" apart
 
 
 def main(argv=None):
-    """Train as worker `kv.rank` and print one JSON line; exit 2 on a bad setting."""
+    """Train as worker `kv.rank` and print its result; exit 2 on a bad setting."""
     imported = time.time()  # the interpreter has started and imported mxnet: the process start-up is over
-    args = build_parser().parse_args(argv)
     try:
         if os.environ.get("DMLC_ROLE") != "worker":
             raise ValueError("this is a parameter-server worker: run it with gluon-lessons launch --workers N -- train")
-        set_seed(args.seed)
-        dataset = _dataset(args)
-        check_sharding(dataset.num_examples, int(os.environ.get("DMLC_NUM_WORKER", "1")), args.batch_size)
-        training.check_hyperparameters(args.lr, args.momentum, args.epochs, args.optimizer)
+        args, dataset = parse_arguments(argv, int(os.environ.get("DMLC_NUM_WORKER", "1")))
     except ValueError as error:
         print("error: %s" % error, file=sys.stderr)
         return 2
@@ -187,16 +206,8 @@ def main(argv=None):
     connected = time.time()
     weight, bias, history = train_worker(dataset, kv, args.batch_size, args.lr, args.momentum, args.optimizer,
                                          args.epochs, args.seed)
-    rows = shard(dataset.num_examples, kv.rank, kv.num_workers)
-    sys.stdout.write(json.dumps({
-        "rank": kv.rank, "num_workers": kv.num_workers, "kvstore": args.kvstore,
-        "weight": weight.tolist(), "bias": bias, "shard": [int(rows[0]), int(rows[-1]) + 1],
-        "shard_loss": history.epoch_loss, "steps_per_epoch": len(history.step_loss) // max(1, args.epochs),
-        "seconds_per_epoch": history.seconds_per_epoch,
-        "imported": imported, "connected": connected, "trained": time.time(),
-        "batch_size": args.batch_size, "lr": args.lr, "momentum": args.momentum, "optimizer": args.optimizer,
-        "epochs": args.epochs, "seed": args.seed, "num_examples": dataset.num_examples,
-    }) + "\n")  # one write: stderr shares the pipe, and print() would write the newline apart
+    _report(args, dataset, kv, weight, bias, history,
+            {"imported": imported, "connected": connected, "trained": time.time()})
     return 0
 
 

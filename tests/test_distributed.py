@@ -239,6 +239,9 @@ def test_bad_launch_settings_are_refused():
     (["launch", "--workers", "0", "--", "train"], "--workers must be an integer >= 1"),
     (["launch", "--launcher", "ssh", "--", "train"], "needs --hostfile"),
     (["launch", "--timeout", "-1", "--", "train"], "--timeout must be seconds > 0"),
+    (["launch", "--", "train", "--lr", "fast"], "train: argument --lr: invalid float value"),
+    (["launch", "--workers", "3", "--", "train", "--batch-size", "10"], "multiple of the 3 workers"),
+    (["launch", "--", "train", "--epochs", "0"], "epochs"),
 ])
 def test_cli_launch_refuses_bad_input_with_exit_2(argv, message, capsys):
     from gluon_lessons import cli
