@@ -152,7 +152,7 @@ def launch(command, num_workers=2, num_servers=1, launcher="local", hostfile=Non
             lines = queue.Queue()
             reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
             reader.start()
-            codes, output, stopped = _follow(lines, num_workers, labels, clock + timeout, timeout, echo)
+            codes, output, stopped = _follow(process, lines, num_workers, labels, clock + timeout, timeout, echo)
         finally:
             guard.hold()  # from here on a signal is only noted: the cleanup must finish
             if process is not None:
@@ -179,10 +179,16 @@ def _expected_labels(num_workers, num_servers):
     return ["worker %d" % i for i in range(num_workers)] + ["server %d" % i for i in range(num_servers)] + ["scheduler"]
 
 
-def _follow(lines, num_workers, labels, deadline, timeout, echo):
+def _exited(process):
+    """Whether the launcher has exited, without reaping it (its pid must stay the process group's id)."""
+    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def _follow(process, lines, num_workers, labels, deadline, timeout, echo):
     """Read lines until every process has exited; stop early at the first failure or the deadline.
 
-    Returns (exit codes, output by label, labels still running after the finishing grace time).
+    Once every worker has exited, or the launcher has, the rest get FINISH_GRACE_SECONDS to follow.
+    Returns (exit codes, output by label, labels still running when that grace time ran out).
     """
     codes, output, finish_by = {}, collections.defaultdict(list), None
 
@@ -190,10 +196,14 @@ def _follow(lines, num_workers, labels, deadline, timeout, echo):
         return sorted((set(labels) | set(output)) - set(codes) - {"launcher"})
 
     while True:
+        if finish_by is None and _exited(process):
+            finish_by = time.monotonic() + FINISH_GRACE_SECONDS
         limit = deadline if finish_by is None else min(deadline, finish_by)
         try:
-            line = lines.get(timeout=max(0.0, limit - time.monotonic()))
+            line = lines.get(timeout=min(0.5, max(0.0, limit - time.monotonic())))
         except queue.Empty:
+            if time.monotonic() < limit:
+                continue
             if finish_by is not None and time.monotonic() >= finish_by:
                 return codes, output, running()
             raise LaunchError("timed out after %g s; finished: %s; still running: %s" % (

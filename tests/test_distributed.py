@@ -130,6 +130,9 @@ ROLES = """
     if role == "worker" and task == "1" and "fail" in sys.argv:
         print("worker 1 gives up", flush=True)
         sys.exit(3)
+    if role == "scheduler" and "kill-launcher" in sys.argv:  # the nearest ancestor running distributed.py tracker
+        import psutil
+        next(p for p in psutil.Process().parents() if "tracker" in p.cmdline()).kill()
     time.sleep(120)
 """
 
@@ -140,6 +143,15 @@ def test_a_failing_worker_stops_everything_and_is_named(tmp_path):
     with pytest.raises(distributed.LaunchError, match=r"worker 1 exited with code 3.*worker 1 gives up"):
         distributed.launch(command, num_workers=2, num_servers=1, timeout=60)
     assert time.monotonic() - started < 30  # stopped at the failure, long before the 120 s sleeps
+    _assert_all_gone(str(tmp_path))
+
+
+def test_a_launcher_that_dies_early_is_reported_and_its_processes_stopped(tmp_path, monkeypatch):
+    monkeypatch.setattr(distributed, "FINISH_GRACE_SECONDS", 1.0)  # how long the others get to follow it
+    started = time.monotonic()
+    with pytest.raises(distributed.LaunchError, match=r"the launcher exited \(code -9\) after 0 of 2 workers"):
+        distributed.launch(_script(tmp_path, ROLES) + ["kill-launcher"], num_workers=2, num_servers=1, timeout=60)
+    assert time.monotonic() - started < 20  # well before the 60 s time limit
     _assert_all_gone(str(tmp_path))
 
 
