@@ -1,18 +1,6 @@
 """Start MXNet's own cluster launcher (`mxnet/tools/launch.py` over `dmlc_tracker`) and stop all it started.
 
-Lesson 11 runs a parameter server on local processes through `launch`; `gluon-lessons launch` is its
-command line. Three processes take part besides the workers:
-
-- this module's `launch` (the caller's process) starts the launcher in a process group of its own,
-  reads its output, enforces the time limit, and at the end stops the whole group;
-- the launcher process (`python .../distributed.py tracker ...`) applies the Python >= 3.9
-  fix (`Thread.isAlive`, removed in 3.9, is still called by `dmlc_tracker`), pins a local run's
-  scheduler to 127.0.0.1 and a free port, then runs `launch.py` unchanged;
-- every scheduler, server and worker runs as `python .../distributed.py role -- COMMAND`,
-  which prefixes the command's output with its role and rank and reports its exit code on a last line.
-
-POSIX only (process groups and signals). With `ssh` or `mpi` the processes on other machines are
-stopped by their ssh or mpirun client, not by a signal from here.
+Lesson 11 runs its parameter server through `launch`; `gluon-lessons launch` is the command line. POSIX only.
 """
 import collections
 import contextlib
@@ -40,7 +28,7 @@ WORKER_MODULE = "gluon_lessons.dist_worker"  # what `launch ... -- train` runs o
 # importing the package imports mxnet, and with DMLC_ROLE=server mxnet's import turns a process into a server.
 SCRIPT = str(Path(__file__).resolve())
 DEFAULT_TIMEOUT_SECONDS = 300.0
-FINISH_GRACE_SECONDS = 10.0  # after the last worker exits, time for the servers and the scheduler to exit
+FINISH_GRACE_SECONDS = 10.0  # once every worker (or the launcher) has exited, time for the rest to follow
 STOP_GRACE_SECONDS = 2.0  # between SIGTERM and SIGKILL to the process group
 EXIT_LINE = re.compile(r"^gluon-lessons-launch: (?P<label>.+) exited (?P<code>-?\d+)$")
 # Variables through which the tracker tells each process its part; a launch from inside a job must not inherit them.
@@ -118,6 +106,12 @@ def check_launch(num_workers, num_servers=1, launcher="local", hostfile=None, ti
         raise ValueError("launching needs a POSIX system (process groups and signals); this is %s" % os.name)
 
 
+# Three kinds of process: `launch` (the caller) starts the launcher in a process group of its own, reads
+# its output, keeps the time limit and at the end stops the whole group; the launcher (this file run with
+# `tracker`) applies the Python >= 3.9 fix, pins a local scheduler to 127.0.0.1 and a free port and runs
+# launch.py unchanged; every scheduler, server and worker runs as this file with `role -- COMMAND`, which
+# prefixes COMMAND's lines with its label and reports its exit code on a last line. With ssh or mpi the
+# processes on other machines are stopped by their ssh or mpirun client, not by a signal from here.
 def launch(command, num_workers=2, num_servers=1, launcher="local", hostfile=None,
            timeout=DEFAULT_TIMEOUT_SECONDS, echo=None, env=None):
     """Run `command` (a list) as every worker, server and the scheduler through MXNet's `launch.py`.
