@@ -268,10 +268,11 @@ def speed(seconds, reference):
 
 
 most_gap = max(device_gaps.values())
-print("Splitting each batch over %s CPU devices %s (largest difference %.0e); the devices' gradients add up to "
-      "the hand-computed one within %.0e." % (" and ".join(map(str, device_counts[1:])) or "no other",
+print("Splitting each batch over %s CPU devices %s (largest difference %.0e); the devices' gradients %s the "
+      "hand-computed one (%.0e apart)." % (" and ".join(map(str, device_counts[1:])) or "no other",
       "left the weights of one device unchanged up to float32 rounding" if most_gap < SAME
-      else "changed the weights by more than float32 rounding", most_gap, split_gap))
+      else "changed the weights by more than float32 rounding", most_gap,
+      "add up to" if split_gap < 1e-4 else "do NOT add up to", split_gap))  # 1e-4: a few float32 ulp of ~70
 for count in device_counts[1:]:
     print("With %d devices an epoch was %s with one." % (count, speed(device_seconds[count], device_seconds[1])))
 if any(device_seconds[count] > 1.1 * device_seconds[1] for count in device_counts[1:]):
@@ -283,7 +284,7 @@ scaled_lr = k * lr
 if math.isinf(scaled):
     print("Scaling lr by %d to %g diverged; 2/λ_max = %.3f %s." % (k, scaled_lr, stability_limit,
           "predicted it" if scaled_lr > stability_limit else "did not predict it (the batches' noise did it)"))
-elif scaled <= 3 * base + 1e-4:
+elif scaled <= 3 * base + 1e-4:  # both at the batch noise's floor (~1e-3), which varies ~2x from run to run
     print("With %d devices and batch %d, lr %g ended %.0e from least squares against 1 device's %.0e; scaling lr to "
           "%g (below 2/λ_max = %.3f) brought it back to %.0e." % (k, k * batch_size, lr, unscaled, base, scaled_lr,
                                                                 stability_limit, scaled))
