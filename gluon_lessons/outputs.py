@@ -164,6 +164,7 @@ def write_atomically(path, chunks):
     path = Path(path)
     if isinstance(chunks, (bytes, bytearray)):
         chunks = [chunks]
+    path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
     mode = os.stat(path).st_mode & 0o7777 if path.is_file() else None
     fd = _open_unnamed(path.parent)

@@ -295,3 +295,12 @@ def test_least_squares_and_loss_in_blocks_equal_one_pass_on_all_rows(monkeypatch
     twin = onp.repeat(raw.features[:, :1], 2, axis=1)  # two equal columns: many solutions, lstsq's has least norm
     weight, bias = model.least_squares(twin, 2 * raw.features[:, 0] + 1)
     onp.testing.assert_allclose(onp.append(weight, bias), [1.0, 1.0, 1.0], rtol=1e-8)
+
+
+def test_save_makes_the_folders_it_needs_only_when_it_writes(tmp_path):
+    target = tmp_path / "new" / "sub" / "hp.csv"
+    with pytest.raises(ValueError):
+        house_data.save_dataset(house_data.synthetic_house_prices(5), tmp_path / "new" / "sub" / "hp.json")
+    assert not (tmp_path / "new").exists()
+    house_data.save_dataset(house_data.synthetic_house_prices(5), target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["hp.csv", "hp.json"]
