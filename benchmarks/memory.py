@@ -31,6 +31,7 @@ import numpy as onp  # noqa: E402
 from gluon_lessons import data as house_data  # noqa: E402
 
 MB = 1e6
+LOAD_ONLY = "import sys; from gluon_lessons import data; data.load_dataset(sys.argv[1])"
 
 
 def peak_of(argv):
@@ -86,8 +87,7 @@ def main(argv=None):
             ("generate", cli + ["--num-examples", str(args.num_examples), "--true-w", weights],
              house_data.data_bytes(args.num_examples, args.features)),
             ("csv", cli + ["--data", str(csv_path)], house_data.data_bytes(rows, args.features)),
-            ("load", [sys.executable, "-c", "import sys; from gluon_lessons import data; data.load_dataset(sys.argv[1])",
-                      str(csv_path)], house_data.data_bytes(rows, args.features)),
+            ("load", [sys.executable, "-c", LOAD_ONLY, str(csv_path)], house_data.data_bytes(rows, args.features)),
         ]
         for name, command, data_size in cases:
             peak, seconds, code, tail = peak_of(command)

@@ -417,17 +417,17 @@ def _scan_rows(csv_path, columns):
                     raise DataFileError("%s, line %d: expected %d values, got %d"
                                         % (csv_path, line_number, columns, len(row)))
                 try:
-                    numbers_ = [float(v) for v in row]
+                    values = [float(v) for v in row]
                 except ValueError:
                     shown = ",".join(row)
                     shown = shown if len(shown) <= 80 else shown[:77] + "..."
                     raise DataFileError("%s, line %d: not a number in %r" % (csv_path, line_number, shown)) from None
-                if not all(math.isfinite(v) for v in numbers_):
+                if not all(math.isfinite(v) for v in values):
                     raise DataFileError("%s, line %d: values must be finite" % (csv_path, line_number))
-                if not all(abs(v) < FLOAT32_OVERFLOW for v in numbers_):
+                if not all(abs(v) < FLOAT32_OVERFLOW for v in values):
                     raise DataFileError("%s, line %d: a value beyond %.3g is not representable in float32, the type "
                                         "the course's data and training use" % (csv_path, line_number, FLOAT32_MAX))
-                block.append(numbers_)
+                block.append(values)
                 if len(block) == CHUNK_ROWS:
                     blocks.append(onp.asarray(block, dtype=onp.float32))
                     block = []
@@ -468,7 +468,8 @@ def load_dataset(csv_path=DEFAULT_CSV):
         with open(csv_path, encoding="utf-8-sig") as f:
             header = _read_header(f, csv_path)
             rows = _estimated_rows(f, csv_path, size, len(header))
-            check_memory(LOADING_COPIES * rows * len(header) * 4, "%s (about %d rows of %d numbers)" % (csv_path, rows, len(header)))
+            check_memory(LOADING_COPIES * rows * len(header) * 4,
+                         "%s (about %d rows of %d numbers)" % (csv_path, rows, len(header)))
             table = _parse_rows(f, csv_path, len(header))
     except UnicodeDecodeError as error:
         raise DataFileError("%s: not UTF-8 text (%s)" % (csv_path, error.reason)) from None
