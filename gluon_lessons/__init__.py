@@ -9,4 +9,5 @@ if sys.version_info >= (3, 12):  # pragma: no cover - checked before mxnet fails
 
 __version__ = "0.1.0"
 
-from . import optimizers  # noqa: E402,F401  registers the `rprop` optimizer with MXNet (lesson 10)
+# Nothing here imports MXNet: the CLI imports it inside `main`, where Ctrl-C during its slow import
+# ends in one line. `from gluon_lessons import optimizers` registers the `rprop` optimizer (lesson 10).

@@ -2,8 +2,9 @@
 and training runs that record them.
 
 Lesson 10 (`gluon_lessons.lessons.lesson10_adaptive`) trains with `gluon.Trainer(params, 'rprop', {...})`.
-`import gluon_lessons` imports this module to register `rprop`, so it imports only MXNet and NumPy at the
-top (the course's training modules switch on MXNet's NumPy interface when imported) and the rest where used.
+Importing this module (`from gluon_lessons import optimizers`) registers `rprop` with MXNet, so it imports
+only MXNet and NumPy at the top (the course's training modules switch on MXNet's NumPy interface when
+imported) and the rest where used.
 """
 import dataclasses
 import math

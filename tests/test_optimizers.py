@@ -7,7 +7,6 @@ import numpy as onp
 import pytest
 from mxnet import autograd, gluon, np, npx
 
-import gluon_lessons  # noqa: F401  (registers 'rprop')
 from gluon_lessons import data as house_data
 from gluon_lessons import landscape, loading, model, optimizers, recording, training
 from gluon_lessons.seeding import set_seed
