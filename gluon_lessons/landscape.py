@@ -1,12 +1,14 @@
 """Shapes of a loss: the linear-regression Hessian and its eigenvalues, and small hand-made losses.
 
-Lesson 5 (`gluon_lessons.lessons.lesson05_momentum`) predicts convergence rates from the eigenvalues
-and rolls a ball over `tilted_double_well` with `PositionLoss`.
+Lesson 5 (`gluon_lessons.lessons.lesson05_momentum`) predicts convergence rates from the eigenvalues of
+house prices in practical units, draws paths over the loss's contours and rolls a ball over
+`tilted_double_well` with `PositionLoss`.
 """
 import numpy as onp
 from mxnet import init, np, npx
 from mxnet.gluon import nn
 
+from . import data as house_data
 from . import model
 
 npx.set_np()
@@ -75,6 +77,37 @@ def rescale(features, scales):
         raise ValueError("need one finite, non-zero scale per feature column (%d), got %r"
                          % (features.shape[1], scales.tolist()))
     return features * scales
+
+
+def practical_houses(num_examples=1000, seed=0, area_unit_m2=100.0, age_unit_years=10.0):
+    """Lesson 1's raw houses with area in `area_unit_m2` and age in `age_unit_years`: (features, labels)."""
+    raw = house_data.raw_house_prices(num_examples, seed=seed)
+    return rescale(raw.features, [1.0 / area_unit_m2, 1.0 / age_unit_years]), raw.labels
+
+
+def stretched_walkthrough(num_examples=1000, seed=0, stretch=10.0):
+    """The walkthrough's standardized houses with the area column multiplied by `stretch`: (features, labels)."""
+    walk = house_data.synthetic_house_prices(num_examples, seed=seed)
+    return rescale(walk.features, [stretch, 1.0]), walk.labels
+
+
+def excess_losses(features, points, optimum):
+    """L(θ) − L* = ½ (θ − θ*)ᵀ A (θ − θ*) for each row θ of `points` (exact: the loss is quadratic)."""
+    offsets = onp.atleast_2d(onp.asarray(points, onp.float64)) - optimum
+    return 0.5 * onp.einsum("ki,ij,kj->k", offsets, hessian(features), offsets)
+
+
+def loss_grid(features, optimum, points, size=200, pad=0.08):
+    """(grid_w, grid_b, L − L*) on a `size` × `size` grid around `points` (two parameters), for contour plots."""
+    points = onp.vstack([onp.asarray(points, onp.float64), onp.asarray(optimum, onp.float64)[None, :]])
+    if points.shape[1] != 2:
+        raise ValueError("a contour grid needs two parameters (one feature and the bias), got %d" % points.shape[1])
+    low, high = points.min(axis=0), points.max(axis=0)
+    margin = pad * (high - low)
+    grid_w, grid_b = onp.meshgrid(onp.linspace(low[0] - margin[0], high[0] + margin[0], size),
+                                  onp.linspace(low[1] - margin[1], high[1] + margin[1], size))
+    values = excess_losses(features, onp.stack([grid_w.ravel(), grid_b.ravel()], axis=1), optimum)
+    return grid_w, grid_b, values.reshape(grid_w.shape)
 
 
 def tilted_double_well(w, tilt=0.3):

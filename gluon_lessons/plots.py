@@ -88,17 +88,17 @@ def batch_membership(assignments, row_labels, out_dir, name="batch_membership", 
 
 
 def momentum_memory(weights, out_dir, name="momentum_memory", title=None):
-    """λ^t, the weight of the gradient from t steps back, for each λ, with 1/(1−λ) marked (lesson 5)."""
+    """β^t, the weight of the gradient from t steps back, for each momentum β, with 1/(1−β) marked (lesson 5)."""
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for index, (momentum, values) in enumerate(weights.items()):
         color = "C%d" % index
         memory = 1.0 / (1.0 - momentum)
-        ax.plot(onp.arange(len(values)), values, color=color, label="λ = %g: remembers ~%.0f steps" % (momentum, memory))
+        ax.plot(onp.arange(len(values)), values, color=color, label="β = %g: remembers ~%.0f steps" % (momentum, memory))
         if memory < len(values):
             ax.axvline(memory, color=color, linestyle=":", linewidth=1)
     ax.set_xlabel("steps back, t")
-    ax.set_ylabel("weight λ^t of that gradient")
-    ax.set_title(title or "Momentum's memory (dotted: 1/(1−λ) steps)")
+    ax.set_ylabel("weight β^t of that gradient")
+    ax.set_title(title or "Momentum's memory (dotted: 1/(1−β) steps)")
     ax.legend()
     return save(fig, out_dir, name)
 
@@ -189,19 +189,58 @@ def ball_on_curve(grid, values, paths, out_dir, name, finals=None, marks=None, t
     return save(fig, out_dir, name)
 
 
+def minibatch_panels(panels, out_dir, name="minibatch", ylabel="L(θ_k) − L*"):
+    """Panels, two to a row (title -> dict(curves, theory, smooth, vline, hline)), log y: measured curves (label ->
+    values; `smooth` > 1 adds a moving average over that many steps), dashed theory (label -> values), a
+    dotted vertical `vline` = (step, label) and horizontal `hline` = (level, label) (lesson 5)."""
+    columns = min(len(panels), 2)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows), squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    for ax, (title, panel) in zip(axes.ravel(), panels.items()):
+        smooth = panel.get("smooth", 1)
+        for index, (label, values) in enumerate(panel["curves"].items()):
+            values, color = onp.asarray(values, dtype=float), "C%d" % index
+            if smooth > 1:
+                ax.plot(onp.arange(len(values)), values, color=color, alpha=0.25, linewidth=0.6)
+                values = onp.convolve(values, onp.ones(smooth) / smooth, mode="valid")
+                ax.plot(onp.arange(smooth - 1, smooth - 1 + len(values)), values, color=color,
+                        label="%s (mean of %d steps)" % (label, smooth))
+            else:
+                ax.plot(onp.arange(len(values)), values, color=color, label=label)
+            if label in panel.get("theory", {}):
+                ax.plot(onp.arange(len(panel["theory"][label])), panel["theory"][label], "--", color="k", linewidth=0.9)
+        if panel.get("theory"):
+            ax.plot([], [], "--", color="k", linewidth=0.9, label="theory: E[L] − L*")
+        for key, draw in (("vline", ax.axvline), ("hline", ax.axhline)):
+            if panel.get(key):
+                draw(panel[key][0], color="0.4", linestyle=":", linewidth=1.2, label=panel[key][1])
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+    return save(fig, out_dir, name)
+
+
 def batch_time(rows, out_dir, name="batch_time", device="cpu(0)"):
-    """Seconds per update and per epoch against batch size for each update path, the default path shaded (lesson 6)."""
+    """Seconds per update and per epoch against batch size for each update path, the default path shaded; bars span
+    the repeats, hollow markers are extrapolated epochs, the dashed line is the shuffle alone (lesson 6)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     batch_sizes = [r["batch_size"] for r in rows]
     for ax, key in zip(axes, ("seconds_per_update", "seconds_per_epoch")):
         ax.plot(batch_sizes, [r["default_path"][key] for r in rows], "-", color="0.8", lw=7, label="default path")
         for path, label in (("fused", "fused updates"), ("gluon", "autograd + Trainer.step")):
-            values = [r[path][key] for r in rows]
-            line, = ax.plot(batch_sizes, values, "o-", label=label)
+            values = onp.array([r[path][key] for r in rows])
+            low, high = onp.array([r[path][key + "_spread"] for r in rows]).T
+            line = ax.errorbar(batch_sizes, values, yerr=[values - low, high - values], fmt="o-", capsize=3,
+                               label=label)[0]
             if key == "seconds_per_epoch":  # hollow markers: extrapolated from part of an epoch
                 for i, r in enumerate(rows):
                     if r[path]["extrapolated"]:
                         ax.plot(batch_sizes[i], values[i], "o", mfc="white", color=line.get_color())
+    axes[1].plot(batch_sizes, [r["shuffle_seconds"] for r in rows], "--", color="0.3", label="the shuffle alone")
     axes[1].plot([], [], "o", mfc="white", color="0.3", label="extrapolated")
     for ax, title in zip(axes, ("time per update", "time per epoch")):
         ax.set_xscale("log")
@@ -249,39 +288,70 @@ def variance_vs_batch(batch_sizes, measured, standard_error, trace_sigma, out_di
                 label="measured (MXNet autograd), ±2 s.e.")
     grid = onp.geomspace(batch_sizes.min(), batch_sizes.max(), 50)
     ax.plot(grid, trace_sigma / grid, "-", color="0.4", label="tr(Σ)/B from per-example gradients")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("batch size B")
-    ax.set_ylabel("E|g_B − G|²")
+    _log_axes(ax, "batch size B", "E|g_B − G|²")
     ax.legend(fontsize=8)
     return save(fig, out_dir, name)
 
 
-def steps_to_target(batch_sizes, steps, s_min, b_crit, scaled, out_dir, name="steps_to_target"):
-    """Steps and examples to a target loss against batch size: tuned, fitted and linearly scaled (lesson 7)."""
+def _log_axes(ax, xlabel, ylabel):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
+def _median_and_range(per_repeat):
+    """Median, and its distance to the smallest and largest finite repeat (inf when most never reached)."""
+    values = onp.sort(onp.asarray(per_repeat, float))
+    finite = values[onp.isfinite(values)]
+    median = onp.median(values)
+    if not onp.isfinite(median):
+        return median, 0.0, 0.0
+    return median, median - finite.min(), finite.max() - median
+
+
+def steps_to_target(tuned, s_min, b_crit, scaled, out_dir, name="steps_to_target"):
+    """Steps and examples to a target loss against batch size: tuned lr and linear scaling, each the median and range
+    over repeats ({B: [steps per repeat]}), and the fit S_min (1 + B_crit/B) (lesson 7)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    batch_sizes = onp.asarray(batch_sizes, float)
-    steps = onp.asarray(steps, float)
-    grid = onp.geomspace(batch_sizes.min(), batch_sizes.max(), 100)
-    scaled_b = onp.asarray(sorted(scaled), float)
-    scaled_s = onp.asarray([scaled[b] for b in sorted(scaled)], float)
+    sizes = onp.asarray(sorted(tuned), float)
+    grid = onp.geomspace(min(sizes.min(), min(scaled)), max(sizes.max(), max(scaled)), 100)
     for ax, per in zip(axes, ("steps", "examples")):
-        factor = batch_sizes if per == "examples" else 1.0
-        ax.plot(batch_sizes, steps * factor, "o", label="tuned learning rate")
+        for runs, label, marker in ((tuned, "tuned learning rate", "o"), (scaled, "lr ∝ B (linear scaling)", "s")):
+            b = onp.asarray(sorted(runs), float)
+            rows = onp.array([_median_and_range(runs[key]) for key in sorted(runs)])
+            ok = onp.isfinite(rows[:, 0])
+            factor = b[ok] if per == "examples" else 1.0
+            ax.errorbar(b[ok], rows[ok, 0] * factor, yerr=rows[ok, 1:].T * factor, fmt=marker, capsize=3,
+                        mfc="none" if marker == "s" else None, label=label + ", median and range")
+            for never in b[~ok]:
+                ax.axvline(never, color="tab:red", alpha=0.3, lw=3)
         fit = s_min * (1 + b_crit / grid) * (grid if per == "examples" else 1.0)
         ax.plot(grid, fit, "-", color="0.4", label="S_min (1 + B_crit/B), B_crit = %.0f" % b_crit)
-        ok = onp.isfinite(scaled_s)
-        ax.plot(scaled_b[ok], scaled_s[ok] * (scaled_b[ok] if per == "examples" else 1.0), "s", mfc="none",
-                label="lr ∝ B (linear scaling)")
-        for b in scaled_b[~ok]:
-            ax.axvline(b, color="tab:red", alpha=0.3, lw=3)
         ax.axvline(b_crit, color="0.6", ls=":")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("batch size B")
-        ax.set_ylabel("%s to the target" % per)
-    axes[1].plot([], [], color="tab:red", alpha=0.3, lw=3, label="linear scaling never reaches the target")
+        _log_axes(ax, "batch size B", "%s to the target" % per)
+    axes[1].plot([], [], color="tab:red", alpha=0.3, lw=3, label="never reached the target")
     axes[1].legend(fontsize=7, loc="upper left")
+    return save(fig, out_dir, name)
+
+
+def lr_search(tried, descent_lrs, descent_steps, largest_stable_lr, out_dir, name="lr_search"):
+    """Steps to the target against the learning rate: the grid search per batch size ({B: {lr: steps}}) and
+    full-batch gradient descent, with 1/λ_max and the stability limit 2/λ_max marked (lesson 7)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    descent_steps = onp.asarray(descent_steps, float)
+    ok = onp.isfinite(descent_steps)
+    ax.plot(onp.asarray(descent_lrs)[ok], descent_steps[ok], "-", color="0.3", lw=1, label="full-batch descent (NumPy)")
+    for batch_size, steps in sorted(tried.items()):
+        pairs = sorted((lr, s) for lr, s in steps.items() if onp.isfinite(s))
+        if pairs:
+            ax.plot(*zip(*pairs), "o-", ms=4, label="B = %d (search)" % batch_size)
+    for lr, text in ((largest_stable_lr / 2, "1/λ_max"), (largest_stable_lr, "2/λ_max")):
+        ax.axvline(lr, color="tab:red" if text == "2/λ_max" else "0.6", ls="--")
+        ax.text(lr, 0.99, " %s " % text, transform=ax.get_xaxis_transform(), va="top", fontsize=8,
+                ha="right" if text == "1/λ_max" else "left")
+    _log_axes(ax, "learning rate", "steps to the target")
+    ax.legend(fontsize=7)
     return save(fig, out_dir, name)
 
 
@@ -418,32 +488,6 @@ def excess_loss_curves(curves, out_dir, name="loss_curves", diverged=(), title=N
     if title:
         ax.set_title(title)
     ax.legend(fontsize=8)
-    return save(fig, out_dir, name)
-
-
-def parallel_times(device_seconds, worker_phases, one_process_seconds, out_dir, name="parallel_times"):
-    """Seconds per epoch against devices in one process and against worker processes, and where each launch's
-    wall time went (lesson 11). `device_seconds`: devices -> s/epoch; `worker_phases`: workers -> dict with
-    `epoch`, `startup`, `training`, `shutdown` seconds; `one_process_seconds`: one device, dashed."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    devices = sorted(device_seconds)
-    left.plot(devices, [device_seconds[k] for k in devices], "o-", label="CPU devices, one process")
-    workers = sorted(worker_phases)
-    left.plot(workers, [worker_phases[n]["epoch"] for n in workers], "s-", label="worker processes, dist_sync")
-    left.axhline(one_process_seconds, linestyle="--", color="grey", label="one process, one device")
-    left.set_xticks(sorted(set(devices) | set(workers)))
-    left.set_ylim(bottom=0)
-    left.set_xlabel("devices or workers sharing one global batch")
-    left.set_ylabel("seconds per epoch")
-    left.legend(fontsize=8)
-    bottom = onp.zeros(len(workers))
-    for part, label in (("startup", "start-up"), ("training", "training"), ("shutdown", "shutdown")):
-        values = onp.array([worker_phases[n][part] for n in workers], dtype=float)
-        right.bar([str(n) for n in workers], values, bottom=bottom, label=label)
-        bottom += values
-    right.set_xlabel("workers (+ 1 scheduler + servers)")
-    right.set_ylabel("wall seconds of one launch")
-    right.legend(fontsize=8)
     return save(fig, out_dir, name)
 
 

@@ -105,12 +105,39 @@ def full_batches(features, labels, num_steps, dtype="float64", ctx=None):
     return [(X, y)] * int(num_steps)
 
 
+class IndependentBatches:
+    """`num_steps` batches, each `batch_size` distinct examples drawn afresh with NumPy's global RNG (lesson 5).
+
+    These are the independent draws the mini-batch noise formulas of `convergence` assume. A shuffled epoch
+    (`loading.ShuffledBatches`, `DataLoader`) deals every example once instead, so its batches share none.
+    """
+
+    def __init__(self, features, labels, batch_size, num_steps, ctx=None):
+        features, labels = onp.asarray(features), onp.ravel(labels)
+        loading.check_examples(features, labels, batch_size, "keep")
+        self.num_steps = loading.check_count(num_steps, "num_steps")
+        self.batch_size = batch_size
+        rows = onp.concatenate([onp.random.choice(len(features), batch_size, replace=False) for _ in range(num_steps)])
+        self.features = np.array(features[rows], dtype="float32", ctx=ctx)
+        self.labels = np.array(labels[rows], dtype="float32", ctx=ctx)
+
+    def __len__(self):
+        return self.num_steps
+
+    def __iter__(self):
+        for start in range(0, self.num_steps * self.batch_size, self.batch_size):
+            yield self.features[start:start + self.batch_size], self.labels[start:start + self.batch_size]
+
+
 def record_linear_regression(features, labels, lr, momentum=0.0, optimizer="sgd", num_steps=100, batch_size=None,
-                             dtype="float64", seed=0, gradients=False, states=False, ctx=None):
+                             dtype="float64", seed=0, gradients=False, states=False, ctx=None, start=None,
+                             independent=False, expect_growth=False):
     """Train `Dense(1)` for `num_steps` updates with `training.fit`, a `Recorder` watching each one (lesson 5).
 
-    `batch_size=None`: full-batch gradient descent, parameters and data in `dtype`.
-    A number: shuffled mini-batches from `loading.ShuffledBatches`, which are float32.
+    `batch_size=None`: full-batch gradient descent, parameters and data in `dtype`. A number: float32
+    mini-batches, shuffled epochs (`loading.ShuffledBatches`) or, with `independent`, `IndependentBatches`.
+    `start` = [w..., b] replaces the random initial weights. `expect_growth`: a run past a stability limit is
+    recorded to its end instead of being stopped by `fit`'s divergence guard (full batch: one epoch).
     """
     if batch_size is not None and dtype != "float32":
         raise ValueError("mini-batches are float32; pass dtype='float32' with a batch size")
@@ -119,15 +146,44 @@ def record_linear_regression(features, labels, lr, momentum=0.0, optimizer="sgd"
     net = model.linear_regression(ctx, num_inputs=features.shape[1], hybrid=True)
     if dtype != "float32":
         net.cast(dtype)
+    if start is not None:
+        start = onp.asarray(start, onp.float64).ravel()
+        if start.shape != (features.shape[1] + 1,):
+            raise ValueError("start must hold %d weights and a bias, got %d numbers" % (features.shape[1], start.size))
+        net[0].weight.set_data(np.array(start[None, :-1], dtype=dtype, ctx=ctx))
+        net[0].bias.set_data(np.array(start[-1:], dtype=dtype, ctx=ctx))
     trainer = training.make_trainer(net, optimizer, lr, momentum)
     recorder = Recorder(trainer, dense_parameters(net), gradients=gradients, states=states)
     if batch_size is None:
         batches, num_epochs = full_batches(features, labels, num_steps, dtype, ctx), 1
+    elif independent:
+        batches, num_epochs = IndependentBatches(features, labels, batch_size, num_steps, ctx), 1
     else:
         batches = loading.ShuffledBatches(features, labels, batch_size, ctx=ctx)
         num_epochs = math.ceil(num_steps / len(batches))
-    training.fit(net, batches, trainer, num_epochs, on_step=recorder, max_steps=num_steps, progress=False)
+    try:
+        training.fit(net, batches, trainer, num_epochs, on_step=recorder, max_steps=num_steps, progress=False)
+    except training.DivergenceError:
+        if not (expect_growth and len(recorder.losses) == num_steps):
+            raise
     return recorder
+
+
+def nag_iterates(recorder, momentum):
+    """The points Nesterov's method visits, w_k = ŵ_k − β v_k (lesson 5): MXNet's `nag` keeps as the parameter
+    the look-ahead ŵ_k = w_k + β v_k and as its state the velocity v_k (zero before the first step).
+    With β = 0 the two coincide (and MXNet keeps no state)."""
+    if momentum == 0:
+        return recorder.parameters
+    stored, velocity = recorder.parameters, recorder.states
+    return stored - momentum * onp.vstack([onp.zeros((1, stored.shape[1])), velocity])
+
+
+def iterates(features, labels, lr, momentum=0.0, optimizer="sgd", num_steps=100, seed=0, expect_growth=False):
+    """θ_0 .. θ_num_steps of full-batch float64 training (lesson 5); for `nag` the iterate, not the look-ahead."""
+    recorder = record_linear_regression(features, labels, lr, momentum, optimizer, num_steps=num_steps, seed=seed,
+                                        states=optimizer == "nag" and momentum > 0, expect_growth=expect_growth)
+    return nag_iterates(recorder, momentum) if optimizer == "nag" else recorder.parameters
 
 
 def record_position(loss_of, start, lr, momentum=0.0, optimizer="sgd", num_steps=100, dtype="float64", ctx=None):

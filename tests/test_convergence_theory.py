@@ -65,6 +65,8 @@ def test_stability_limits_and_small_cases_by_hand():
     onp.testing.assert_allclose(convergence.momentum_weights(0.5, 4), [1, 0.5, 0.25, 0.125])
     assert convergence.memory_steps(0.9) == pytest.approx(10)
     assert convergence.effective_lr(0.01, 0.9) == pytest.approx(0.1)
+    assert convergence.steps_per_digit(0.1) == pytest.approx(1.0) and convergence.steps_per_digit(0.5) == pytest.approx(
+        math.log(10) / math.log(2))  # 0.5^k = 0.1 at k = log₂ 10
     # g = 1, 2, 3 with η = 1, λ = ½: v₁ = −1, v₂ = −(2 + ½), v₃ = −(3 + 1 + ¼)
     onp.testing.assert_allclose(convergence.momentum_from_gradients([[1.0], [2.0], [3.0]], 1.0, 0.5),
                                 [[-1.0], [-2.5], [-4.25]])
@@ -190,3 +192,96 @@ def test_bad_inputs_raise_value_errors():
         landscape.rescale(onp.ones((3, 2)), [1.0, 0.0])
     with pytest.raises(ValueError, match="positive eigenvalues"):
         landscape.condition_number([0.0, 1.0])
+
+
+# ---------------------------------------------------------------- mini-batch noise: the exact moment recursion
+
+def independent_batch_chains(features, labels, lr, momentum, batch_size, start, num_steps, num_chains, seed):
+    """Many independent NumPy runs of v' = βv − η g_B, θ' = θ + v', each batch B distinct examples drawn afresh;
+    the excess loss ½ (θ − θ*)ᵀ A (θ − θ*) of every chain at every step, with A and θ* from the normal equations."""
+    rng = onp.random.default_rng(seed)
+    X = onp.hstack([features, onp.ones((len(features), 1))])
+    y = onp.asarray(labels, onp.float64)
+    A = X.T @ X / len(X)
+    optimum = onp.linalg.solve(X.T @ X, X.T @ y)
+    theta = onp.tile(onp.asarray(start, onp.float64), (num_chains, 1))
+    velocity = onp.zeros_like(theta)
+    losses = []
+    for _ in range(num_steps + 1):
+        offsets = theta - optimum
+        losses.append(0.5 * onp.einsum("ci,ij,cj->c", offsets, A, offsets))
+        rows = onp.argsort(rng.random((num_chains, len(X))), axis=1)[:, :batch_size]
+        residual = onp.einsum("cbi,ci->cb", X[rows], theta) - y[rows]
+        velocity = momentum * velocity - lr * onp.einsum("cbi,cb->ci", X[rows], residual) / batch_size
+        theta = theta + velocity
+    return onp.array(losses)  # (steps + 1, chains)
+
+
+@pytest.mark.parametrize("momentum, fraction", [(0.0, 0.7), (0.9, 0.3)])
+def test_expected_excess_loss_matches_monte_carlo(momentum, fraction):
+    # Uncentred features and noisy labels: the noise of a batch grows with the distance from θ*, the case
+    # the additive formula misses. 4000 chains; the mean of 4000 excess losses has a standard error the
+    # chains themselves give, and 4 standard errors is the tolerance at every checked step.
+    rng = onp.random.default_rng(1)
+    features = rng.uniform(0.3, 2.5, size=(60, 2)) * [1.0, 3.0]
+    labels = features @ [3.0, -1.0] + 2.0 + rng.normal(0, 2.0, size=60)
+    noise = convergence.minibatch_noise(features, labels, 5)
+    lr = fraction * 2 / landscape.eigenvalues(noise.hessian)[-1] * (1 - momentum)
+    start = noise.optimum + [1.0, -0.5, 2.0]
+    chains = independent_batch_chains(features, labels, lr, momentum, 5, start, 120, 4000, seed=2)
+    expected = convergence.expected_excess_loss(noise, lr, momentum, start, 120)
+    for step in (0, 1, 5, 30, 120):
+        error = chains[step].std() / math.sqrt(chains.shape[1]) + 1e-12
+        assert abs(chains[step].mean() - expected[step]) < 4 * error, step
+    # And the long run: the recursion's fixed point is where its curve ends up.
+    long_run = convergence.expected_excess_loss(noise, lr, momentum, start, 3 * convergence.settling_time(noise, lr, momentum))
+    assert long_run[-1] == pytest.approx(convergence.stationary_excess_loss(noise, lr, momentum), rel=1e-3)
+
+
+def test_minibatch_noise_by_hand_and_the_additive_limit():
+    # Two examples x = 0 and x = 2 (X̃ rows [0, 1], [2, 1]), labels 1 and 3: y = x + 1 exactly, so the residuals
+    # at θ* are zero and only the multiplicative part is left; with B = 1 of n = 2, scale = (2−1)/(1·1) = 1.
+    noise = convergence.minibatch_noise(onp.array([[0.0], [2.0]]), onp.array([1.0, 3.0]), 1)
+    onp.testing.assert_allclose(noise.optimum, [1.0, 1.0], atol=1e-12)
+    onp.testing.assert_allclose(noise.hessian, [[2.0, 1.0], [1.0, 1.0]])  # ([0,0],[0,1]) and ([4,2],[2,1]), halved
+    assert noise.scale == 1.0 and onp.abs(noise.residual).max() < 1e-20
+    assert convergence.stationary_excess_loss(noise, 0.1, 0.0) == pytest.approx(0.0, abs=1e-20)  # no noise at θ*
+    # One example repeated: every batch is the whole data, the gradient is exact, the floor is 0 for any start.
+    same = convergence.minibatch_noise(onp.array([[1.0], [1.0], [3.0]]), onp.array([2.0, 2.0, 4.0]), 2)
+    assert same.scale == pytest.approx((3 - 2) / (2 * 2)) and same.fourth.shape == (2, 2, 2, 2)
+    with pytest.raises(ValueError, match="batch_size"):
+        convergence.minibatch_noise(onp.ones((3, 1)), onp.ones(3), 3)
+
+
+def test_stationary_excess_loss_refuses_a_run_the_noise_makes_grow():
+    rng = onp.random.default_rng(0)
+    features = rng.uniform(0, 3, size=(40, 1)) ** 3  # heavy-tailed x: x⁴ moments dwarf λ²
+    noise = convergence.minibatch_noise(features, rng.normal(size=40), 1)
+    lr = 0.95 * 2 / landscape.eigenvalues(noise.hessian)[-1]  # inside GD's limit, yet the noise makes E[L] grow
+    with pytest.raises(ValueError, match="grow"):
+        convergence.stationary_excess_loss(noise, lr, 0.0)
+
+
+def test_settling_target_and_block_statistics_by_hand():
+    assert convergence.settling_step([0.0, 0.5, 0.98, 1.02, 0.995, 1.0], 1.0, tolerance=0.01) == 4
+    with pytest.raises(ValueError, match="not settled"):
+        convergence.settling_step([0.0, 0.5, 0.9], 1.0)
+    # Means of 2 steps ending at k: 7.5, 3.5, 1.25, 0.75, 1.25, 0.75 (k = 1..6): below 1 first at k = 4, for
+    # good only from k = 6; below 2.5 from k = 3 on. With a window of 1, the curve itself: below 1.6 from k = 3.
+    ringing = [10.0, 5.0, 2.0, 0.5, 1.0, 1.5, 0.0]
+    assert convergence.arrival_step(ringing, 1.0, window=2) == 6 and convergence.arrival_step(ringing, 2.5, 2) == 3
+    assert convergence.arrival_step(ringing, 1.6, window=1) == 3
+    assert convergence.arrival_step([10.0, 5.0], 1.0, window=1) is None
+    with pytest.raises(ValueError, match="window"):
+        convergence.arrival_step([1.0, 2.0], 1.0, window=3)
+    onp.testing.assert_allclose(convergence.block_means(onp.arange(7.0), 3), [0.5, 2.5, 4.5])  # the 7th dropped
+    mean, error = convergence.mean_with_error([1.0, 3.0, 5.0, 7.0], 2)  # blocks 2 and 6
+    assert mean == pytest.approx(4.0) and error == pytest.approx(2.0)  # sd 2√2 / √2
+    ratio, error = convergence.ratio_with_error([2.0, 2.0, 4.0, 4.0], [1.0, 1.0, 2.0, 2.0], 2)
+    assert ratio == pytest.approx(2.0) and error == pytest.approx(0.0, abs=1e-12)  # the ratio is 2 in every block
+    # Jackknife by hand: blocks (1, 1) and (3, 1); leaving one out gives 3 and 1, mean 2, variance ½·((1)² + (1)²).
+    ratio, error = convergence.ratio_with_error([1.0, 3.0], [1.0, 1.0], 2)
+    assert ratio == pytest.approx(2.0) and error == pytest.approx(1.0)
+    # Student's t: 2 blocks (1 degree of freedom), the 99% point is tan(π/2 · 0.99) = 63.66; many blocks → 2.576.
+    assert convergence.student_bound(2) == pytest.approx(math.tan(math.pi / 2 * 0.99), rel=1e-9)
+    assert convergence.student_bound(100000) == pytest.approx(2.5758, abs=1e-3)

@@ -320,6 +320,8 @@ def test_an_ascii_terminal_gets_escapes_instead_of_a_crash(started):
 
 
 def test_ctrl_c_while_mxnet_imports_ends_with_one_line(started):
+    # cli.main catches the interrupt, so MXNet must be imported inside it: a module that `import gluon_lessons`
+    # runs (gluon_lessons/__init__.py) must not import MXNet, or the traceback comes before main exists.
     process = started["jobs"]["ctrl-c"]
     _, err = process.communicate(timeout=600)
     assert process.returncode == 130 and err == "gluon-lessons: error: interrupted\n", err[-2000:]
