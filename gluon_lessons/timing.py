@@ -1,6 +1,6 @@
-"""Wall-clock timing of MXNet work: warm-up excluded, `npx.waitall()` at every clock read, medians.
+"""Wall-clock timing of MXNet work: warm-up excluded, `npx.waitall()` at every clock read, medians and ranges.
 
-Lesson 6 (`gluon_lessons.lessons.lesson06_batch_time`) times updates with it; so does `benchmarks/`.
+Lesson 6 (`gluon_lessons/lessons/lesson06_batch_time.py`) times updates and epochs with it.
 """
 import math
 import time
@@ -11,21 +11,61 @@ from mxnet import autograd, npx
 from . import loading
 
 
+def stopwatch(work):
+    """(wall seconds, result) of `work()`; the clock starts and stops only after `npx.waitall()`."""
+    npx.waitall()
+    started = time.perf_counter()
+    result = work()
+    npx.waitall()  # MXNet runs asynchronously: stop the clock only when the work is done
+    return time.perf_counter() - started, result
+
+
 def median_seconds(work, repeats=5, warmup=1):
     """Median and all wall times of `work()` over `repeats` calls, after `warmup` untimed calls."""
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError("repeats must be an integer >= 1, got %r" % (repeats,))
+    repeats = loading.check_count(repeats, "repeats")
     for _ in range(warmup):
         work()
-    npx.waitall()
-    times = []
-    for _ in range(repeats):
-        npx.waitall()
-        started = time.perf_counter()
-        work()
-        npx.waitall()  # MXNet runs asynchronously: stop the clock only when the work is done
-        times.append(time.perf_counter() - started)
+    times = [stopwatch(work)[0] for _ in range(repeats)]
     return float(onp.median(times)), times
+
+
+def epoch_part_seconds(shuffle, updates, repeats=5, warmup=1):
+    """Seconds of each part of an epoch, per repeat: `shuffle()` deals the epoch's arrays (X, y), then each
+    `updates[name](X, y)` runs on them in turn. Returns {"shuffle": [...], name: [...]}; `warmup` rounds uncounted."""
+    repeats = loading.check_count(repeats, "repeats")
+    for _ in range(warmup):
+        X, y = shuffle()
+        for run in updates.values():
+            run(X, y)
+    times = {part: [] for part in ["shuffle", *updates]}
+    for _ in range(repeats):
+        seconds, (X, y) = stopwatch(shuffle)
+        times["shuffle"].append(seconds)
+        for name, run in updates.items():
+            times[name].append(stopwatch(lambda: run(X, y))[0])
+    return times
+
+
+def epoch_seconds(shuffle_seconds, update_seconds, timed_updates, updates_per_epoch):
+    """An epoch from repeats of its shuffle and of `timed_updates` of its `updates_per_epoch` updates.
+
+    Each repeat's epoch is its shuffle plus its updates scaled to a whole epoch (extrapolated when fewer
+    were timed). Medians, and the range over the repeats as (lowest, highest).
+    """
+    shuffle_seconds, update_seconds = onp.asarray(shuffle_seconds, float), onp.asarray(update_seconds, float)
+    if shuffle_seconds.shape != update_seconds.shape or update_seconds.ndim != 1 or not len(update_seconds):
+        raise ValueError("need one shuffle time and one update time per repeat")
+    timed_updates = loading.check_count(timed_updates, "timed_updates")
+    updates_per_epoch = loading.check_count(updates_per_epoch, "updates_per_epoch", minimum=timed_updates)
+    per_update = update_seconds / timed_updates
+    epochs = shuffle_seconds + per_update * updates_per_epoch
+    return dict(timed_updates=timed_updates, extrapolated=timed_updates < updates_per_epoch,
+                seconds_per_update=float(onp.median(per_update)),
+                seconds_per_update_spread=(float(per_update.min()), float(per_update.max())),
+                update_seconds_per_epoch=float(onp.median(per_update)) * updates_per_epoch,
+                shuffle_seconds=float(onp.median(shuffle_seconds)),
+                seconds_per_epoch=float(onp.median(epochs)),
+                seconds_per_epoch_spread=(float(epochs.min()), float(epochs.max())))
 
 
 def gluon_steps(step_loss_of, trainer, X, y, batch_size, num_updates):
