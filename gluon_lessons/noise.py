@@ -10,9 +10,24 @@ import mxnet as mx
 import numpy as onp
 from mxnet import autograd, np, npx
 
+from . import data as house_data
 from . import fused, landscape, loading, model, training
 
 npx.set_np()
+
+
+def correlated_house_prices(num_examples=1024, correlation=-0.8, price_noise=1.0, seed=0):
+    """Standardized area and age with the given correlation; price = 2·area − 3.4·age + 4.2 + noise."""
+    if isinstance(correlation, bool) or not isinstance(correlation, (int, float)) or not -1 < correlation < 1:
+        raise ValueError("correlation must be a number in (-1, 1), got %r" % (correlation,))
+    base = house_data.synthetic_house_prices(num_examples, noise=price_noise, seed=seed)
+    area, other = base.features[:, 0].astype(onp.float64), base.features[:, 1].astype(onp.float64)
+    age = correlation * area + math.sqrt(1 - correlation ** 2) * other
+    features = onp.stack([area, age], axis=1).astype(onp.float32)
+    rng = onp.random.default_rng(seed + 1)
+    labels = features.astype(onp.float64) @ onp.asarray(base.true_w) + base.true_b + rng.normal(0, price_noise, num_examples)
+    return house_data.HouseData(features, labels.astype(onp.float32), base.feature_names, base.true_w, base.true_b,
+                                price_noise, seed)
 
 
 def per_example_gradients(features, labels, weight, bias):
@@ -128,13 +143,36 @@ class Quadratic:
         return 2.0 / landscape.eigenvalues(self.hessian)[-1]
 
 
+def descent_losses(quadratic, lrs, num_steps):
+    """Full-batch gradient descent from w̃ = 0 in float64: the loss after each of `num_steps` steps, one row per lr."""
+    lrs = onp.atleast_1d(onp.asarray(lrs, onp.float64))
+    params = onp.zeros((len(lrs), len(quadratic.linear)))
+    losses = onp.empty((len(lrs), num_steps))
+    with onp.errstate(over="ignore", invalid="ignore"):  # past 2/λ_max the loss overflows: never reached
+        for step in range(num_steps):
+            params = params - lrs[:, None] * (params @ quadratic.hessian - quadratic.linear)
+            losses[:, step] = quadratic(params)
+    return losses
+
+
+def descent_path(quadratic, lr, target, max_steps=10000):
+    """Full-batch gradient descent from w̃ = 0 until the loss is at or below `target`: [w, b] after each step, from 0."""
+    params = [onp.zeros(len(quadratic.linear))]
+    while quadratic(params[-1][None])[0] > target and len(params) <= max_steps:
+        params.append(params[-1] - lr * (quadratic.hessian @ params[-1] - quadratic.linear))
+    return onp.array(params)
+
+
 def ensemble_losses(features, labels, batch_size, lrs, num_steps, runs, segment=fused.STEPS_PER_GRAPH,
-                    stop_below=None, ctx=None):
+                    stop_below=None, groups=1, ctx=None):
     """Full-data loss after each of `num_steps` SGD updates from w̃ = 0, for `runs` shuffles; shape (runs, steps).
 
-    `lrs` is one learning rate or one per step. Stops early (the rest NaN) once the mean over runs is
-    below `stop_below` or any run has diverged. Uses `fused.LinearUpdates`, the course's fast path.
+    `lrs` is one learning rate or one per step. Stops early (the rest NaN) once each of `groups` equal blocks
+    of runs has reached `stop_below` (`group_steps`), or any run has diverged. Uses `fused.LinearUpdates`,
+    the course's fast path.
     """
+    if runs % groups:
+        raise ValueError("runs (%d) must split into %d equal groups" % (runs, groups))
     quadratic = Quadratic(features, labels)
     lrs = onp.broadcast_to(onp.asarray(lrs, onp.float32), (num_steps,))
     batches = loading.ShuffledBatches(features, labels, batch_size, ctx=ctx)
@@ -143,24 +181,22 @@ def ensemble_losses(features, labels, batch_size, lrs, num_steps, runs, segment=
     updates = [fused.LinearUpdates(net, batch_size) for net in nets]
     epochs = [None] * runs
     losses = onp.full((runs, num_steps), onp.nan)
+    start_loss = quadratic(onp.zeros((1, quadratic.hessian.shape[0])))[0]
     done = 0
     while done < num_steps:
-        for r in range(runs):
-            position = done % per_epoch
-            if position == 0:
-                epochs[r] = batches.epoch_arrays()
+        if done % per_epoch == 0:
+            epochs = [batches.epoch_arrays() for _ in range(runs)]
         count = min(segment, num_steps - done, per_epoch - done % per_epoch)
         start = (done % per_epoch) * batch_size
-        for r in range(runs):
-            X, y = epochs[r]
-            rows = slice(start, min(start + count * batch_size, batches.num_examples))
+        rows = slice(start, min(start + count * batch_size, batches.num_examples))
+        for r, (X, y) in enumerate(epochs):
             _, path = updates[r].run(X[rows], y[rows], count, lrs=lrs[done:done + count], record=True)
             losses[r, done:done + count] = quadratic(path.asnumpy())
         done += count
         mean = losses[:, done - 1].mean()
-        if not onp.isfinite(mean) or mean > 1e6 * (1 + quadratic(onp.zeros((1, quadratic.hessian.shape[0])))[0]):
+        if not onp.isfinite(mean) or mean > 1e6 * (1 + start_loss):
             break
-        if stop_below is not None and math.isfinite(steps_to_reach(losses[:, :done], stop_below)):
+        if stop_below is not None and all(map(math.isfinite, group_steps(losses[:, :done], stop_below, groups))):
             break
     return losses
 
@@ -180,8 +216,41 @@ def smoothed_mean(losses):
 
 def steps_to_reach(losses, target):
     """First step (1-based) at which `smoothed_mean(losses)` is at or below `target`; inf if never."""
-    hit = onp.flatnonzero(smoothed_mean(losses) <= target)
+    with onp.errstate(invalid="ignore"):
+        hit = onp.flatnonzero(smoothed_mean(losses) <= target)
     return int(hit[0]) + 1 if hit.size else math.inf
+
+
+def group_steps(losses, target, groups):
+    """`steps_to_reach` of each of `groups` equal blocks of rows of `losses` (independent ensembles of runs)."""
+    return [steps_to_reach(block, target) for block in onp.split(onp.asarray(losses), groups)]
+
+
+def spread(values):
+    """(median, smallest, largest) of repeated measurements; inf counts as larger than any number."""
+    values = onp.sort(onp.asarray(values, float))
+    return float(onp.median(values)), float(values[0]), float(values[-1])
+
+
+def diverged_groups(losses, start_loss, groups):
+    """For each of `groups` equal blocks of runs: did any end (last recorded step) above `start_loss`, or overflow?"""
+    losses = onp.asarray(losses, float)
+    recorded = onp.flatnonzero(~onp.isnan(losses).all(axis=0))
+    last = losses[:, recorded[-1]] if recorded.size else onp.full(len(losses), onp.nan)
+    return [bool(onp.any(~onp.isfinite(block) | (block > start_loss))) for block in onp.split(last, groups)]
+
+
+def compare_spreads(values, reference, factor=1.5, diverged=()):
+    """Repeated costs against a reference's: "within" factor x (all of them, even the reference's cheapest),
+    "more" (all above factor x its dearest), else "inconclusive"; "diverged"/"stalled" when none reached."""
+    values, reference = onp.asarray(values, float), onp.asarray(reference, float)
+    if not onp.isfinite(values).any():
+        return "diverged" if any(diverged) else "stalled"
+    if values.max() <= factor * reference.min():
+        return "within"
+    if values.min() > factor * reference.max():
+        return "more"
+    return "inconclusive"
 
 
 def fit_critical_batch(batch_sizes, steps):
@@ -196,25 +265,42 @@ def fit_critical_batch(batch_sizes, steps):
     return float(s_min), float(slope / s_min)
 
 
-def tuned_steps(features, labels, batch_sizes, target, runs=4, max_steps=4000, ctx=None):
-    """Fewest steps to `target` for each batch size over learning rates 1/λ_max · 2^-k.
+def lr_grid(largest_stable_lr, per_octave=4, octaves=24):
+    """Learning rates 2/λ_max · 2^(-(k - ½)/per_octave), k = 1, 2, ...: from just below the stability limit down.
+
+    The half step keeps lr · 2^m (linear scaling from a grid point) off the limit itself."""
+    return largest_stable_lr * 2.0 ** (-(onp.arange(1, per_octave * octaves + 1) - 0.5) / per_octave)
+
+
+@dataclasses.dataclass
+class Tuned:
+    steps: float  # median over the repeats at the kept lr (inf if most never reached the target)
+    lr: float  # the kept learning rate
+    per_repeat: list  # steps of each repeat at that lr, on fresh shuffles
+    tried: dict  # {lr: steps} of the search (one ensemble each)
+    checked: dict  # {lr: median over repeats} of the search's best and the next smaller lr
+
+
+def tuned_steps(features, labels, batch_sizes, target, runs=4, repeats=1, max_steps=4000, per_octave=4, ctx=None):
+    """Fewest steps to `target` for each batch size over `lr_grid` (up to the stability limit 2/λ_max).
 
     Batch sizes are taken largest first. Each search starts where linear scaling from the previous
     batch size points (its best lr times the ratio of batch sizes) and walks the grid while the step
-    count falls; a run that has not beaten the best count by then is cut there (recorded as inf).
-    Returns {B: (steps, lr, {lr: steps tried})}.
+    count of one ensemble of `runs` falls; a run that has not beaten the best count by then is cut there
+    (recorded as inf). The search's best and the next smaller lr are then run again, `repeats` fresh
+    ensembles each, and the one with the lower median is kept: a lucky ensemble at a rate whose noise floor
+    just touches the target cannot win. Returns {B: Tuned}.
     """
-    quadratic = Quadratic(features, labels)
-    grid = quadratic.largest_stable_lr * 2.0 ** -onp.arange(1, 24)
+    grid = lr_grid(Quadratic(features, labels).largest_stable_lr, per_octave)
     results, previous = {}, None
     for batch_size in sorted(set(batch_sizes), reverse=True):
         if previous is None:
             start, first_cap = 0, max_steps
         else:
             steps, lr, size = previous
-            shift = int(round(math.log2(size / batch_size)))
+            shift = int(round(per_octave * math.log2(size / batch_size)))
             start = min(int(onp.argmin(abs(grid - lr))) + shift, len(grid) - 1)
-            first_cap = min(max_steps, 2 * steps * size // batch_size + 20)
+            first_cap = int(min(max_steps, 2 * steps * size // batch_size + 20))
         tried = {}
 
         def steps_at(i, cap):
@@ -235,10 +321,20 @@ def tuned_steps(features, labels, batch_sizes, target, runs=4, max_steps=4000, c
                 i += direction
             if best_i != start:
                 break  # it moved one way, so the other way is worse
-        results[batch_size] = (best, float(grid[best_i]), {float(grid[i]): s for i, s in sorted(tried.items())})
+        cap = int(min(max_steps, 3 * best + 20) if math.isfinite(best) else max_steps)
+        checked = {}
+        for i in sorted({best_i, min(best_i + 1, len(grid) - 1)}):
+            again = ensemble_losses(features, labels, batch_size, grid[i], cap, runs * repeats, stop_below=target,
+                                    groups=repeats, ctx=ctx)
+            checked[i] = group_steps(again, target, repeats)
+        kept = min(checked, key=lambda i: (spread(checked[i])[0], -i))  # a tie goes to the smaller lr
+        results[batch_size] = Tuned(spread(checked[kept])[0], float(grid[kept]), checked[kept],
+                                    {float(grid[i]): s for i, s in sorted(tried.items())},
+                                    {float(grid[i]): spread(c)[0] for i, c in checked.items()})
         if math.isfinite(best):
-            previous = (best, float(grid[best_i]), batch_size)
-    return results
+            previous = (results[batch_size].steps if math.isfinite(results[batch_size].steps) else best,
+                        float(grid[kept]), batch_size)
+    return dict(sorted(results.items()))
 
 
 def warmup_schedule(lr, base_lr, warmup_steps, num_steps):
@@ -247,25 +343,43 @@ def warmup_schedule(lr, base_lr, warmup_steps, num_steps):
     return onp.concatenate([ramp, onp.full(max(num_steps - len(ramp), 0), lr)])[:num_steps]
 
 
-def scaled_steps(features, labels, batch_sizes, base_batch, base_lr, target, warmup_steps=10, runs=4,
+@dataclasses.dataclass
+class Scaled:
+    lr: float  # base_lr · B / base_batch
+    warmup_steps: int  # updates of the linear warm-up from 0 (the same number of examples for every B)
+    per_repeat: list  # steps to the target of each repeat (inf: diverged, or stalled above the target)
+    diverged: list  # per repeat: whether its runs ended above the loss at w̃ = 0 (or overflowed)
+
+    @property
+    def steps(self):
+        """Median over the repeats."""
+        return spread(self.per_repeat)[0]
+
+
+def scaled_steps(features, labels, batch_sizes, base_batch, base_lr, target, warmup_examples=0, runs=4, repeats=1,
                  max_steps=4000, ctx=None):
-    """Steps to `target` with the linear scaling rule lr = base_lr · B / base_batch and a linear warm-up.
+    """Steps to `target` with the linear scaling rule lr = base_lr · B / base_batch, the same for every B.
 
-    The base batch size is run first; perfect scaling would then need base_steps · base_batch / B
-    steps, and each other run is cut at 3x that plus the warm-up. Returns {B: (steps, lr)}; steps is
-    inf when the target was not reached (the run diverged or stalled above it).
+    With `warmup_examples` > 0 every run ramps its lr up linearly from 0 over the first ⌈warmup_examples/B⌉
+    updates, the same amount of data for every batch size. The base batch size is run first; perfect
+    scaling would then need base_steps · base_batch / B steps, and each other run is cut at 3x its
+    slowest repeat plus the warm-up. Returns {B: Scaled}.
     """
-    def steps_for(batch_size, cap):
+    def run(batch_size, cap):
         lr = base_lr * batch_size / base_batch
-        schedule = warmup_schedule(lr, base_lr, warmup_steps, cap)
-        losses = ensemble_losses(features, labels, batch_size, schedule, cap, runs, stop_below=target, ctx=ctx)
-        return steps_to_reach(losses, target), float(lr)
+        warmup = -(-warmup_examples // batch_size)
+        schedule = warmup_schedule(lr, 0.0, warmup, cap)
+        losses = ensemble_losses(features, labels, batch_size, schedule, cap, runs * repeats, stop_below=target,
+                                 groups=repeats, ctx=ctx)
+        return Scaled(float(lr), warmup, group_steps(losses, target, repeats), diverged_groups(losses, start, repeats))
 
-    results = {base_batch: steps_for(base_batch, max_steps)}
-    base_steps = results[base_batch][0]
-    if not math.isfinite(base_steps):
-        raise ValueError("the base batch size %d does not reach the target at lr %g" % (base_batch, base_lr))
+    start = Quadratic(features, labels)(onp.zeros((1, onp.shape(features)[1] + 1)))[0]
+    results = {base_batch: run(base_batch, max_steps)}
+    slowest = max(results[base_batch].per_repeat)
+    if not math.isfinite(slowest):
+        raise ValueError("the base batch size %d does not reach the target at lr %g in %d steps"
+                         % (base_batch, base_lr, max_steps))
     for batch_size in sorted(set(batch_sizes) - {base_batch}):
-        cap = int(3 * base_steps * base_batch / batch_size) + warmup_steps + 10
-        results[batch_size] = steps_for(batch_size, min(cap, max_steps))
+        cap = int(3 * slowest * base_batch / batch_size) + -(-warmup_examples // batch_size) + 10
+        results[batch_size] = run(batch_size, min(cap, max_steps))
     return dict(sorted(results.items()))

@@ -115,5 +115,76 @@ def test_sgd_runs_reach_a_target_and_big_batches_need_fewer_steps():
     target = quadratic.minimum + 0.05
     losses = noise.ensemble_losses(house.features, house.labels, 8, 0.1, 400, runs=2, stop_below=target)
     assert losses.shape == (2, 400) and onp.all(losses[:, 0] < quadratic(onp.zeros((1, D + 1)))[0])
-    tuned = noise.tuned_steps(house.features, house.labels, (1, 16, 256), target, runs=2, max_steps=2000)
-    assert tuned[1][0] > tuned[16][0] >= tuned[256][0] and tuned[1][1] <= tuned[256][1]
+    tuned = noise.tuned_steps(house.features, house.labels, (1, 16, 256), target, runs=2, repeats=2, max_steps=2000)
+    assert tuned[1].steps > tuned[16].steps >= tuned[256].steps and tuned[1].lr <= tuned[256].lr
+    assert all(len(t.per_repeat) == 2 and t.lr in t.tried for t in tuned.values())
+    # batch 256 = all the data: every update is a full-batch gradient step, so the search's lr takes exactly
+    # the steps gradient descent in float64 takes at it (float32 rounding cannot move a count of a few steps)
+    descent = noise.descent_losses(quadratic, [tuned[256].lr], 100)[0]
+    assert tuned[256].per_repeat == [noise.steps_to_reach(descent, target)] * 2
+
+
+def test_correlated_house_prices_have_the_asked_correlation():
+    house = noise.correlated_house_prices(20000, correlation=-0.8, price_noise=1.0)
+    # the sample correlation's standard error is (1 − ρ²)/√n; 4 of them
+    assert onp.corrcoef(house.features.T)[0, 1] == pytest.approx(-0.8, abs=4 * (1 - 0.64) / math.sqrt(20000))
+    ols_w, ols_b = model.least_squares(house.features, house.labels)
+    onp.testing.assert_allclose(ols_w, [2.0, -3.4], atol=4 / math.sqrt(20000 * (1 - 0.64)))  # noise 1, n = 20000
+    with pytest.raises(ValueError, match="correlation"):
+        noise.correlated_house_prices(10, correlation=1.0)
+
+
+def test_descent_follows_the_closed_form_and_diverges_past_the_limit():
+    """From 0, the error along each eigenvector of H shrinks by (1 − lr λ) per step."""
+    house = _house(500, seed=8)
+    quadratic = noise.Quadratic(house.features, house.labels)
+    curvatures, vectors = onp.linalg.eigh(quadratic.hessian)
+    start = vectors.T @ quadratic.minimizer
+    limit = quadratic.largest_stable_lr
+    assert limit == pytest.approx(2 / curvatures[-1])
+    lrs = onp.array([0.3, 0.9, 1.2]) * limit
+    losses = noise.descent_losses(quadratic, lrs, 30)
+    k = onp.arange(1, 31)
+    for lr, row in zip(lrs, losses):
+        excess = 0.5 * ((1 - lr * curvatures[None, :]) ** (2 * k[:, None]) * curvatures * start ** 2).sum(axis=1)
+        onp.testing.assert_allclose(row - quadratic.minimum, excess, rtol=1e-6, atol=1e-9)
+    assert losses[2, -1] > losses[2, 0]  # past 2/λ_max the loss grows
+    path = noise.descent_path(quadratic, 0.5 * limit, quadratic.minimum + 0.01)
+    assert quadratic(path[-1:])[0] <= quadratic.minimum + 0.01 < quadratic(path[-2:-1])[0]
+    onp.testing.assert_allclose(quadratic(path[1:]), noise.descent_losses(quadratic, 0.5 * limit, len(path) - 1)[0])
+
+
+def test_lr_grid_runs_up_to_just_below_the_limit():
+    grid = noise.lr_grid(2.0, per_octave=4)
+    assert grid[0] == pytest.approx(2.0 * 2 ** -0.125) and 1.0 < grid[0] < 2.0
+    onp.testing.assert_allclose(grid[:-1] / grid[1:], 2 ** 0.25)
+    assert not onp.any(onp.isclose(onp.log2(grid[:, None] * 2.0 ** onp.arange(-20, 21) / 2.0) % 1, 0, atol=1e-9))
+
+
+def test_groups_spreads_and_verdicts():
+    losses = onp.array([[3.0, 1.0, 0.5, 0.2], [3.0, 2.0, 1.0, 0.2], [3.0, 3.0, 3.0, 3.0], [3.0, 3.0, 3.0, 3.0]])
+    assert noise.group_steps(losses, 1.0, 2) == [3, math.inf]
+    assert noise.spread([5, 3, math.inf]) == (5.0, 3.0, math.inf)
+    assert noise.diverged_groups(onp.array([[1.0, 2.0], [1.0, 50.0]]), 10.0, 2) == [False, True]
+    assert noise.diverged_groups(onp.array([[1.0, onp.nan], [onp.inf, onp.nan]]), 10.0, 2) == [False, True]
+    reference = [100, 120]
+    assert noise.compare_spreads([140, 150], reference) == "within"  # 150 <= 1.5 x 100
+    assert noise.compare_spreads([181, 200], reference) == "more"  # 181 > 1.5 x 120
+    assert noise.compare_spreads([140, 200], reference) == "inconclusive"
+    assert noise.compare_spreads([math.inf] * 2, reference, diverged=[True, False]) == "diverged"
+    assert noise.compare_spreads([math.inf] * 2, reference, diverged=[False, False]) == "stalled"
+
+
+def test_linear_scaling_diverges_past_the_limit_and_warms_up_over_the_same_examples():
+    house = _house(256, seed=9)
+    quadratic = noise.Quadratic(house.features, house.labels)
+    target = quadratic.minimum + 0.05
+    limit = quadratic.largest_stable_lr
+    base_lr = 0.6 * limit / 64  # batch 64 at 0.6 of the limit, batch 256 at 2.4 of it
+    scaled = noise.scaled_steps(house.features, house.labels, (1, 64, 256), 1, base_lr, target, warmup_examples=128,
+                                runs=2, repeats=2)
+    assert [s.warmup_steps for s in scaled.values()] == [128, 2, 1]  # ⌈128 / B⌉ updates: the same 128 examples
+    assert all(math.isfinite(x) for x in scaled[1].per_repeat + scaled[64].per_repeat)
+    assert scaled[256].per_repeat == [math.inf] * 2 and scaled[256].diverged == [True, True]
+    assert scaled[64].diverged == [False, False]
+    onp.testing.assert_allclose(noise.warmup_schedule(1.0, 0.0, 4, 6), [0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
