@@ -112,10 +112,6 @@ class BlockLoss:
             self.set(saved)
         return onp.array(losses)
 
-    def value_and_gradient(self, theta=None):
-        """(L(θ), ∇L(θ)) from one forward and backward pass."""
-        return self._evaluate(theta, self._value_and_gradient_here)
-
     def gradient(self, theta=None):
         """∇L(θ) from autograd, as a float64 vector."""
         return self.value_and_gradient(theta)[1]

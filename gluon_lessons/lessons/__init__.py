@@ -1,7 +1,5 @@
 """The course: one module per lesson, in order. `gluon-lessons list` prints this table."""
 import collections
-import importlib
-import inspect
 from pathlib import Path
 
 Lesson = collections.namedtuple("Lesson", "number slug module title")
@@ -41,12 +39,3 @@ def find(name):
     raise ValueError("unknown lesson %r; choose a number 1-%d or one of: %s"
                      % (name, len(LESSONS), ", ".join(l.slug for l in LESSONS)))
 
-
-def load(lesson):
-    return importlib.import_module("%s.%s" % (__name__, lesson.module))
-
-
-def settings_of(module):
-    """The keyword settings a lesson's `run` accepts, with their defaults."""
-    return {name: p.default for name, p in inspect.signature(module.run).parameters.items()
-            if p.default is not inspect.Parameter.empty}

@@ -195,8 +195,6 @@ def run_lesson(name, *, quick=False, seed=None, out_dir=None, settings=None, cap
     """Run lesson `name` (number or slug) and return its findings; with `capture`, (findings, printed text)."""
     lesson = find(name)
     path = source_path(lesson)
-    if "parameters" not in path.read_text(encoding="utf-8"):
-        return _run_legacy(lesson, quick, seed, out_dir, settings, capture)
     chosen = resolve_settings(path, quick, seed, out_dir, settings)
     module_name = "gluon_lessons.lessons.%s.run" % lesson.module
     if capture:
@@ -210,17 +208,6 @@ def run_lesson(name, *, quick=False, seed=None, out_dir=None, settings=None, cap
     findings = namespace["findings"]
     findings.setdefault("figures", [])
     findings["figures"] = [str(figure) for figure in findings["figures"] if figure is not None]
-    return (findings, text.getvalue()) if capture else findings
-
-
-def _run_legacy(lesson, quick, seed, out_dir, settings, capture):
-    """Lessons still written as a `run()` function."""
-    import importlib
-    module = importlib.import_module("gluon_lessons.lessons." + lesson.module)
-    text = io.StringIO()
-    with (contextlib.redirect_stdout(text) if capture else contextlib.nullcontext()):
-        findings = module.run(out_dir=out_dir, seed=seed or 0, quick=quick, **(settings or {}))
-    findings["figures"] = [str(figure) for figure in findings.get("figures", []) if figure is not None]
     return (findings, text.getvalue()) if capture else findings
 
 
