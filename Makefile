@@ -18,8 +18,9 @@ $(STAMP): setup.cfg pyproject.toml
 run: $(STAMP)
 	$(BIN)/gluon-lessons walkthrough
 
+# one pytest process per core; a file's tests stay together (they share a lesson run), notebooks spread
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/epoch_throughput.py

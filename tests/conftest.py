@@ -1,6 +1,24 @@
-import pytest
+import os
 
-from gluon_lessons import data as house_data
+# Before MXNet is imported (here, in notebook kernels and in every subprocess, which inherit it): one
+# OpenMP thread per process. The tests' arrays are tiny, so extra threads only spin; with two test
+# processes on two cores (`make test` runs pytest-xdist) they would fight for the cores. Results do
+# not depend on it; a learner's own runs keep MXNet's default.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+from gluon_lessons import data as house_data  # noqa: E402
+
+# Files whose tests share expensive module fixtures (a lesson run once) stay on one xdist worker
+# (`--dist loadgroup`); the notebook executions, each independent, spread over the workers.
+SPREAD = {"test_notebooks.py"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name not in SPREAD:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 @pytest.fixture(scope="session")
