@@ -207,7 +207,10 @@ def _labels(features, true_w, true_b, noise, rng):
 
 
 def synthetic_house_prices(num_examples=1000, true_w=(2.0, -3.4), true_b=4.2, noise=0.01, seed=0):
-    """Standardized features ~ N(0, 1); price = X w + b + N(0, noise^2). The walkthrough's defaults."""
+    """Standardized features ~ N(0, 1); price = X w + b + N(0, noise^2). The walkthrough's defaults.
+
+    d2l's `SyntheticRegressionData` (and its `synthetic_data`) draws the same model (lesson 4).
+    """
     num_examples, true_w, true_b, noise, seed = _check_truth(num_examples, true_w, true_b, noise, seed)
     rng = onp.random.default_rng(seed)
     features = onp.empty((num_examples, len(true_w)), dtype=onp.float32)

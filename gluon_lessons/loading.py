@@ -82,7 +82,10 @@ def one_device(ctx):
 
 
 def data_loader(features, labels, batch_size, shuffle=True, last_batch="keep"):
-    """The walkthrough's iterator: `ArrayDataset` + `DataLoader`; shuffles with NumPy's global RNG."""
+    """The walkthrough's iterator: `ArrayDataset` + `DataLoader`; shuffles with NumPy's global RNG.
+
+    d2l's `load_array` (and `DataModule.get_tensorloader`) builds the same pair (lesson 2).
+    """
     check_examples(features, labels, batch_size, last_batch)
     dataset = gluon.data.ArrayDataset(np.array(features), np.array(labels))
     return gluon.data.DataLoader(dataset, batch_size, shuffle=shuffle, last_batch=last_batch)

@@ -14,6 +14,7 @@ def linear_regression(ctx=None, num_inputs=None, sigma=0.01, hybrid=False):
 
     Without `num_inputs` the weight shape is inferred at the first forward pass, as in the walkthrough.
     `hybrid=True` gives `nn.HybridSequential`, which `training.fit` compiles into one graph.
+    d2l's `LinearRegression` (MXNet) is the same `Dense(1)` with the same initializer (lesson 4).
     """
     net = nn.HybridSequential() if hybrid else nn.Sequential()
     net.add(nn.Dense(1, in_units=num_inputs or 0))
@@ -22,7 +23,7 @@ def linear_regression(ctx=None, num_inputs=None, sigma=0.01, hybrid=False):
 
 
 def l2_loss():
-    """Half the squared error per example, Gluon's `L2Loss`."""
+    """Half the squared error per example, Gluon's `L2Loss`; d2l's `squared_loss` by hand (lesson 3)."""
     return gluon.loss.L2Loss()
 
 

@@ -191,6 +191,7 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
     them (`split_and_load`) and `trainer.step` sums their gradients. `eval_data=(X, y)` adds the full-data
     loss after each epoch; `on_step(StepInfo)` runs after each update; `max_steps` stops early; `progress`
     as in `progress_bar`. A diverging run raises `DivergenceError` (see `check_divergence`).
+    d2l's `Trainer.fit` runs the same loop for its `LinearRegression` (lesson 4).
     """
     num_epochs = loading.check_count(num_epochs, "num_epochs")
     max_steps = None if max_steps is None else loading.check_count(max_steps, "max_steps")
