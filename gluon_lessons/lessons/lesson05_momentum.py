@@ -506,10 +506,10 @@ for fraction, row in plan.items():
     horizon = 2 * max([p for p in predicted if p is not None] or [240]) + 20  # twice the later arrival: room to be late
     arrival[fraction] = {name: steps_to_arrive(row, name, target, horizon) for name in ("sgd", "momentum")}
     arrival[fraction].update(target=target, horizon=horizon)
-    print("η_eff %.4f: excess loss from %.4g at θ = 0 to below %.4g: SGD arrives at step %s (theory %s), momentum"
-          " at %s (theory %s); None: not within %d steps" % (row["effective_lr"], start_loss, target,
-                               *(arrival[fraction][n][k] for n in ("sgd", "momentum") for k in ("steps", "steps_theory")),
-                               horizon))
+    when = ["step %d" % step if step is not None else "not within %d steps" % horizon
+            for step in (arrival[fraction][n][k] for n in ("sgd", "momentum") for k in ("steps", "steps_theory"))]
+    print("η_eff %.4f: excess loss from %.4g at θ = 0 to below %.4g: SGD arrives at %s (theory %s), momentum"
+          " at %s (theory %s)" % (row["effective_lr"], start_loss, target, *when))
 
 # %%
 panels, method = {}, {"sgd": "SGD", "momentum": "momentum, β = %g" % minibatch_momentum}
