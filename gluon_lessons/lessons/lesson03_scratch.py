@@ -30,7 +30,7 @@ seed = 0            # one seed for random, numpy and mx.random: the starting wei
 batch_size = 10     # examples per update
 lr = 0.03           # learning rate η
 num_epochs = 3      # passes over the data
-momentum = 0.9      # λ of the heavy-ball runs (0 = plain SGD)
+momentum = 0.9      # β of the heavy-ball runs (0 = plain SGD)
 compare_steps = 100  # updates over which scratch and Gluon are compared
 out_dir = None      # None: figures show inline in a notebook; the command line saves them (lesson_output/scratch)
 QUICK = dict(compare_steps=30)  # what --quick (and the tests) change; a setting given with --set always wins
@@ -131,9 +131,10 @@ print("gradient by autograd %s\n        by formula  %s   (largest relative diffe
 #
 # Plain mini-batch SGD:  w ← w − η g.
 #
-# Heavy-ball momentum, as the lecture writes it (m = λm − ηg; w ← w + m) and as MXNet's `sgd` optimizer
-# computes it: v ← λv − ηg; w ← w + v. Starting from v = 0, v is minus η times a weighted sum of all
-# past gradients: the newest weighted 1, the one before λ, then λ², ...
+# Heavy-ball momentum, as the lecture writes it (m = λm − ηg; w ← w + m; this course writes β for the
+# momentum, as lesson 5 does, and keeps λ for the curvatures of lesson 1) and as MXNet's `sgd` optimizer
+# computes it: v ← βv − ηg; w ← w + v. Starting from v = 0, v is minus η times a weighted sum of all
+# past gradients: the newest weighted 1, the one before β, then β², ...
 
 # %%
 def sgd_step(params, velocities, lr, momentum, batch_size):
@@ -207,13 +208,13 @@ report("sgd", runs["sgd"])
 
 # %% [markdown]
 # ## 6. Momentum, at the same learning rate and at the same effective step
-# Mind what "the same lr" means. Under a steady gradient g the velocity settles where v = λv − ηg,
-# i.e. v = −ηg/(1 − λ): with λ = 0.9 each update then moves ten gradients' worth, a ten times larger
-# *effective step* η/(1 − λ). A fair race gives momentum the learning rate η(1 − λ), whose effective
+# Mind what "the same lr" means. Under a steady gradient g the velocity settles where v = βv − ηg,
+# i.e. v = −ηg/(1 − β): with β = 0.9 each update then moves ten gradients' worth, a ten times larger
+# *effective step* η/(1 − β). A fair race gives momentum the learning rate η(1 − β), whose effective
 # step is plain SGD's η; we run momentum at both. Theory (lesson 5 checks it) predicts how fast each
 # closes in on the minimum: per update the distance shrinks by a factor set by the loss's curvatures
 # (the Hessian's eigenvalues, lesson 1): 1 − η·(smallest curvature) for plain SGD at small steps, and
-# √λ for momentum once it swings about the minimum, whatever its learning rate.
+# √β for momentum once it swings about the minimum, whatever its learning rate.
 
 # %%
 equal_step_lr = lr * (1 - momentum)
@@ -286,7 +287,7 @@ print("autograd's gradient %s the formula Σ x(x·w + b − y) (%.0e apart)."
 worst = max(max(gap) for gap in gaps.values())
 if worst < AGREEMENT_TOLERANCE:
     print("The hand-written updates match Gluon's Trainer to %.1e relative, float32 rounding: Trainer.step(batch_size)"
-          " is the 1/B-scaled update, and MXNet's momentum is the lecture's m = λm − ηg." % worst)
+          " is the 1/B-scaled update, and MXNet's momentum is the lecture's m = βm − ηg (its λ is our β)." % worst)
 else:
     print("The hand-written updates differ from Gluon's Trainer by %.1e relative: more than float32 rounding." % worst)
 
@@ -340,7 +341,7 @@ findings = {
 # ## Exercises
 # 1. Drop the `/ batch_size` in `sgd_step`. Which learning rate now gives the same run, and why does
 #    Gluon's `trainer.step(batch_size)` need the batch size?
-# 2. Replace the momentum update by v ← λv + (1 − λ)g; w ← w − ηv (an average, not a sum). Does
+# 2. Replace the momentum update by v ← βv + (1 − β)g; w ← w − ηv (an average, not a sum). Does
 #    `compare_with_gluon` still agree? Which learning rate makes it agree again?
 # 3. Run with `--set momentum=0.99`. What is the effective step now, what happens to the loss per
 #    epoch, and at which lr would the race be fair?
