@@ -1,4 +1,5 @@
-"""`make` picks a supported Python (3.8-3.11), or builds .venv with uv, or says in one line where to get 3.11."""
+"""`make` picks a supported Python (3.8-3.11), or builds .venv with uv, or says in one line where to get 3.11;
+and on a platform without an mxnet 1.9.1 wheel it says in one line where the course runs instead."""
 import shutil
 import subprocess
 import sys
@@ -9,8 +10,8 @@ import pytest
 FIND_PYTHON = Path(__file__).resolve().parent.parent / "tools" / "find_python.sh"
 
 FAKE_PYTHON_312 = """#!/bin/sh
-# Answers like Python 3.12: fails the 3.8-3.11 check, prints 3.12 when asked its version.
-case "$2" in *print*) echo 3.12 ;; *) exit 1 ;; esac
+# Answers like Python 3.12 on Linux x86_64: fails the 3.8-3.11 check, prints 3.12 when asked its version.
+case "$2" in *platform*) echo linux x86_64 64 ;; *print*) echo 3.12 ;; *) exit 1 ;; esac
 """
 
 
@@ -48,8 +49,14 @@ echo "$@" > "$UV_LOG"
 """
 
 FAKE_PYTHON_311 = """#!/bin/sh
-# Answers like Python 3.11: passes the 3.8-3.11 check and records the venv it is asked to build.
-case "$1" in --version) echo "Python 3.11.9" ;; -m) echo "$@" > "$PYTHON_LOG" ;; *) exit 0 ;; esac
+# Answers like Python 3.11: passes the 3.8-3.11 check and records the venv it is asked to build. Asked its
+# platform it prints $FAKE_PLATFORM (sys.platform, platform.machine(), bits; Linux x86_64 by default);
+# asked whether Arm Performance Libraries are found it answers with exit code $FAKE_ARMPL (not found).
+case "$1" in
+    --version) echo "Python 3.11.9" ;;
+    -m) echo "$@" > "$PYTHON_LOG" ;;
+    -c) case "$2" in *armpl*) exit "${FAKE_ARMPL:-1}" ;; *platform*) echo "${FAKE_PLATFORM-linux x86_64 64}" ;; esac ;;
+esac
 """
 
 
@@ -98,3 +105,141 @@ def test_make_builds_the_venv_through_this_script():
     done = subprocess.run(["make", "-n", "-B", ".venv/.installed"], capture_output=True, text=True,
                           cwd=FIND_PYTHON.parent.parent)
     assert done.returncode == 0 and done.stdout.splitlines()[0] == "./tools/find_python.sh --venv .venv"
+
+
+# ---- the platform: where mxnet 1.9.1 has a wheel ------------------------------------------------------------
+
+FAKE_UNAME = """#!/bin/sh
+# Answers like uname on the machine under test: $FAKE_KERNEL for -s, $FAKE_MACHINE for -m.
+case "$1" in -s) echo "$FAKE_KERNEL" ;; -m) echo "$FAKE_MACHINE" ;; esac
+"""
+
+WHEELS = "Linux x86_64 and aarch64 and macOS x86_64"
+
+
+def _on(tmp_path, kernel, machine, python_says="linux x86_64 64", venv=True, armpl=False, **scripts):
+    """find_python.sh on a machine whose uname answers `kernel`/`machine` and whose Python 3.11 says `python_says`."""
+    scripts = {"python3.11": FAKE_PYTHON_311, **scripts}
+    path = _fake_path(tmp_path, uname=FAKE_UNAME, **scripts)
+    env = {"PATH": path, "FAKE_KERNEL": kernel, "FAKE_MACHINE": machine, "FAKE_PLATFORM": python_says,
+           "FAKE_ARMPL": "0" if armpl else "1", "PYTHON_LOG": str(tmp_path / "python.log"),
+           "UV_LOG": str(tmp_path / "uv.log")}
+    argv = ["/bin/sh", str(FIND_PYTHON)] + (["--venv", str(tmp_path / "venv")] if venv else [])
+    return subprocess.run(argv, capture_output=True, text=True, env=env)
+
+
+def _refused_in_one_line(done, tmp_path):
+    """The single line of a refusal, after checking that nothing was built and nothing else was said."""
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and done.stdout == "" and len(lines) == 1, done.stderr
+    assert not (tmp_path / "python.log").exists() and not (tmp_path / "uv.log").exists()
+    return lines[0]
+
+
+@pytest.mark.parametrize("kernel", ["MINGW64_NT-10.0-19045", "MSYS_NT-10.0-22631", "CYGWIN_NT-10.0-19045"])
+def test_windows_is_refused_with_one_line_naming_wsl2(tmp_path, kernel):
+    line = _refused_in_one_line(_on(tmp_path, kernel, "x86_64", python_says="win32 AMD64 64"), tmp_path)
+    assert "no Windows wheel" in line and "WSL2" in line and "docker build" in line
+
+
+def test_a_windows_python_is_refused_even_when_uname_says_nothing(tmp_path):
+    line = _refused_in_one_line(_on(tmp_path, "", "", python_says="win32 AMD64 64"), tmp_path)
+    assert "WSL2" in line
+
+
+def test_on_apple_silicon_an_x86_64_python_is_accepted_with_one_line_about_rosetta(tmp_path):
+    done = _on(tmp_path, "Darwin", "arm64", python_says="darwin x86_64 64")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "python.log").read_text().split() == ["-m", "venv", str(tmp_path / "venv")]
+    notes = [line for line in done.stderr.splitlines() if "Rosetta" in line]
+    assert len(notes) == 1 and "Apple silicon" in notes[0] and "x86_64" in notes[0]
+
+
+def test_on_apple_silicon_the_chosen_python_is_printed_after_the_rosetta_line(tmp_path):
+    done = _on(tmp_path, "Darwin", "arm64", python_says="darwin x86_64 64", venv=False)
+    assert done.returncode == 0 and done.stdout.strip() == "python3.11"
+    assert len(done.stderr.strip().splitlines()) == 1 and "Rosetta 2" in done.stderr
+
+
+def test_on_apple_silicon_an_arm64_python_is_refused_naming_arch_x86_64_and_docker(tmp_path):
+    line = _refused_in_one_line(_on(tmp_path, "Darwin", "arm64", python_says="darwin arm64 64"), tmp_path)
+    assert all(route in line for route in ("arch -x86_64", "Intel Homebrew", "pyenv", "Rosetta 2", "docker build"))
+
+
+def test_on_apple_silicon_without_python_311_uv_is_not_used(tmp_path):
+    # uv would fetch an arm64 Python 3.11, for which there is no mxnet wheel: the Rosetta routes instead.
+    done = _on(tmp_path, "Darwin", "arm64", **{"python3.11": "#!/bin/sh\nexit 1\n", "python3": FAKE_PYTHON_312,
+                                               "uv": FAKE_UV})
+    line = _refused_in_one_line(done, tmp_path)
+    assert "arch -x86_64" in line and "Apple silicon" in line
+
+
+@pytest.mark.parametrize("kernel, machine, python_says", [
+    ("Linux", "x86_64", "linux x86_64 64"),
+    ("Darwin", "x86_64", "darwin x86_64 64"),  # an Intel Mac, or Apple silicon with make under `arch -x86_64`
+    ("", "", "linux x86_64 64"),  # no uname on PATH: the Python's own answer decides
+], ids=["linux-x86_64", "mac-x86_64", "no-uname"])
+def test_machines_with_a_wheel_are_accepted_without_a_word(tmp_path, kernel, machine, python_says):
+    done = _on(tmp_path, kernel, machine, python_says=python_says, venv=False)
+    assert done.returncode == 0 and done.stdout.strip() == "python3.11" and done.stderr == ""
+
+
+def test_linux_aarch64_is_accepted_when_arm_performance_libraries_are_found(tmp_path):
+    done = _on(tmp_path, "Linux", "aarch64", python_says="linux aarch64 64", armpl=True, venv=False)
+    assert done.returncode == 0 and done.stdout.strip() == "python3.11" and done.stderr == ""
+
+
+def test_linux_aarch64_without_arm_performance_libraries_is_refused(tmp_path):
+    # The aarch64 wheel installs, but libmxnet.so needs libarmpl_lp64_mp.so, which it does not bundle.
+    line = _refused_in_one_line(_on(tmp_path, "Linux", "aarch64", python_says="linux aarch64 64"), tmp_path)
+    assert "libarmpl_lp64_mp.so" in line and "LD_LIBRARY_PATH" in line and "docker build" in line
+
+
+@pytest.mark.parametrize("machine, python_says", [
+    ("armv7l", "linux armv7l 32"),
+    ("ppc64le", "linux ppc64le 64"),
+    ("s390x", "linux s390x 64"),
+    ("x86_64", "linux i686 32"),    # a 32-bit Python on a 64-bit kernel (linux32 personality)
+    ("aarch64", "linux aarch64 32"),  # a 32-bit Python on a 64-bit ARM kernel
+])
+def test_other_machines_are_refused_with_one_line(tmp_path, machine, python_says):
+    line = _refused_in_one_line(_on(tmp_path, "Linux", machine, python_says=python_says), tmp_path)
+    platform, arch, bits = python_says.split()
+    assert WHEELS in line and "%s-bit Python on %s %s" % (bits, platform, arch) in line
+
+
+def test_other_machines_are_refused_before_uv_fetches_python_311(tmp_path):
+    # Only Python 3.12 (an armv7l one) and uv: the platform is refused before uv is run.
+    fake_312 = FAKE_PYTHON_312.replace("linux x86_64 64", "linux armv7l 32")
+    done = _on(tmp_path, "Linux", "armv7l", **{"python3.11": "#!/bin/sh\nexit 1\n", "python3": fake_312,
+                                              "uv": FAKE_UV})
+    assert "32-bit Python on linux armv7l" in _refused_in_one_line(done, tmp_path)
+
+
+def test_a_python_that_does_not_say_its_platform_is_refused(tmp_path):
+    line = _refused_in_one_line(_on(tmp_path, "Linux", "x86_64", python_says=""), tmp_path)
+    assert "did not say which platform" in line
+
+
+PRETEND_AARCH64 = """#!/bin/sh
+# The real Python, except that it says it runs on Linux aarch64: the check for Arm Performance Libraries is
+# then the real one, answered by this Python's ctypes and LD_LIBRARY_PATH.
+case "$2" in *platform.machine*) echo linux aarch64 64 ;; *) exec "%s" "$@" ;; esac
+"""
+
+
+@pytest.mark.parametrize("with_armpl", [True, False], ids=["armpl-on-LD_LIBRARY_PATH", "no-armpl"])
+def test_the_arm_performance_libraries_check_looks_on_ld_library_path(tmp_path, with_armpl):
+    python = tmp_path / "python3.11"
+    python.write_text(PRETEND_AARCH64 % sys.executable)
+    python.chmod(0o755)
+    libs = tmp_path / "armpl" / "lib"
+    libs.mkdir(parents=True)
+    if with_armpl:
+        (libs / "libarmpl_lp64_mp.so").write_bytes(b"")
+    done = subprocess.run(["/bin/sh", str(FIND_PYTHON)], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PYTHON": str(python), "LD_LIBRARY_PATH": str(libs)})
+    if with_armpl:
+        assert done.returncode == 0 and done.stdout.strip() == str(python), done.stderr
+    else:
+        assert done.returncode == 1 and "libarmpl_lp64_mp.so" in done.stderr
