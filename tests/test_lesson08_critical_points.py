@@ -58,6 +58,14 @@ def test_critical_points_of_the_lecture_network(lesson8):
     assert "Degenerate critical points (a zero eigenvalue): (1, 1), (2, 1/2), (−1, −1)." in text
 
 
+def mlp_loss(theta, X, y, hidden):
+    """Mean ½(ŷ − y)² of the student, ŷ = W2 tanh(W1 x + b1) + b2, θ in Gluon's order [W1, b1, W2, b2]."""
+    d = X.shape[1]
+    W1, b1 = theta[:hidden * d].reshape(hidden, d), theta[hidden * d:hidden * (d + 1)]
+    W2, b2 = theta[hidden * (d + 1):hidden * (d + 2)], theta[-1]
+    return 0.5 * onp.mean((onp.tanh(X @ W1.T + b1) @ W2 + b2 - y) ** 2)
+
+
 def student_truths(findings, theta):
     network = findings["network"]
     X, y, hidden = network["features"], network["labels"], network["hidden_units"]
@@ -77,7 +85,12 @@ def test_network_end_points_are_what_the_lesson_says(lesson8):
         assert run["minimum_ratio"] == hessian.minimum_ratio(values, tol)
         assert run["kind"] == hessian.classify(values, tol)
         assert run["gd_gradient_norm"] < findings["gd_tol"] or run["steps"] == network["max_steps"]
-    ratios = [run["minimum_ratio"] for run in network["runs"] if run["critical"]]
+        # gradient descent only goes down: a critical point above where it stopped is not where it stalled
+        loss = mlp_loss(run["theta"], network["features"], network["labels"], network["hidden_units"])
+        assert run["loss"] == pytest.approx(loss, rel=1e-9)
+        if abs(loss - run["gd_loss"]) > 1e-9 * run["gd_loss"]:  # away from the 1e-12 cut
+            assert run["uphill"] == (loss > run["gd_loss"])
+    ratios = [run["minimum_ratio"] for run in network["runs"] if run["critical"] and not run["uphill"]]
     if ratios and max(ratios) > 0.65:
         assert "Unlike the lecture's" in text
     elif ratios:

@@ -32,7 +32,7 @@ if __name__ == "__main__" and not runner.in_notebook():  # `python -m ...`: run 
 seed = 0               # one seed for random, numpy and mx.random
 zero_tol = 1e-6        # eigenvalues with |λ| <= zero_tol count as zero (these float64 Hessians are good to ~1e-10)
 critical_tol = 1e-9    # a point whose gradient norm ‖∇L‖ is below this counts as a critical point
-gd_tol = 1e-2          # full-batch gradient descent stops once ‖∇L‖ is below this (then Newton takes over)
+gd_tol = 1e-3          # full-batch gradient descent stops once ‖∇L‖ is below this (then Newton takes over)
 escape_step = 1.0      # length of the step along the lecture's negative-curvature eigenvector
 num_examples = 100     # examples in the small network's synthetic data set
 input_dim = 2          # features per example
@@ -42,7 +42,7 @@ label_noise = 0.1      # standard deviation of the noise added to the labels
 num_starts = 12        # random starting points for full-batch gradient descent
 init_scale = 1.0       # standard deviation of the random starting weights
 lr = 0.6               # learning rate of full-batch gradient descent
-max_steps = 3000       # most full-batch steps per start
+max_steps = 5000       # most full-batch steps per start
 check_every = 250      # steps between two looks at the gradient norm
 escape_steps = 300     # updates each escape run gets
 escape_lr = 0.1        # learning rate of the escape runs
@@ -214,7 +214,10 @@ print("%d examples, %d features; the student has %d parameters; label variance %
 # a factor 1 − `lr`·λ per step. So each run takes full-batch steps (`training.fit`, `check_every` at a
 # time) until ‖∇L‖ < `gd_tol`, and then Newton's method (`hessian.find_critical_point`, steps
 # −H⁻¹∇L) finishes the job: it homes in on the nearby critical point whatever its kind — which is
-# why nobody trains with it, and exactly what we need to examine the point a run was stalling at.
+# why nobody trains with it. That is also its danger here: it can climb to a saddle that gradient
+# descent had already passed. Gradient descent only goes down, so a critical point *above* the loss
+# where descent stopped cannot be where it was stalling: such a point is reported, and left out of
+# the minimum ratios.
 
 # %%
 def descend(net):
@@ -233,36 +236,42 @@ def descend(net):
 runs = []
 for start in range(num_starts):
     net_loss, steps, gd_gradient_norm = descend(student())
+    runs_gd_loss = net_loss.value()
     theta, norms = hessian.find_critical_point(net_loss, tol=zero_tol, grad_tol=critical_tol)
     report = hessian.examine(net_loss.hessian(theta), zero_tol)
     runs.append(dict(steps=steps, gd_loss=net_loss.value(), gd_gradient_norm=gd_gradient_norm,
                      newton_iterations=len(norms) - 1, moved=float(onp.linalg.norm(theta - net_loss.get())),
                      theta=theta, loss=net_loss.value(theta), gradient_norm=norms[-1],
                      critical=norms[-1] < critical_tol,
+                     uphill=net_loss.value(theta) > runs_gd_loss + 1e-12 * max(1.0, runs_gd_loss),
                      eigenvalues=report.eigenvalues, counts=report.counts, minimum_ratio=report.minimum_ratio,
                      kind=report.kind))
     print("start %2d: GD %4d steps, loss %.5f, ‖∇L‖ %.0e | Newton %d its, moved %.2f: loss %.5f, ‖∇L‖ %.0e, "
           "eigenvalues −/0/+ %s, ratio %.2f, %s" % (start, steps, runs[-1]["gd_loss"], gd_gradient_norm,
                                                     len(norms) - 1, runs[-1]["moved"], runs[-1]["loss"], norms[-1],
                                                     report.counts, report.minimum_ratio,
-                                                    report.kind if runs[-1]["critical"] else "NOT critical"))
+                                                    "NOT critical" if not runs[-1]["critical"] else report.kind
+                                                    + (" ABOVE where GD stopped" if runs[-1]["uphill"] else "")))
 
 # %% [markdown]
 # The picture the lecture draws: training loss against minimum ratio, one dot per end point.
-# Filled dots are critical points (‖∇L‖ < `critical_tol`); hollow ones are where Newton's method
-# could not get the gradient that small. On the right, every eigenvalue of every end point
-# (symmetric log scale: the band around 0 is |λ| < 1e-6).
+# Filled dots are critical points (‖∇L‖ < `critical_tol`) no higher than where descent stopped;
+# hollow ones are where Newton's method could not get the gradient that small, or climbed above.
+# On the right, every eigenvalue of every end point (symmetric log scale: the band around 0 is
+# |λ| < 1e-6).
 
 # %%
 ratio_figure = plots.minimum_ratio([r["minimum_ratio"] for r in runs], [r["loss"] for r in runs],
-                                   [r["critical"] for r in runs], [r["eigenvalues"] for r in runs], out_dir,
+                                   [r["critical"] and not r["uphill"] for r in runs], [r["eigenvalues"] for r in runs],
+                                   out_dir,
                                    "minimum_ratio", reference=0.6,
                                    title="%d starts, %d parameters, full-batch GD then Newton"
                                    % (num_starts, num_parameters))
-critical_runs = [r for r in runs if r["critical"]]
-print("%d of %d end points are critical (‖∇L‖ < %g); largest gradient norm left %.1e, largest Newton move %.2f"
-      % (len(critical_runs), num_starts, critical_tol, max(r["gradient_norm"] for r in runs),
-         max(r["moved"] for r in runs)))
+critical_runs = [r for r in runs if r["critical"] and not r["uphill"]]  # where descent was stalling
+print("%d of %d end points are critical (‖∇L‖ < %g) and no higher than where descent stopped; %d more are critical"
+      " but above it; largest gradient norm left %.1e, largest Newton move %.2f"
+      % (len(critical_runs), num_starts, critical_tol, sum(r["critical"] and r["uphill"] for r in runs),
+         max(r["gradient_norm"] for r in runs), max(r["moved"] for r in runs)))
 print("most negative eigenvalue at any end point: %.2e; eigenvalues counted as zero in all: %d"
       % (min(r["eigenvalues"][0] for r in runs), sum(r["counts"][1] for r in runs)))
 
@@ -375,7 +384,10 @@ print("Degenerate critical points (a zero eigenvalue): %s." % (", ".join(degener
 
 # %%
 LECTURE_RATIO = 0.6
-if not critical_runs:
+if not critical_runs and any(r["critical"] for r in runs):
+    print("Minimum ratio: inconclusive — every critical point Newton's method found lies above the loss where "
+          "gradient descent stopped, so none is where a run was stalling.")
+elif not critical_runs:
     print("Minimum ratio: inconclusive — Newton's method brought no run's ‖∇L‖ below %g (smallest %.1e), so no "
           "end point is a critical point." % (critical_tol, min(r["gradient_norm"] for r in runs)))
 else:
