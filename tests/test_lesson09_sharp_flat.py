@@ -191,3 +191,18 @@ def test_figures_and_json(lesson9):
 def test_bad_settings_stop_with_a_message_naming_them(tmp_path, setting, value, message):
     with pytest.raises(runner.SettingError, match=message):
         runner.run_lesson("sharp-flat", quick=True, out_dir=tmp_path, settings={setting: value})
+
+
+def test_the_first_order_sentence_follows_each_batch_sizes_share(lesson9):
+    """φ's rise split into slope and curvature is judged per batch size, never on the pooled mean alone."""
+    findings, text = lesson9
+    shares = [onp.mean(findings[group]["first_order_share"]) for group in GROUPS]
+    assert findings["first_order_share"] == pytest.approx(onp.mean(
+        onp.concatenate([findings[group]["first_order_share"] for group in GROUPS])))
+    if min(shares) > 0.5:
+        assert "most of φ's rise is first order" in text
+    elif max(shares) > 0.5:
+        sloped = findings[GROUPS[int(onp.argmax(shares))]]["batch_size"]
+        assert "φ's rise is mostly first order (∇f·y) at batch %d but mostly curvature at the other" % sloped in text
+    else:
+        assert "more than half of φ's rise is curvature at both batch sizes" in text

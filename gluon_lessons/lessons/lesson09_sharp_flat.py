@@ -293,13 +293,20 @@ else:
 
 # %%
 share = onp.mean([run["first_order_share"] for run in runs.values()])
-if share > 0.5:
-    print("At ε = %g most of φ's rise is first order (∇f·y, %.0f%% on average): the runs stopped at a training"
-          " loss below %g, not where the gradient vanishes, so φ measures the remaining slope more than the"
-          " curvature, which λ_max alone sees." % (epsilon, 100 * share, target_loss))
+share_by_batch = {b: float(onp.mean(values(b, "first_order_share"))) for b in (small_batch, large_batch)}
+shares = ", ".join("%.0f%% at batch %d" % (100 * share_by_batch[b], b) for b in share_by_batch)
+if min(share_by_batch.values()) > 0.5:
+    print("At ε = %g most of φ's rise is first order (∇f·y: %s): the runs stopped at a training loss below %g,"
+          " not where the gradient vanishes, so φ measures the remaining slope more than the curvature, which"
+          " λ_max alone sees." % (epsilon, shares, target_loss))
+elif max(share_by_batch.values()) > 0.5:
+    sloped = max(share_by_batch, key=share_by_batch.get)
+    print("At ε = %g φ's rise is mostly first order (∇f·y) at batch %d but mostly curvature at the other (%s):"
+          " φ compares the remaining slope of one with the curvature of the other, which is why φ and λ_max"
+          " can disagree." % (epsilon, sloped, shares))
 else:
-    print("At ε = %g more than half of φ's rise is curvature: the first-order part ∇f·y is %.0f%% on average."
-          % (epsilon, 100 * share))
+    print("At ε = %g more than half of φ's rise is curvature at both batch sizes: the first-order part ∇f·y is %s."
+          % (epsilon, shares))
 ends_loss = max(line_loss["train"][at[0]], line_loss["train"][at[1]])
 barrier = line_loss["train"][at[0.5]] - ends_loss
 if barrier <= 0.01 * ends_loss:
