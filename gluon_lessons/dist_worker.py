@@ -183,7 +183,7 @@ def _report(args, dataset, kv, weight, bias, history, times):
     """A line for people, then one JSON line (`LaunchResult.worker_results` reads it)."""
     rows = shard(dataset.num_examples, kv.rank, kv.num_workers)
     print("rank %d of %d, rows %d-%d, %s: w %s, b %.6f, loss on its rows %.3g after %d epochs (%.2f s)"
-          % (kv.rank, kv.num_workers, rows[0], rows[-1], args.kvstore, onp.round(weight, 6).tolist(), bias,
+          % (kv.rank, kv.num_workers, rows[0], rows[-1], args.kvstore, [round(float(value), 6) for value in weight], bias,
              history.epoch_loss[-1], args.epochs, sum(history.seconds_per_epoch)), flush=True)
     result = {"rank": kv.rank, "num_workers": kv.num_workers, "weight": weight.tolist(), "bias": bias,
               "shard": [int(rows[0]), int(rows[-1]) + 1], "shard_loss": history.epoch_loss,
