@@ -1,5 +1,6 @@
 """`make` picks a supported Python (3.8-3.11), or builds .venv with uv, or says in one line where to get 3.11;
 and on a platform without an mxnet 1.9.1 wheel it says in one line where the course runs instead."""
+import os
 import shutil
 import subprocess
 import sys
@@ -102,8 +103,10 @@ def test_a_supported_python_builds_the_venv_itself_even_when_uv_is_there(tmp_pat
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_builds_the_venv_through_this_script():
-    done = subprocess.run(["make", "-n", "-B", ".venv/.installed"], capture_output=True, text=True,
-                          cwd=FIND_PYTHON.parent.parent)
+    # under `make test` this is a nested make: without the parent's variables it prints no "Entering directory"
+    env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    done = subprocess.run(["make", "--no-print-directory", "-n", "-B", ".venv/.installed"], capture_output=True,
+                          text=True, cwd=FIND_PYTHON.parent.parent, env=env)
     assert done.returncode == 0 and done.stdout.splitlines()[0] == "./tools/find_python.sh --venv .venv"
 
 
