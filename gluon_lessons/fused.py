@@ -19,6 +19,9 @@ STEPS_PER_GRAPH = 50  # updates compiled into one graph (about 0.05 s to build o
 # Above this many numbers per batch (B x features) FullyConnected's own backward beats the fused graph's
 # hand-written gradient per example (measured on CPU in lesson 6): `fused_suits` says which is faster.
 FUSED_MAX_BATCH_NUMBERS = 250_000
+# Graph calls MXNet may queue ahead of the finished ones. Its queue has no bound: unbounded, an epoch of
+# 400,000 updates held 1.4 GB of pending work. 8 calls (400 updates) keep the engine as busy as more do.
+MAX_GRAPHS_QUEUED = 8
 SPLIT_MAX_NUMBERS = 2048  # per step: below this one split op is cheaper than a slice per step, above far dearer
 
 
@@ -159,6 +162,8 @@ class LinearUpdates:
             outputs = graph(X[begin:end], y[begin:end], *state, lr_of_step[step:step + count], momentum,
                             self._scalar(1.0 / rows))
             losses.append(outputs[0])
+            if len(losses) > MAX_GRAPHS_QUEUED:  # MXNet queues work without bound (kB per update): wait for old
+                losses[-MAX_GRAPHS_QUEUED].wait_to_read()
             state = list(outputs[1:5])
             if record:
                 paths.append(outputs[5])
@@ -193,6 +198,7 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
             X, y = batches.epoch_arrays()
             num_steps = len(batches) if max_steps is None else min(len(batches), max_steps - global_step)
             losses = updates.run(X, y, num_steps)
+            del X, y  # this epoch's shuffled copy is freed before the next one is made
             global_step += num_steps
             npx.waitall()
             history.seconds_per_epoch.append(time.perf_counter() - started)

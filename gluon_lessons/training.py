@@ -28,6 +28,8 @@ PROGRESS_AFTER_SECONDS = 2.0  # `progress=None` shows a bar on a terminal once a
 # far below predicting 0 (both tested).
 GROWTH_LIMIT = 10
 WINDOW = 10  # without eval_data, the start and the end are means of this many batch losses
+EVAL_BLOCK_BYTES = 32 * 2**20  # full-data losses of larger data are computed a block of rows at a time
+MAX_STEPS_QUEUED = 256  # updates MXNet may queue ahead of the finished ones (its queue has no bound)
 
 
 class DivergenceError(RuntimeError):
@@ -121,11 +123,27 @@ def split_batch(X, y, contexts):
 
 def full_data_loss(net, loss, data, ctx):
     """A function returning the mean `loss` of `net` on `data=(X, y)` now, and the mean loss of predicting 0
-    for every example; (a function returning None, None) when `data` is None."""
+    for every example; (a function returning None, None) when `data` is None.
+
+    Data up to `EVAL_BLOCK_BYTES` are copied to `ctx` once; larger data a block of rows at a time on each
+    call, so that no second device copy of them exists beside the one the batches are cut from.
+    """
     if data is None:
         return (lambda: None), None
-    X, y = (np.array(a, dtype="float32", ctx=ctx) for a in data)
-    return (lambda: float(loss(net(X), y).mean())), float(loss(np.zeros_like(net(X)), y).mean())
+    features, labels = data
+    row_bytes = max(1, features.size // max(1, len(features))) * 4
+    if len(features) * row_bytes <= EVAL_BLOCK_BYTES:
+        X, y = (np.array(a, dtype="float32", ctx=ctx) for a in data)
+        return (lambda: float(loss(net(X), y).mean())), float(loss(np.zeros_like(net(X)), y).mean())
+    rows = max(1, EVAL_BLOCK_BYTES // row_bytes)
+
+    def mean(predict):
+        total = 0.0
+        for start in range(0, len(features), rows):
+            X, y = (np.array(a[start:start + rows], dtype="float32", ctx=ctx) for a in (features, labels))
+            total += float(loss(predict(X), y).sum())
+        return total / len(features)
+    return (lambda: mean(net)), mean(lambda X: np.zeros_like(net(X)))
 
 
 def progress_bar(num_epochs, progress=None):
@@ -170,7 +188,8 @@ def batch_means(losses, sizes):
     """Mean loss of each batch from an epoch's per-example losses (batches of `sizes` rows), read at once."""
     values = np.concatenate(losses).asnumpy().astype(onp.float64)
     starts = onp.concatenate([[0], onp.cumsum(sizes)[:-1]])
-    return (onp.add.reduceat(values, starts) / onp.asarray(sizes)).astype(onp.float32)
+    with onp.errstate(over="ignore", invalid="ignore"):  # a diverging run's infinities: check_divergence says so
+        return (onp.add.reduceat(values, starts) / onp.asarray(sizes)).astype(onp.float32)
 
 
 def record_epoch(history, epoch, step_losses, full_loss, lr, bar):
@@ -217,6 +236,8 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
                 global_step += 1
                 losses.extend(l.as_in_ctx(contexts[0]) for l in ls)  # averaged per batch after the epoch
                 sizes.append(batch_size)
+                if len(losses) > MAX_STEPS_QUEUED:  # MXNet queues work without bound: wait for an old step
+                    losses[-MAX_STEPS_QUEUED].wait_to_read()
                 if on_step is not None:
                     batch_loss = np.concatenate(losses[-len(ls):]).mean()
                     on_step(StepInfo(epoch, step, global_step, batch_size, batch_loss))
@@ -225,6 +246,7 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
             if not sizes:
                 raise ValueError("batches gave no batch in epoch %d" % epoch)
             npx.waitall()
+            X = y = Xs = ys = None  # views of this epoch's shuffled copy: it is freed before the next is made
             history.seconds_per_epoch.append(time.perf_counter() - started)
             record_epoch(history, epoch, batch_means(losses, sizes), evaluate(), trainer.learning_rate, bar)
             if global_step == max_steps:
