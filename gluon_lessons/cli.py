@@ -165,15 +165,26 @@ def _list():
 
 
 def _run(args):
-    from . import devices, lessons, training
+    from . import data, devices, lessons, training
     lesson = lessons.find(args.lesson)
     try:
         return runner.run_from_args(lesson.slug, args)
-    except (runner.SettingError, training.DivergenceError, devices.DeviceError, KeyboardInterrupt):
-        raise
-    except Exception:  # a fault in the lesson or the library, not in what the user typed
+    except (runner.SettingError, data.NotEnoughMemory, training.DivergenceError, devices.DeviceError,
+            KeyboardInterrupt, OSError):
+        raise  # bad input (settings too large for memory too), a failed run, Ctrl-C: one line each in main
+    except Exception as error:  # a fault in the lesson or the library, not in what the user typed
+        if _out_of_memory(error):
+            said = (str(error).strip().splitlines() or [type(error).__name__])[-1][:200]
+            return _fail("lesson %s ran out of memory (%s); try smaller settings (--help-settings lists them)"
+                         % (lesson.slug, said), RUN_ERROR)
         traceback.print_exc()
         return _fail("lesson %s failed; the traceback above shows where" % lesson.slug, RUN_ERROR)
+
+
+def _out_of_memory(error):
+    """True for NumPy's and MXNet's ways of saying an array does not fit."""
+    return isinstance(error, MemoryError) or (type(error).__name__ == "MXNetError" and any(
+        text in str(error) for text in ("Failed to allocate", "larger than 2^31 elements")))
 
 
 def _notebook(args):
@@ -307,18 +318,28 @@ def _run_errors():
     return tuple(getattr(sys.modules[module], name) for module, name in names if module in sys.modules)
 
 
-def main(argv=None):
+def _lesson_parser(lesson, prog):
+    """`gluon-lessons run LESSON`'s options alone, for `python -m gluon_lessons.lessons.lessonNN_slug`."""
+    from . import lessons
+    parser = _Parser(prog=prog, description=lessons.find(lesson).title)
+    runner.add_run_arguments(parser, output_folder=_output_folder)
+    parser.set_defaults(command="run", lesson=lesson)
+    return parser
+
+
+def main(argv=None, *, lesson=None, prog=None):
     """Entry point of `gluon-lessons` and `python -m gluon_lessons`; returns the exit code.
 
     2: bad input (one line on stderr); 1: a failed run; 130: Ctrl-C; killed by SIGPIPE (141 in a shell) or
-    141 when the reader of stdout goes away.
+    141 when the reader of stdout goes away. With `lesson` (and `prog`, the name in messages): `run LESSON`,
+    as `python -m gluon_lessons.lessons.lessonNN_slug` runs it, with the same checks and exit codes.
     """
     if argv is None and hasattr(signal, "SIGPIPE"):  # the command line: end quietly when the reader goes away
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     _tolerant_streams()
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args = (build_parser() if lesson is None else _lesson_parser(lesson, prog)).parse_args(argv)
         except SystemExit as stop:
             return stop.code
         handlers = {"list": lambda a: _list(), "run": _run, "notebook": _notebook, "walkthrough": _walkthrough,

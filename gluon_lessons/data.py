@@ -38,7 +38,7 @@ FLOAT32_OVERFLOW = 2.0**128 - 2.0**103  # numbers this large or larger round to 
 FLOAT32_TRAIN_MAX = math.sqrt(FLOAT32_MAX)
 CHUNK_ROWS = 65536  # rows generated, written or checked at a time, so no float64 copy of all the data exists
 # Peak memory of a training run in copies of the float32 data (NumPy, the device copy, one shuffled copy per
-# epoch, the full-data loss), plus MXNet itself; measured by benchmarks/memory.py.
+# epoch; about 3.3 with MXNet's pools and queue, measured by benchmarks/memory.py, so 4 to be safe), plus MXNet.
 TRAINING_COPIES = 4
 MXNET_BYTES = 256 * 2**20
 LOADING_COPIES = 2.5  # np.loadtxt's growing buffer, then the features split off as one contiguous array
@@ -155,7 +155,7 @@ def available_memory():
 
 
 def _size(num_bytes):
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if num_bytes >= scale:
             return "%.3g %s" % (num_bytes / scale, unit)
     return "%d bytes" % num_bytes
@@ -175,7 +175,7 @@ def check_room_to_train(num_examples, num_features, loaded=False):
     `loaded`: the NumPy copy already exists, so it no longer counts against what is available.
     """
     need = (TRAINING_COPIES - bool(loaded)) * data_bytes(num_examples, num_features) + MXNET_BYTES
-    check_memory(need, "training on %d examples with %d features (%d copies of the float32 data, and MXNet)"
+    check_memory(need, "%d examples with %d features to train on (%d copies of their float32 data, and MXNet)"
                  % (num_examples, num_features, TRAINING_COPIES))
 
 
@@ -387,6 +387,8 @@ def _read_header(f, csv_path):
     if len(header) < 2 or header[-1] != LABEL_NAME:
         raise DataFileError("%s, line 1: header must be feature names then %r, got %r"
                             % (csv_path, LABEL_NAME, ",".join(header)))
+    if not all(header) or len(set(header)) != len(header):  # results name each feature's weight
+        raise DataFileError("%s, line 1: every column needs a name of its own, got %r" % (csv_path, ",".join(header)))
     return header
 
 

@@ -29,6 +29,7 @@ WORKER_MODULE = "gluon_lessons.dist_worker"  # what `launch ... -- train` runs o
 SCRIPT = str(Path(__file__).resolve())
 DEFAULT_TIMEOUT_SECONDS = 300.0
 FINISH_GRACE_SECONDS = 10.0  # once every worker (or the launcher) has exited, time for the rest to follow
+PROCESS_BYTES = 256 * 2**20  # what one local scheduler, server or worker takes: Python and MXNet imported
 STOP_GRACE_SECONDS = 2.0  # between SIGTERM and SIGKILL to the process group
 EXIT_LINE = re.compile(r"^gluon-lessons-launch: (?P<label>.+) exited (?P<code>-?\d+)$")
 # Variables through which the tracker tells each process its part; a launch from inside a job must not inherit them.
@@ -99,11 +100,17 @@ def check_launch(num_workers, num_servers=1, launcher="local", hostfile=None, ti
     if launcher == "local" and hostfile is not None:
         raise ValueError("a hostfile goes with --launcher ssh or mpi, not local")
     if launcher != "local" and (hostfile is None or not Path(hostfile).is_file()):
-        raise ValueError("--launcher %s needs --hostfile naming an existing file, got %r" % (launcher, hostfile))
+        raise ValueError("--launcher %s needs --hostfile naming an existing file, got %s"
+                         % (launcher, "none" if hostfile is None else repr(str(hostfile))))
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
         raise ValueError("timeout must be a number of seconds > 0, got %r" % (timeout,))
     if os.name != "posix":
         raise ValueError("launching needs a POSIX system (process groups and signals); this is %s" % os.name)
+    if launcher == "local":  # every process starts here; each imports MXNet
+        from gluon_lessons import data  # absolute: callers may load this file as a module of its own (NumPy, no MXNet)
+        data.check_memory(PROCESS_BYTES * (num_workers + num_servers + 1),
+                          "%d worker(s), %d server(s) and a scheduler on this machine (about %d MB each: MXNet)"
+                          % (num_workers, num_servers, PROCESS_BYTES // 2**20))
 
 
 # Three kinds of process: `launch` (the caller) starts the launcher in a process group of its own, reads

@@ -89,7 +89,7 @@ def test_memory_is_checked_before_allocating(monkeypatch, tmp_path):
     monkeypatch.setattr(house_data, "available_memory", lambda: 10_000_000)  # 10 MB
     with pytest.raises(house_data.NotEnoughMemory, match="1000000 examples with 2 features need about 12 MB"):
         house_data.synthetic_house_prices(1_000_000)
-    with pytest.raises(house_data.NotEnoughMemory, match="training on 400000 examples"):
+    with pytest.raises(house_data.NotEnoughMemory, match="400000 examples with 2 features to train on"):
         house_data.check_room_to_train(400_000, 2)
     path = tmp_path / "big.csv"
     path.write_text("a,b,price\n" + "1.5,2.5,3.5\n" * 400_000)  # 4.8 MB of text, 4.8 MB of float32

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from gluon_lessons import cli, devices, outputs
 from gluon_lessons import data as house_data
+from gluon_lessons.lessons import LESSONS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = ROOT / "gluon_lessons"
@@ -143,11 +144,44 @@ CASES = [
      "not representable in float32"),
     ("noise-1e30", lambda f: ["train", "--noise", "1e30"], "case", 2, "not representable for float32 training"),
     ("true-w-1e300", lambda f: ["train", "--true-w", "1e300,1e300"], "case", 2, "not representable in float32"),
+    ("csv-duplicate-column", lambda f: ["train", "--data", _write(f / "d.csv", "a,a,price\n1,2,3\n")], "case", 2,
+     "every column needs a name of its own"),
+    # A lesson's default output folder is checked too: from inside data/ it would be data/lesson_output.
+    ("run-default-out-inside-data", lambda f: ["run", "1", "--quick"], "data", 2,
+     "--out (default lesson_output/data): refusing to write output into"),
+    # Settings whose run cannot fit in memory stop before the work with one line (exit 2), not minutes later
+    # with an allocation traceback: checked in the lesson's settings cell, or by the library while it runs.
+    ("lesson3-compare-steps-huge", lambda f: ["run", "3", "--quick", "--set", "compare_steps=100000000"], "case", 2,
+     "need about"),
+    ("lesson5-examples-beyond-memory", lambda f: ["run", "5", "--quick", "--set", "num_examples=%d" % 10**12], "case",
+     2, "need about"),
+    ("lesson8-hidden-units-huge", lambda f: ["run", "8", "--quick", "--set", "hidden_units=100000000"], "case", 2,
+     "need about"),
+    ("lesson8-examples-huge", lambda f: ["run", "8", "--quick", "--set", "num_examples=1000000000"], "case", 2,
+     "need about"),
+    ("lesson9-hidden-units-0", lambda f: ["run", "9", "--quick", "--set", "hidden_units=0"], "case", 2,
+     "hidden_units must be an integer >= 1"),
+    ("lesson9-hidden-units-huge", lambda f: ["run", "9", "--quick", "--set", "hidden_units=100000000"], "case", 2,
+     "need about"),
+    ("lesson9-split-seed-named", lambda f: ["run", "9", "--quick", "--set", "split_seed=-1"], "case", 2,
+     "split_seed must be"),
+    ("lesson9-max-epochs-named", lambda f: ["run", "9", "--quick", "--set", "max_epochs=0"], "case", 2,
+     "max_epochs must be"),
+    ("lesson10-examples-huge", lambda f: ["run", "10", "--quick", "--set", "num_examples=1000000000"], "case", 2,
+     "need about"),
+    ("lesson10-batch-above-examples", lambda f: ["run", "10", "--quick", "--set", "batch_size=5000"], "case", 2,
+     "batch_size must be an integer in 1..num_examples, got 5000"),
+    ("launch-more-processes-than-memory", lambda f: ["launch", "--workers", "100000", "--", "true"], "case", 2,
+     "need about"),
+    ("lesson11-more-workers-than-memory", lambda f: ["run", "11", "--quick", "--set", "num_workers=100000",
+                                                     "--set", "batch_size=100000"], "case", 2, "need about"),
     # A folder that cannot be made although the check at parsing saw no reason (root may write into /proc
     # as far as access() knows): the result is printed first, then one line and exit code 1.
     ("unwritable-after-training", lambda f: ["train", "--out", "/proc/gluon-lessons-test", "--json"] + SMALL,
      "case", *((1, "could not write the results into /proc/gluon-lessons-test") if os.geteuid() == 0
                else (2, "no permission to write into /proc"))),
+    ("lesson-figures-unwritable", lambda f: ["run", "1", "--quick", "--out", "/proc/gluon-lessons-test"], "case",
+     *((1, "/proc/gluon-lessons-test") if os.geteuid() == 0 else (2, "no permission to write into /proc"))),
 ]
 GOOD = [
     ("negative-first-weight", lambda f: ["train", "--true-w", "-1.463,1.39", "--true-b", "-1e-3", "--json"] + SMALL),
@@ -172,9 +206,12 @@ class Driver:
         return json.loads((self.folder / "results.json").read_text())
 
 
-def _module(*argv, env=PROCESS_ENV, **options):
-    return subprocess.Popen([sys.executable, "-m", "gluon_lessons", *argv], env=env, stdout=subprocess.PIPE,
+def _module(*argv, env=PROCESS_ENV, module="gluon_lessons", **options):
+    return subprocess.Popen([sys.executable, "-m", module, *argv], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **options)
+
+
+LESSON_MODULE = "gluon_lessons.lessons.lesson01_data"  # `python -m` a lesson: the same as `gluon-lessons run 1`
 
 
 # As root, permissions do not stop writes: drop the capabilities that bypass them (setpriv, util-linux).
@@ -196,14 +233,22 @@ def started(tmp_path_factory):
     (base / "driver").mkdir()
     jobs["driver"] = Driver(base / "driver", cases)
 
-    # Ctrl-C while MXNet is still importing (that takes seconds), as a user who gives up early.
+    # Ctrl-C while MXNet is still importing (that takes seconds), as a user who gives up early; a lesson run
+    # with `python -m` imports MXNet in its first cell, before the command line is read.
     jobs["ctrl-c"] = _module("train", "--epochs", "1")
-    threading.Timer(0.8, jobs["ctrl-c"].send_signal, [signal.SIGINT]).start()
+    jobs["ctrl-c-lesson"] = _module("--quick", "--out", str(base / "c"), module=LESSON_MODULE)
+    for name in ("ctrl-c", "ctrl-c-lesson"):
+        threading.Timer(0.8, jobs[name].send_signal, [signal.SIGINT]).start()
 
     # A reader that goes away before anything is written, as `| head -c1` does after its first byte.
-    for name, argv in (("pipe-list", ["list"]), ("pipe-run", ["run", "1", "--quick", "--out", str(base / "p")])):
-        jobs[name] = _module(*argv)
+    for name, argv, module in (("pipe-list", ["list"], "gluon_lessons"),
+                               ("pipe-run", ["run", "1", "--quick", "--out", str(base / "p")], "gluon_lessons"),
+                               ("pipe-lesson", ["--quick", "--out", str(base / "pl")], LESSON_MODULE)):
+        jobs[name] = _module(*argv, module=module)
         jobs[name].stdout.close()
+
+    # The lesson's own entry point guards --out as `gluon-lessons run` does.
+    jobs["lesson-out-data"] = _module("--quick", "--out", "data", module=LESSON_MODULE, cwd=str(ROOT))
 
     jobs["ascii"] = _module("run", "1", "--quick", "--out", str(base / "ascii"),
                             env=dict(PROCESS_ENV, PYTHONIOENCODING="ascii"))
@@ -245,7 +290,7 @@ def started(tmp_path_factory):
 def driven(started):
     """The command-line cases' results by case id, and `data/` and the package before and after them all."""
     results = started["jobs"]["driver"].results()
-    for name in ("same-1", "same-2", "installed", "ascii", "pipe-run"):  # other processes that may write
+    for name in ("same-1", "same-2", "installed", "ascii", "pipe-run", "pipe-lesson", "lesson-out-data"):
         job = started["jobs"][name]
         (job.results() if isinstance(job, Driver) else job.wait(timeout=600))
     after = snapshot(house_data.DATA_DIR), snapshot(PACKAGE_DIR)
@@ -305,7 +350,7 @@ def test_make_data_elsewhere_writes_the_committed_bytes(driven):
 
 
 def test_a_reader_that_goes_away_ends_the_program_quietly(started):
-    for name in ("pipe-list", "pipe-run"):
+    for name in ("pipe-list", "pipe-run", "pipe-lesson"):
         process = started["jobs"][name]
         stderr = process.stderr.read()
         # Killed by SIGPIPE like any Unix tool (a shell reports 141), with nothing on stderr.
@@ -325,6 +370,17 @@ def test_ctrl_c_while_mxnet_imports_ends_with_one_line(started):
     process = started["jobs"]["ctrl-c"]
     _, err = process.communicate(timeout=600)
     assert process.returncode == 130 and err == "gluon-lessons: error: interrupted\n", err[-2000:]
+    # `python -m` a lesson: interrupted in its imports, Python ends by SIGINT as Ctrl-C does (130 in a shell).
+    process = started["jobs"]["ctrl-c-lesson"]
+    _, err = process.communicate(timeout=600)
+    assert process.returncode in (130, -signal.SIGINT) and err == "gluon-lessons: error: interrupted\n", err[-2000:]
+
+
+def test_a_lesson_run_with_python_m_refuses_to_write_into_data(driven):
+    process = driven["jobs"]["lesson-out-data"]
+    err = process.stderr.read()
+    assert process.returncode == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("python -m %s: error: argument --out: refusing to write output into" % LESSON_MODULE)
 
 
 def test_two_runs_into_one_folder_leave_one_runs_files(started):
@@ -445,6 +501,66 @@ def test_a_failed_run_leaves_its_output_folder_untouched(tmp_path):
             (staging / "result.json").write_text("half")
             raise RuntimeError("the run failed")
     assert not folder.exists()
+
+
+@pytest.mark.parametrize("lesson", [lesson.number for lesson in LESSONS])
+def test_help_settings_lists_every_lesson_setting(lesson, capsys):
+    # A --quick value that is a tuple (lessons 5-7) was taken for the format's arguments: a TypeError traceback.
+    assert cli.main(["run", str(lesson), "--help-settings"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.strip()
+
+
+@pytest.mark.parametrize("fault, message", [
+    (MemoryError(), "ran out of memory"),
+    (type("MXNetError", (RuntimeError,), {})("Failed to allocate CPU Memory"), "ran out of memory"),
+    (FileNotFoundError(2, "No such file or directory", "/proc/x"), "/proc/x: No such file or directory"),
+])
+def test_a_lesson_that_runs_out_of_memory_or_cannot_write_ends_with_one_line(fault, message, capsys, monkeypatch,
+                                                                            tmp_path):
+    from gluon_lessons.lessons import runner
+
+    def failing(*args, **kwargs):
+        raise fault
+    monkeypatch.setattr(runner, "execute", failing)
+    assert cli.main(["run", "4", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err, err
+
+
+# ---- memory at scale: the changes that keep training near 3 copies of the data change no result ---------
+
+def test_the_full_data_loss_in_blocks_equals_the_loss_in_one_piece(monkeypatch):
+    from mxnet import gluon
+    from gluon_lessons import model, training
+    dataset = house_data.synthetic_house_prices(5000, true_w=[1.0, -2.0, 0.5], seed=3)
+    net = model.linear_regression(num_inputs=3)
+    whole = training.full_data_loss(net, gluon.loss.L2Loss(), (dataset.features, dataset.labels), None)
+    monkeypatch.setattr(training, "EVAL_BLOCK_BYTES", 1000)  # 62 rows a block
+    blocks = training.full_data_loss(net, gluon.loss.L2Loss(), (dataset.features, dataset.labels), None)
+    assert blocks[0]() == pytest.approx(whole[0](), rel=1e-6) and blocks[1] == pytest.approx(whole[1], rel=1e-6)
+
+
+def test_a_short_engine_queue_gives_the_same_weights_bit_for_bit(monkeypatch):
+    from gluon_lessons import fused, training
+    dataset = house_data.synthetic_house_prices(3000, seed=1)
+
+    def weights():
+        result = training.train_linear_regression(dataset, batch_size=5, num_epochs=2, path="fused", progress=False)
+        return result.weight.tolist() + [result.bias], result.history.epoch_loss
+    default = weights()
+    monkeypatch.setattr(fused, "MAX_GRAPHS_QUEUED", 1)
+    assert weights() == default
+
+
+def test_a_diverging_runs_batch_means_raise_no_warning():
+    import warnings
+    from mxnet import np
+    from gluon_lessons import training
+    with warnings.catch_warnings():  # a float64 network's (lesson 8) losses overflow the sum, then float32
+        warnings.simplefilter("error")
+        means = training.batch_means([np.array([1e308, 1e308, 1e300], dtype="float64")], [2, 1])
+    assert means.tolist() == [math.inf, math.inf]
 
 
 # ---- property tests -----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The course: one module per lesson, in order. `gluon-lessons list` prints this table."""
 import collections
+import sys
 from pathlib import Path
 
 Lesson = collections.namedtuple("Lesson", "number slug module title")
@@ -39,3 +40,22 @@ def find(name):
     raise ValueError("unknown lesson %r; choose a number 1-%d or one of: %s"
                      % (name, len(LESSONS), ", ".join(l.slug for l in LESSONS)))
 
+
+def _one_line_on_ctrl_c_for_lesson_scripts():
+    """`python -m gluon_lessons.lessons.lessonNN_slug`: a Ctrl-C while the lesson's first cell still imports
+    MXNet (before `gluon_lessons.cli.main` runs) ends as in `gluon-lessons`: one line, no traceback."""
+    argv = list(getattr(sys, "orig_argv", ()))  # the interpreter's own command line (Python 3.10+)
+    module = argv[argv.index("-m") + 1] if "-m" in argv[:-1] else ""
+    if not module.startswith(__name__ + ".lesson"):
+        return
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        if issubclass(kind, KeyboardInterrupt):  # Python then ends the process by SIGINT, as Ctrl-C does
+            print("gluon-lessons: error: interrupted", file=sys.stderr)
+        else:
+            previous(kind, value, traceback)
+    sys.excepthook = hook
+
+
+_one_line_on_ctrl_c_for_lesson_scripts()

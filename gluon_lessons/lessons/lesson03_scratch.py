@@ -40,6 +40,7 @@ with runner.checking_settings():  # a bad setting stops here with one line that 
     training.check_hyperparameters(lr, momentum, num_epochs)
     loading.check_batch_size(batch_size)
     loading.check_count(compare_steps, "compare_steps")
+    runner.check_memory(10_000 * compare_steps, "compare_steps=%d updates" % compare_steps)  # ~4 kB an update kept
 print("seed %d; batch size %d, lr %g, %d epochs, momentum %g; %d updates compared with Gluon"
       % (seed, batch_size, lr, num_epochs, momentum, compare_steps))
 

@@ -69,6 +69,10 @@ with runner.checking_settings():  # a bad setting stops here with one line that 
     training.check_hyperparameters(lr, momentum)
     runner.require("escape_lr", escape_lr, escape_lr > 0, "a number > 0")
     runner.require("batch_size", batch_size, 1 <= batch_size < num_examples, "an integer in 1..num_examples − 1")
+    student_size = (input_dim + 2) * hidden_units + 1  # weights and biases; the Hessian is student_size² float64
+    runner.check_memory(8 * (4 * student_size ** 2 + 100 * num_examples * (input_dim + teacher_units + hidden_units)),
+                        "num_examples=%d, input_dim=%d, teacher_units=%d and hidden_units=%d (%d parameters)"
+                        % (num_examples, input_dim, teacher_units, hidden_units, student_size))
 set_seed(seed)
 
 # %% [markdown]

@@ -47,6 +47,12 @@ QUICK = dict(num_seeds=2, target_loss=0.1, keskar_iterations=2, power_iterations
 # %%
 with runner.checking_settings():  # a bad setting stops here with one line that names it
     runner.require("num_seeds", num_seeds, num_seeds >= 2, "an integer >= 2 (a spread needs two runs)")
+    runner.require("max_epochs", max_epochs, max_epochs >= 1, "an integer >= 1")
+    runner.require("split_seed", split_seed, split_seed >= 0, "an integer >= 0")
+    runner.require("hidden_units", hidden_units, hidden_units >= 1, "an integer >= 1")
+    mlp_size = (digits.NUM_PIXELS + 1) * hidden_units + (hidden_units + 1) * digits.NUM_CLASSES
+    runner.check_memory(4 * (100 * mlp_size + 8 * 1797 * hidden_units),  # copies of the weights, activations
+                        "hidden_units=%d (%d parameters)" % (hidden_units, mlp_size))
     training.check_hyperparameters(lr, momentum, max_epochs)
     for name, value in (("small_batch", small_batch), ("large_batch", large_batch)):
         runner.require(name, value, value >= 1, "an integer >= 1")

@@ -50,6 +50,8 @@ with runner.checking_settings():  # a bad setting stops here with one line that 
                             rmsprop_steps=rmsprop_steps, standardized_steps=standardized_steps).items():
         loading.check_count(value, name)
     loading.check_batch_size(batch_size)
+    runner.require("batch_size", batch_size, batch_size <= num_examples, "an integer in 1..num_examples")
+    runner.check_memory(10_000 * num_examples, "num_examples=%d houses" % num_examples)  # about 8 kB a house here
     for name, value in dict(sgd_fraction=sgd_fraction, too_fast_fraction=too_fast_fraction, rmsprop_lr=rmsprop_lr,
                             standardized_lr=standardized_lr, tolerance=tolerance).items():
         runner.require(name, value, value > 0, "a number > 0")

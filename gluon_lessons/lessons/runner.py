@@ -139,8 +139,18 @@ def resolve_settings(path, quick=False, seed=None, out_dir=None, settings=None):
     if seed is not None:
         chosen["seed"] = seed
     if out_dir is not None:
-        chosen["out_dir"] = str(out_dir)
+        chosen["out_dir"] = str(check_out_dir(out_dir))
     return chosen
+
+
+def check_out_dir(out_dir, name="out_dir"):
+    """`out_dir` if figures may go there (`outputs.check_output_folder`: not data/, the package, a file, a
+    folder without permission ...), else `SettingError` saying why."""
+    from .. import outputs
+    try:
+        return outputs.check_output_folder(out_dir, name)
+    except (ValueError, TypeError) as error:
+        raise SettingError(str(error)) from None
 
 
 @contextlib.contextmanager
@@ -151,6 +161,15 @@ def checking_settings():
     except SettingError:
         raise
     except (ValueError, TypeError) as error:
+        raise SettingError(str(error)) from None
+
+
+def check_memory(num_bytes, what):
+    """Refuse settings that would need more than `num_bytes` of the memory this machine has available (one line)."""
+    from .. import data
+    try:
+        data.check_memory(num_bytes, what)
+    except ValueError as error:
         raise SettingError(str(error)) from None
 
 
@@ -271,9 +290,10 @@ def run_from_args(lesson_name, args):
         defaults, quick = defaults_of(path)
         for name, default in defaults.items():
             if name not in ("seed", "out_dir"):
-                print("%s=%r%s" % (name, default, "   (--quick: %r)" % quick[name] if name in quick else ""))
+                print("%s=%r%s" % (name, default, "   (--quick: %r)" % (quick[name],) if name in quick else ""))
         return 0
-    out_dir = args.out if args.out is not None else OUTPUT_ROOT / lesson.slug
+    out_dir = args.out if args.out is not None else check_out_dir(OUTPUT_ROOT / lesson.slug, "--out (default %s)"
+                                                                  % (OUTPUT_ROOT / lesson.slug))
     findings = run_lesson(lesson.slug, quick=args.quick, seed=args.seed if args.seed is not None else 0,
                           out_dir=out_dir, settings=dict(args.set))
     if args.json:
@@ -282,16 +302,10 @@ def run_from_args(lesson_name, args):
 
 
 def main(module_name, argv=None):
-    """`python -m gluon_lessons.lessons.lessonNN_slug [options]`: the same as `gluon-lessons run`."""
-    lesson = find(module_name.rsplit(".", 1)[-1])
-    parser = argparse.ArgumentParser(prog="python -m " + module_name, description=lesson.title)
-    add_run_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_from_args(lesson.slug, args)
-    except SettingError as error:
-        print("%s: error: %s" % (parser.prog, error), file=sys.stderr)
-        return 2
+    """`python -m gluon_lessons.lessons.lessonNN_slug [options]`: `gluon-lessons run NN [options]`, with its
+    checks, one-line errors and exit codes (argv None: the command line's)."""
+    from .. import cli
+    return cli.main(argv, lesson=find(module_name.rsplit(".", 1)[-1]).slug, prog="python -m " + module_name)
 
 
 def notebook_of(name, *, quick=False, seed=None, settings=None):
@@ -325,14 +339,13 @@ def execute_notebook(notebook, workdir, timeout=900):
 def write_notebook(name, out_dir, *, execute=False, quick=False, seed=None, settings=None):
     """Write lesson `name` as `out_dir/lessonNN_slug.ipynb`, executed when asked; its path."""
     import nbformat
+    from .. import outputs
     lesson = find(name)
-    out_dir = Path(out_dir)
+    out_dir = check_out_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     notebook = notebook_of(lesson.slug, quick=quick, seed=seed, settings=settings)
     if execute:
         execute_notebook(notebook, out_dir)
     path = out_dir / (lesson.module + ".ipynb")
-    partial = path.with_name("." + path.name + ".partial")
-    nbformat.write(notebook, str(partial))
-    partial.replace(path)
+    outputs.write_atomically(path, nbformat.writes(notebook).encode("utf-8"))
     return path
