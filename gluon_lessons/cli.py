@@ -327,6 +327,17 @@ def _lesson_parser(lesson, prog):
     return parser
 
 
+_interrupted = False
+
+
+def _on_interrupt(signum, frame):
+    """Python's own SIGINT behaviour, remembered: an interrupt inside a C extension's import (NumPy's) can
+    surface as an ImportError instead of KeyboardInterrupt, and must still end as `interrupted`."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
 def main(argv=None, *, lesson=None, prog=None):
     """Entry point of `gluon-lessons` and `python -m gluon_lessons`; returns the exit code.
 
@@ -336,6 +347,8 @@ def main(argv=None, *, lesson=None, prog=None):
     """
     if argv is None and hasattr(signal, "SIGPIPE"):  # the command line: end quietly when the reader goes away
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if argv is None and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_interrupt)
     _tolerant_streams()
     try:
         try:
@@ -363,6 +376,10 @@ def main(argv=None, *, lesson=None, prog=None):
             raise
     except KeyboardInterrupt:  # also while MXNet is still being imported
         return _fail("interrupted", 130)
+    except Exception:
+        if _interrupted:  # whatever the interrupt turned into on its way up
+            return _fail("interrupted", 130)
+        raise
     except BrokenPipeError:
         with contextlib.suppress(OSError):  # later writes, and Python's own flush at exit, go nowhere quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
