@@ -18,9 +18,9 @@ $(STAMP): setup.cfg pyproject.toml
 run: $(STAMP)
 	$(BIN)/gluon-lessons walkthrough
 
-# one pytest process per core; a file's tests stay together (they share a lesson run), notebooks spread
+# one pytest process per core (pytest-xdist)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/epoch_throughput.py

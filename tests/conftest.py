@@ -10,17 +10,6 @@ import pytest  # noqa: E402
 
 from gluon_lessons import data as house_data  # noqa: E402
 
-# Files whose tests share expensive module fixtures (a lesson run once) stay on one xdist worker
-# (`--dist loadgroup`); the notebook executions, each independent, spread over the workers.
-SPREAD = {"test_notebooks.py"}
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if item.path.name not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
-
-
 @pytest.fixture(scope="session")
 def walkthrough():
     """The walkthrough's data set: 1000 standardized examples, w = [2, -3.4], b = 4.2, noise 0.01."""
