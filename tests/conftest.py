@@ -10,6 +10,7 @@ import pytest  # noqa: E402
 
 from gluon_lessons import data as house_data  # noqa: E402
 
+
 @pytest.fixture(scope="session")
 def walkthrough():
     """The walkthrough's data set: 1000 standardized examples, w = [2, -3.4], b = 4.2, noise 0.01."""
