@@ -47,3 +47,19 @@ def test_lesson_shape(lesson):
             assert len(lines) <= LONGEST_CODE_CELL, "the code cell at line %d has %d lines" % (cell.first_line, len(lines))
     source = path.read_text()
     assert "sys.argv" not in source and "argparse" not in source, "only the runner reads the command line"
+
+
+MODULES = ["lesson01_data", "lesson02_batches", "lesson03_scratch", "lesson04_gluon", "lesson05_momentum",
+           "lesson06_batch_time", "lesson07_batch_noise", "lesson08_critical_points", "lesson09_sharp_flat",
+           "lesson10_adaptive", "lesson11_distributed"]
+
+
+def test_every_module_name_finds_its_lesson_and_its_settings():
+    """`python -m gluon_lessons.lessons.<module>` and `run <module>` resolve each file by its module name (the
+    notebook tests then execute each one); the course has exactly these eleven, numbered in order."""
+    assert [lesson.module for lesson in lessons.LESSONS] == MODULES
+    for number, module in enumerate(MODULES, start=1):
+        lesson = lessons.find(module)
+        assert lesson.number == number and lessons.source_path(lesson).name == module + ".py"
+        settings, _ = runner.defaults_of(lessons.source_path(lesson))
+        assert settings["seed"] == 0
