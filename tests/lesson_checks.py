@@ -1,4 +1,5 @@
 """What the lesson tests share: running a lesson quietly, and the truths its findings are checked against."""
+import ast
 import contextlib
 import io
 import json
@@ -61,3 +62,38 @@ def check_figures(findings, names):
 def check_json(findings):
     """Findings survive the `--json` encoding as plain, valid JSON."""
     assert json.loads(runner.to_json(findings))
+
+
+LONGEST_LINE = 100  # characters, in a lesson's source and in what it prints: a notebook's width
+LONGEST_FINDINGS_CELL = 15  # code lines (comments and blank lines not counted) in a "What we found" cell
+
+
+def assert_teaching_shape(name, findings, printed):
+    """The lesson reads in a notebook: source and printed lines within 100 characters, "What we found"
+    cells of at most 15 code lines with no conditional expression inside them, no import of the course
+    shell (runner, CLI), and verdicts kept in `findings["verdicts"]` as a dict of short words."""
+    path = lessons.source_path(lessons.find(name))
+    source = path.read_text(encoding="utf-8")
+    for number, line in enumerate(source.splitlines(), start=1):
+        assert len(line) <= LONGEST_LINE, f"{path.name}:{number} has {len(line)} characters"
+    for number, line in enumerate(printed.splitlines(), start=1):
+        assert len(line) <= LONGEST_LINE, f"printed line {number} has {len(line)} characters: {line[:60]}..."
+    assert "lessons import runner" not in source and "from gluon_lessons import cli" not in source
+    assert "gluon_lessons.lessons import runner" not in source, "a lesson imports only the teaching core"
+    cells = runner.read_cells(path)
+    in_findings = False
+    for cell in cells:
+        if cell.kind == "markdown":
+            in_findings = "## What we found" in cell.source or (in_findings and "## Exercises" not in cell.source
+                                                                   and "## " not in cell.source)
+            continue
+        if in_findings:
+            code = [line for line in cell.source.splitlines() if line.strip() and not line.strip().startswith("#")]
+            assert len(code) <= LONGEST_FINDINGS_CELL, f"a What-we-found cell at line {cell.first_line}: {len(code)}"
+            tree = ast.parse(cell.source)
+            assert not any(isinstance(node, ast.IfExp) for node in ast.walk(tree)), (
+                f"a conditional expression in the What-we-found cell at line {cell.first_line}")
+    verdicts = findings.get("verdicts")
+    assert isinstance(verdicts, dict) and verdicts, "findings['verdicts'] holds the lesson's verdicts"
+    for key, value in verdicts.items():
+        assert isinstance(value, str) and 0 < len(value) <= 40, f"verdict {key} is a short word: {value!r}"
