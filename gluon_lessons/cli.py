@@ -347,7 +347,8 @@ def main(argv=None, *, lesson=None, prog=None):
     """
     if argv is None and hasattr(signal, "SIGPIPE"):  # the command line: end quietly when the reader goes away
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    if argv is None and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    handler = signal.getsignal(signal.SIGINT)
+    if argv is None and (handler is signal.default_int_handler or getattr(handler, "course_interrupt", False)):
         signal.signal(signal.SIGINT, _on_interrupt)
     _tolerant_streams()
     try:

@@ -211,6 +211,21 @@ def _module(*argv, env=PROCESS_ENV, module="gluon_lessons", **options):
                             stderr=subprocess.PIPE, text=True, **options)
 
 
+def _interrupt_while_mxnet_loads(process, timeout=120):
+    """Ctrl-C once MXNet's library is mapped into `process` (it is then importing MXNet, which takes
+    seconds): a sign that the program started, not a fixed delay that a busy machine can outrun."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{process.pid}/maps") as maps:
+                if "libmxnet.so" in maps.read():
+                    process.send_signal(signal.SIGINT)
+                    return
+        except OSError:
+            pass
+        time.sleep(0.005)
+
+
 LESSON_MODULE = "gluon_lessons.lessons.lesson01_data"  # `python -m` a lesson: the same as `gluon-lessons run 1`
 
 
@@ -238,7 +253,7 @@ def started(tmp_path_factory):
     jobs["ctrl-c"] = _module("train", "--epochs", "1")
     jobs["ctrl-c-lesson"] = _module("--quick", "--out", str(base / "c"), module=LESSON_MODULE)
     for name in ("ctrl-c", "ctrl-c-lesson"):
-        threading.Timer(0.8, jobs[name].send_signal, [signal.SIGINT]).start()
+        threading.Thread(target=_interrupt_while_mxnet_loads, args=(jobs[name],), daemon=True).start()
 
     # A reader that goes away before anything is written, as `| head -c1` does after its first byte.
     for name, argv, module in (("pipe-list", ["list"], "gluon_lessons"),
