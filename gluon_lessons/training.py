@@ -55,6 +55,7 @@ class History:
     path: str = "steps"  # "steps" (`fit`: autograd + Trainer.step per batch) or "fused" (`fused.fit_linear`)
     start_loss: float = None  # mean loss on all data before the first update (with eval_data)
     zero_loss: float = None  # mean loss on all data of predicting 0 for every example (with eval_data)
+    batch_zero_loss: float = None  # without eval_data: the same on the first `WINDOW` batches
 
     @property
     def median_seconds_per_epoch(self):
@@ -162,20 +163,24 @@ def check_divergence(history, epoch, step_losses, lr):
     """Raise `DivergenceError` if a loss of this epoch is NaN or infinite, or the loss now is more than
     `GROWTH_LIMIT` times the loss at the start.
 
-    With eval_data both are full-data losses (before the first update, after this epoch), and the start
-    counts as at least the loss of predicting 0; without, they are the means of the run's first and latest
-    `WINDOW` batch losses. A start at or below 0 is not compared.
+    With eval_data both are full-data losses (before the first update, after this epoch); without, they
+    are the means of the run's first and latest `WINDOW` batch losses. Either way the start counts as at
+    least the loss of predicting 0 (on all data, or on the first `WINDOW` batches): a run started near a
+    minimum, for example a later one-epoch call of `fit`, has a start so low that noise alone multiplies
+    it, yet it stays far below predicting 0. A start at or below 0 is not compared.
     """
     bad = onp.flatnonzero(~onp.isfinite(step_losses))
     if bad.size:
         raise DivergenceError("diverged at epoch %d, step %d (loss %s); try a smaller learning rate (now %g)"
                               % (epoch, bad[0] + 1, step_losses[bad[0]], lr))
     if history.epoch_loss:
-        start, now = max(history.start_loss, history.zero_loss), history.epoch_loss[-1]
-        began = "its start (%.4g) and predicting 0 (%.4g)" % (history.start_loss, history.zero_loss)
+        first, zero, now = history.start_loss, history.zero_loss, history.epoch_loss[-1]
     else:
-        start, now = onp.mean(history.step_loss[:WINDOW]), onp.mean(history.step_loss[-WINDOW:])
-        began = "its start (%.4g)" % start
+        first, zero = onp.mean(history.step_loss[:WINDOW]), history.batch_zero_loss
+        now = onp.mean(history.step_loss[-WINDOW:])
+    start, began = first, f"its start ({first:.4g})"
+    if zero is not None:
+        start, began = max(first, zero), f"{began} and predicting 0 ({zero:.4g})"
     if not math.isfinite(now):
         raise DivergenceError("diverged at epoch %d (loss on all data %s); try a smaller learning rate (now %g)"
                               % (epoch, now, lr))
@@ -221,9 +226,10 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
         net_loss.hybridize(static_alloc=True, static_shape=True)  # one compiled graph per batch shape
     evaluate, zero_loss = full_data_loss(net, loss, eval_data, contexts[0])
     history, global_step = History(path="steps", start_loss=evaluate(), zero_loss=zero_loss), 0
+    zero_losses = []  # without eval_data: per-example losses of predicting 0 on the first batches
     with progress_bar(num_epochs, progress) as bar:
         for epoch in range(1, num_epochs + 1):
-            started, losses, sizes = time.perf_counter(), [], []
+            started, losses, sizes, first_batches = time.perf_counter(), [], [], []
             for step, (X, y) in enumerate(batches, start=1):
                 batch_size = len(X)
                 Xs, ys, idle = split_batch(X, y, contexts)
@@ -234,6 +240,8 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
                     l.backward()
                 trainer.step(batch_size)  # the gradient summed over the batch is divided by batch_size
                 global_step += 1
+                if eval_data is None and global_step <= WINDOW:  # for the guard's floor, after the timing
+                    first_batches.append((Xs[0], ys[0]))
                 losses.extend(l.as_in_ctx(contexts[0]) for l in ls)  # averaged per batch after the epoch
                 sizes.append(batch_size)
                 if len(losses) > MAX_STEPS_QUEUED:  # MXNet queues work without bound: wait for an old step
@@ -248,6 +256,9 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
             npx.waitall()
             X = y = Xs = ys = None  # views of this epoch's shuffled copy: it is freed before the next is made
             history.seconds_per_epoch.append(time.perf_counter() - started)
+            zero_losses += [loss(np.zeros_like(net(X_part)), y_part) for X_part, y_part in first_batches]
+            if zero_losses:  # predicting 0 on the first `WINDOW` batches
+                history.batch_zero_loss = float(np.concatenate(zero_losses).mean())
             record_epoch(history, epoch, batch_means(losses, sizes), evaluate(), trainer.learning_rate, bar)
             if global_step == max_steps:
                 break

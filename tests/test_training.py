@@ -8,7 +8,7 @@ import mxnet as mx
 import numpy as onp
 import pytest
 
-from gluon_lessons import cli, fused, loading, model, noise, training
+from gluon_lessons import cli, digits, fused, loading, model, noise, training
 from gluon_lessons import data as house_data
 from gluon_lessons.seeding import set_seed
 
@@ -133,6 +133,28 @@ def test_without_eval_data_the_first_and_latest_batch_losses_are_compared(walkth
     batches = loading.ShuffledBatches(walkthrough.features, walkthrough.labels, 10)
     history = training.fit(net, batches, training.make_trainer(net, lr=0.03), 3)
     assert history.epoch_loss == [] and history.start_loss is None and history.step_loss[-1] < history.step_loss[0]
+
+
+def test_a_noisy_run_without_eval_data_is_not_called_diverging():
+    """A digits MLP at batch 8, `fit` called one epoch at a time without eval_data, as a lesson that checks
+    a target after each epoch does: late in training each call's first batch losses are tiny, and one
+    batch holding a hard digit lifts a window's mean 10-30 times (measured; the old rule, comparing the
+    call's first and latest windows alone, stopped this run at epoch 12 as "diverging"). Predicting 0
+    costs ln 10 per example; the start counts as at least that, so the run goes on to a training loss
+    near 0, while a run that really grows (the test above) still stops."""
+    data = digits.load()
+    set_seed(1)
+    net = digits.mlp(32)
+    trainer = training.make_trainer(net, "sgd", 0.05, 0.9)
+    batches = loading.ShuffledBatches(data.train_features, data.train_labels, 8)
+    highest = 0.0
+    for _ in range(12):
+        history = training.fit(net, batches, trainer, 1, loss=digits.classification_loss(), progress=False)
+        first = onp.mean(history.step_loss[:training.WINDOW])
+        highest = max(highest, onp.mean(history.step_loss[-training.WINDOW:]) / first)
+        assert history.batch_zero_loss == pytest.approx(math.log(10), rel=1e-5)  # zero logits: ln 10, in float32
+    assert highest > training.GROWTH_LIMIT  # the rule without the floor would have fired
+    assert digits.evaluate(net, data.train_features, data.train_labels)[0] < 0.01
 
 
 # Several devices, also when a batch has fewer rows than there are devices ------------------------
