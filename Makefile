@@ -2,8 +2,9 @@
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BOOK_STAMP := $(VENV)/.book-installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench book book-deps clean
 
 # pip is upgraded first: pip 23's resolver backtracks for many minutes through d2l's Jupyter
 # dependencies on Python 3.8, where pip 25 takes seconds.
@@ -21,6 +22,17 @@ run: $(STAMP)
 # one pytest process per core (pytest-xdist)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
+
+# The course as a website: every lesson executed once, build/book/html/index.html;
+# `make book QUICK=1` uses the lessons' quick settings (build/book-quick), as the browser test does.
+book: $(BOOK_STAMP)
+	$(BIN)/python book/build.py $(if $(QUICK),--quick)
+
+book-deps: $(BOOK_STAMP)
+
+$(BOOK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,book]'
+	@touch $(BOOK_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/epoch_throughput.py
