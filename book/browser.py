@@ -49,6 +49,8 @@ INSPECT = """
       return {src: img.getAttribute('src'), natural: [img.naturalWidth, img.naturalHeight],
               shown: [box.width, box.height]};
     }),
+    solutions: [...article.querySelectorAll('details.worked-solution')].map(details => ({
+      title: details.querySelector('summary').textContent.trim(), open: details.open})),
     math: maths.length,
     math_typeset: maths.filter(e => e.querySelector('mjx-container')).length,
     raw_math: raw,

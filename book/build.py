@@ -142,26 +142,45 @@ def solutions_of(lesson, solutions_dir=SOLUTIONS_DIR):
     return sorted(Path(solutions_dir).glob(f"lesson{lesson.number:02d}_*.py"))
 
 
-def solution_cell(paths):
-    """A collapsed block holding the worked solutions, written like a lesson: text, then code.
+def solution_download(path):
+    """The name a worked-solution file is offered under (the lesson's own file has the same name)."""
+    return f"{path.stem}_solutions.py"
 
-    Headings become bold lines, since a section cannot open inside a collapsible block."""
+
+def solution_cells(paths):
+    """Markdown cells for the worked solutions: what comes before the first `## ` heading (the
+    solutions' introduction), then one collapsed block per `## ` section (one exercise each),
+    written like a lesson: text, then code. Deeper headings become bold lines, since a section
+    cannot open inside a collapsible block."""
     import jupytext
     import nbformat
-    parts = []
+    intro, sections = [], []
     for path in paths:
         for cell in jupytext.read(path, fmt="py:percent").cells:
-            if cell.cell_type == "markdown":
-                parts.append(re.sub(r"^#{1,6}\s+(.+)$", r"**\1**", cell.source, flags=re.MULTILINE))
-            elif cell.source.strip():
-                parts.append("```python\n" + cell.source.strip() + "\n```")
-    body = "\n\n".join(parts)
-    names = ", ".join(f"`{path.name}`" for path in paths)
-    return nbformat.v4.new_markdown_cell(
-        f"````{{dropdown}} Worked solutions ({names})\n:class-container: worked-solutions\n\n{body}\n````")
+            if cell.cell_type == "code":
+                if cell.source.strip():
+                    (sections[-1][1] if sections else intro).append(f"```python\n{cell.source.strip()}\n```")
+                continue
+            for block in re.split(r"^(?=## )", cell.source, flags=re.MULTILINE):
+                heading = re.match(r"## (.+)\n?", block)
+                if heading:
+                    sections.append((heading.group(1).strip(), []))
+                    block = block[heading.end():]
+                block = re.sub(r"^# .*\n?", "", block, flags=re.MULTILINE)  # the file's own title
+                block = re.sub(r"^#{3,6}\s+(.+)$", r"**\1**", block, flags=re.MULTILINE).strip()
+                if block:
+                    (sections[-1][1] if sections else intro).append(block)
+    names = ", ".join(f"{{download}}`{solution_download(path)} <../downloads/{solution_download(path)}>`"
+                      for path in paths)
+    cells = [nbformat.v4.new_markdown_cell("\n\n".join([f"**Worked solutions** ({names})"] + intro))]
+    for title, parts in sections:
+        body = "\n\n".join(parts)
+        cells.append(nbformat.v4.new_markdown_cell(
+            f"````{{dropdown}} {title}\n:class-container: worked-solution\n\n{body}\n````"))
+    return cells
 
 
-def page_notebook(notebook, lesson, module, run, quick, solution_paths):
+def page_notebook(notebook, module, run, quick, solution_paths):
     """The notebook Sphinx renders: the executed one plus a line of downloads under the title and
     the worked solutions (collapsed) after the exercises."""
     import nbformat
@@ -178,7 +197,7 @@ def page_notebook(notebook, lesson, module, run, quick, solution_paths):
         exercises = [index for index, cell in enumerate(page.cells)
                      if cell.cell_type == "markdown" and re.search(r"^#+\s+Exercises", cell.source, re.MULTILINE)]
         at = exercises[-1] + 1 if exercises else len(page.cells)
-        page.cells.insert(at, solution_cell(solution_paths))
+        page.cells[at:at] = solution_cells(solution_paths)
     return page
 
 
@@ -232,8 +251,9 @@ def timings_page(rows, quick, host):
     return "\n".join(lines)
 
 
-def build(out=None, quick=False, sphinx=True, log=print):
-    """Execute every lesson and render the site into `out`/html; the rows of the timings table."""
+def build(out=None, quick=False, only=None, log=print):
+    """Execute every lesson (or those numbered in `only`) and render the site into `out`/html;
+    the rows of the timings table."""
     import nbformat
     out = Path(out) if out is not None else default_out(quick)
     src, runs = out / "src", out / "runs"
@@ -242,7 +262,11 @@ def build(out=None, quick=False, sphinx=True, log=print):
     (src / "lessons").mkdir(parents=True)
     (src / "downloads").mkdir()
     rows = []
-    for lesson, path in written_lessons():
+    chosen = [(lesson, path) for lesson, path in written_lessons() if not only or lesson.number in only]
+    if only and len(chosen) != len(set(only)):
+        found = {lesson.number for lesson, _ in chosen}
+        raise BookError(f"no written lesson numbered {', '.join(str(n) for n in sorted(set(only) - found))}")
+    for lesson, path in chosen:
         notebook = lesson_notebook(lesson, quick)
         workdir = runs / path.stem
         workdir.mkdir(parents=True)
@@ -251,15 +275,16 @@ def build(out=None, quick=False, sphinx=True, log=print):
         log(f"  {run['seconds']:.1f} s, kernel peak {run['kernel_peak_mib']:.0f} MiB", flush=True)
         rows.append(dict(number=lesson.number, module=path.stem, title=title_of(notebook), **run))
         shutil.copyfile(path, src / "downloads" / path.name)
+        for solution in solutions_of(lesson):
+            shutil.copyfile(solution, src / "downloads" / solution_download(solution))
         nbformat.write(notebook, str(src / "downloads" / (path.stem + ".ipynb")))
-        page = page_notebook(notebook, lesson, path.stem, run, quick, solutions_of(lesson))
+        page = page_notebook(notebook, path.stem, run, quick, solutions_of(lesson))
         nbformat.write(page, str(src / "lessons" / (path.stem + ".ipynb")))
     host = machine()
     (src / "index.md").write_text(front_page(rows, quick, host), encoding="utf-8")
     (src / "timings.md").write_text(timings_page(rows, quick, host), encoding="utf-8")
     (out / "timings.json").write_text(json.dumps({"quick": quick, "machine": host, "lessons": rows}, indent=1))
-    if sphinx:
-        render(src, out)
+    render(src, out)
     return rows
 
 
@@ -275,16 +300,28 @@ def render(src, out):
     return time.perf_counter() - start
 
 
+def _numbers(text):
+    try:
+        numbers = [int(part) for part in text.split(",")]
+    except ValueError:
+        numbers = []
+    if not numbers or min(numbers) < 1:
+        raise argparse.ArgumentTypeError(f"--lessons takes lesson numbers like 1,4, got {text!r}")
+    return numbers
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the lessons' QUICK settings, as the tests use")
     parser.add_argument("--out", type=Path, default=None,
                         help="build folder (default build/book, or build/book-quick with --quick)")
+    parser.add_argument("--lessons", type=_numbers, default=None, metavar="N,N",
+                        help="only these lessons (by number), e.g. 1,4; default all")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     out = args.out if args.out is not None else default_out(args.quick)
     try:
-        build(out, args.quick)
+        build(out, args.quick, args.lessons)
     except BookError as error:
         print(f"book: error: {error}", file=sys.stderr)
         return 1

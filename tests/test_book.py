@@ -78,21 +78,28 @@ def test_worked_solutions_are_collapsed_after_the_exercises_when_written(tmp_pat
     notebook = build.lesson_notebook(lesson, quick=False)
     run = {"seconds": 1.0, "kernel_peak_mib": 300.0, "with_children_peak_mib": 300.0}
     assert build.solutions_of(lesson, tmp_path) == []
-    page = build.page_notebook(notebook, lesson, path.stem, run, False, [])
+    page = build.page_notebook(notebook, path.stem, run, False, [])
+    assert len(page.cells) == len(notebook.cells) + 1  # the line of downloads
     assert not any("{dropdown}" in cell.source for cell in page.cells)
     solution = tmp_path / f"lesson{lesson.number:02d}_worked.py"
-    solution.write_text("# %% [markdown]\n# ## Exercise 1\n# Least squares by hand.\n\n# %%\nanswer = 6 * 7\n")
+    solution.write_text("# %% [markdown]\n# # Lesson 1 — worked solutions\n# Try them first.\n#\n"
+                        "# ## Exercise 1 — least squares\n# By hand.\n# ### Why\n# Because.\n\n"
+                        "# %%\nanswer = 6 * 7\n\n# %% [markdown]\n# ## Exercise 2 — noise\n\n"
+                        "# %%\nnoise = 0.01\n")
     assert build.solutions_of(lesson, tmp_path) == [solution]
-    page = build.page_notebook(notebook, lesson, path.stem, run, False, [solution])
+    page = build.page_notebook(notebook, path.stem, run, False, [solution])
     dropdowns = [index for index, cell in enumerate(page.cells) if "{dropdown}" in cell.source]
-    assert len(dropdowns) == 1
-    text = page.cells[dropdowns[0]].source
-    assert "**Exercise 1**" in text and "answer = 6 * 7" in text and "## Exercise" not in text
+    assert len(dropdowns) == 2 and dropdowns[1] == dropdowns[0] + 1
+    first, second = (page.cells[index].source for index in dropdowns)
+    assert first.startswith("````{dropdown} Exercise 1 — least squares\n")
+    assert "By hand." in first and "**Why**" in first and "answer = 6 * 7" in first and "noise" not in first
+    assert second.startswith("````{dropdown} Exercise 2 — noise\n") and "noise = 0.01" in second
+    intro = page.cells[dropdowns[0] - 1].source
+    assert intro.startswith("**Worked solutions**") and "Try them first." in intro and "# Lesson" not in intro
     exercises = [index for index, cell in enumerate(page.cells)
                  if cell.cell_type == "markdown" and re.search(r"^#+\s+Exercises", cell.source, re.MULTILINE)]
-    if exercises:
-        assert dropdowns[0] == exercises[-1] + 1
-    assert len(page.cells) == len(notebook.cells) + 2  # the downloads line and the solutions
+    assert dropdowns[0] - 1 == (exercises[-1] + 1 if exercises else len(notebook.cells) + 1)
+    assert len(page.cells) == len(notebook.cells) + 4  # downloads, introduction, two exercises
     assert "{dropdown}" not in "".join(cell.source for cell in notebook.cells), "the executed notebook is untouched"
 
 
@@ -108,17 +115,24 @@ def quick_book():
     return out, rows
 
 
+def _lesson(path):
+    return next(lesson for lesson, source in build.written_lessons() if source == path)
+
+
 def _check_downloads(report, html, path):
-    """The page offers the lesson's .py (byte for byte) and the executed notebook (valid, run, with
-    figures), and the browser fetched both; the number of figures in that notebook."""
+    """The page offers the lesson's .py, its worked solutions (byte for byte) and the executed notebook
+    (valid, every cell run), and the browser fetched each; the number of figures in that notebook."""
     import nbformat
-    links = sorted(report["downloads"], key=lambda link: link["href"].endswith(".ipynb"))
-    assert [Path(link["href"]).name for link in links] == [path.name, path.stem + ".ipynb"], links
-    files = [html / urllib.parse.urlparse(link["href"]).path.lstrip("/") for link in links]
-    for link, file in zip(links, files):
-        assert link["status"] == 200 and link["bytes"] == file.stat().st_size, link
-    assert files[0].read_bytes() == path.read_bytes()
-    notebook = nbformat.read(str(files[1]), as_version=4)
+    solutions = build.solutions_of(_lesson(path))
+    offered = {Path(link["href"]).name: link for link in report["downloads"]}
+    originals = {path.name: path, **{build.solution_download(solution): solution for solution in solutions}}
+    assert sorted(offered) == sorted([*originals, path.stem + ".ipynb"]), sorted(offered)
+    files = {name: html / urllib.parse.urlparse(link["href"]).path.lstrip("/") for name, link in offered.items()}
+    for name, link in offered.items():
+        assert link["status"] == 200 and link["bytes"] == files[name].stat().st_size, link
+    for name, original in originals.items():
+        assert files[name].read_bytes() == original.read_bytes(), name
+    notebook = nbformat.read(str(files[path.stem + ".ipynb"]), as_version=4)
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(cell.execution_count is not None for cell in code), "every code cell was executed"
@@ -164,6 +178,10 @@ def test_the_quick_book_reads_in_a_browser_offline(quick_book):
         assert report["figures"] and drawn == report["figures"], f"{path.stem}: figures {report['figures']}"
         assert len(report["figures"]) == _check_downloads(report, html, path), \
             f"{path.stem}: every figure of the executed notebook is on the page"
+        sections = [line[5:].strip() for solution in build.solutions_of(_lesson(path))
+                    for line in solution.read_text().splitlines() if line.startswith("# ## ")]
+        assert [(item["title"], item["open"]) for item in report["solutions"]] == \
+            [(title, False) for title in sections], f"{path.stem}: one closed block per worked solution"
 
     # The same page opened as a file, as the README says one may.
     chromium = browser.Chromium(browser.find_chromium())
