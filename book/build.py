@@ -176,7 +176,7 @@ def solution_cells(paths):
     for title, parts in sections:
         body = "\n\n".join(parts)
         cells.append(nbformat.v4.new_markdown_cell(
-            f"````{{dropdown}} {title}\n:class-container: worked-solution\n\n{body}\n````"))
+            f"::::{{dropdown}} {title}\n:class-container: worked-solution\n\n{body}\n::::"))
     return cells
 
 

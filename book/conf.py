@@ -13,7 +13,7 @@ exclude_patterns = ["downloads/**"]
 
 nb_execution_mode = "off"  # book/build.py executed every lesson once, measuring time and memory
 nb_ipywidgets_js = {}  # widget managers load from a CDN; the lessons draw no widgets
-myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]  # colon fences: titles may hold `code`
 myst_heading_anchors = 3
 
 html_theme = "sphinx_book_theme"
