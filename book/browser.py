@@ -1,6 +1,6 @@
 """Read the built book in headless Chromium, as a learner would, and say what is wrong on each page.
 
-    python book/browser.py build/book-quick     # checks every page, screenshots in build/book-quick/screenshots
+    python book/browser.py build/book-quick   # every page; pictures in build/book-quick/screenshots
 
 The site is served from 127.0.0.1 (what `python -m http.server` does) and Chromium is told that no
 host name resolves, so a page that needs the network shows it. Chromium is driven through the
@@ -24,21 +24,28 @@ WIDTH = 1280  # CSS pixels: a laptop screen, wide enough for the theme to show i
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio", f"--window-size={WIDTH},1000",
+         "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
+         f"--window-size={WIDTH},1000",
          # offline: every host name fails to resolve; the site itself is reached by IP address
          "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 PAGE_SECONDS = 60  # longest a page may take to load, typeset its math and decode its figures
-SCREENSHOT_MAX_HEIGHT = 12000  # CSS pixels; the rest of a very long page is left out of its screenshot
+SCREENSHOT_MAX_HEIGHT = 12000  # CSS pixels; the rest of a very long page is left out of its picture
 
-# Runs in the page once it has loaded: waits for MathJax and every image, then reports what a reader sees.
+# Runs in the page once it has loaded: waits for MathJax and every image, then reports what a
+# reader sees.
 INSPECT = """
 (async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
-  await Promise.all([...document.images].map(img => img.complete ? null :
-      new Promise(done => { img.addEventListener('load', done); img.addEventListener('error', done); })));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  await Promise.all([...document.images].map(img => img.complete ? null : new Promise(done => {
+    img.addEventListener('load', done);
+    img.addEventListener('error', done);
+  })));
   const article = document.querySelector('article') || document.body;
   const prose = article.cloneNode(true);
-  prose.querySelectorAll('pre, code, script, style, mjx-container, mjx-assistive-mml').forEach(e => e.remove());
+  prose.querySelectorAll('pre, code, script, style, mjx-container, mjx-assistive-mml')
+       .forEach(e => e.remove());
   const text = prose.textContent;
   const raw = (text.match(/\\$[^$\\n]+\\$|\\\\\\(|\\\\\\[/g) || []).slice(0, 5);
   const maths = [...article.querySelectorAll('.math')];
@@ -51,13 +58,16 @@ INSPECT = """
     }),
     solutions: [...article.querySelectorAll('details.worked-solution')].map(details => ({
       title: details.querySelector('summary').textContent.trim(), open: details.open})),
+    headings: [...article.querySelectorAll('h1, h2')].map(h => h.textContent.replace(/#$/, '').trim()),
+    outputs: article.querySelectorAll('.cell_output').length,
     math: maths.length,
     math_typeset: maths.filter(e => e.querySelector('mjx-container')).length,
     raw_math: raw,
     downloads: await Promise.all([...article.querySelectorAll('a.download')].map(async a => {
       if (location.protocol === 'file:') { return {href: a.href, status: null, bytes: null}; }
       const response = await fetch(a.href);
-      return {href: a.href, status: response.status, bytes: (await response.arrayBuffer()).byteLength};
+      const bytes = (await response.arrayBuffer()).byteLength;
+      return {href: a.href, status: response.status, bytes: bytes};
     })),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
     height: Math.ceil(document.documentElement.scrollHeight),
@@ -101,14 +111,15 @@ class Chromium:
         import websocket
         self._profile = tempfile.mkdtemp(prefix="book-chromium-")
         self._process = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-port=0", "about:blank"],
+            [executable, *FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-port=0",
+             "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             port = self._wait_for_port()
-            tabs = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
-            page = next(tab for tab in tabs if tab["type"] == "page")
-            self._socket = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=PAGE_SECONDS,
-                                                       suppress_origin=True)
+            listing = urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10)
+            page = next(tab for tab in json.loads(listing.read()) if tab["type"] == "page")
+            self._socket = websocket.create_connection(
+                page["webSocketDebuggerUrl"], timeout=PAGE_SECONDS, suppress_origin=True)
         except BaseException:
             self.close()
             raise
@@ -122,7 +133,8 @@ class Chromium:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"chromium exited with code {self._process.returncode} while starting")
+                raise RuntimeError(f"chromium exited with code {self._process.returncode} "
+                                   "while starting")
             if port_file.is_file() and port_file.read_text().strip():
                 return int(port_file.read_text().split()[0])
             time.sleep(0.1)
@@ -164,8 +176,8 @@ class Chromium:
         self.events = []
         self.call("Page.navigate", url=url)
         self.wait_for("Page.loadEventFired")
-        seen = self.call("Runtime.evaluate", expression=INSPECT, awaitPromise=True, returnByValue=True,
-                         timeout=PAGE_SECONDS * 1000)
+        seen = self.call("Runtime.evaluate", expression=INSPECT, awaitPromise=True,
+                         returnByValue=True, timeout=PAGE_SECONDS * 1000)
         if "exceptionDetails" in seen:
             raise RuntimeError(f"inspecting {url} failed: {seen['exceptionDetails']}")
         report = seen["result"]["value"]
@@ -176,36 +188,41 @@ class Chromium:
         return report
 
     def _errors(self, url):
-        """Console errors, uncaught exceptions, failed or refused loads, and requests that left the site."""
+        """Console errors, uncaught exceptions, failed or refused loads, and requests that left
+        the site."""
         site = url.split("/", 3)[:3]
-        asked = {event["params"]["requestId"]: event["params"]["request"]["url"] for event in self.events
-                 if event.get("method") == "Network.requestWillBeSent"}
+        asked = {event["params"]["requestId"]: event["params"]["request"]["url"]
+                 for event in self.events if event.get("method") == "Network.requestWillBeSent"}
         errors = []
         for event in self.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                errors.append("console: " + " ".join(str(arg.get("value", arg.get("description", "")))
-                                                     for arg in params.get("args", [])))
+                words = (arg.get("value", arg.get("description", "")) for arg in params["args"])
+                errors.append("console: " + " ".join(map(str, words)))
             elif method == "Runtime.exceptionThrown":
                 details = params["exceptionDetails"]
-                errors.append("exception: " + details.get("exception", {}).get("description", details.get("text", "")))
+                thrown = details.get("exception", {}).get("description", details.get("text", ""))
+                errors.append(f"exception: {thrown}")
             elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
                 errors.append(f"log: {params['entry']['text']} {params['entry'].get('url', '')}")
             elif method == "Network.requestWillBeSent":
                 target = params["request"]["url"]
-                if not (target.split("/", 3)[:3] == site or target.startswith(("data:", "blob:", "about:"))):
+                local = target.startswith(("data:", "blob:", "about:"))
+                if not (target.split("/", 3)[:3] == site or local):
                     errors.append(f"network: the page asked for {target}")
             elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
-                errors.append(f"network: {params['response']['status']} for {params['response']['url']}")
+                response = params["response"]
+                errors.append(f"network: {response['status']} for {response['url']}")
             elif method == "Network.loadingFailed" and not params.get("canceled"):
-                errors.append(f"network: {params.get('errorText')} for {asked.get(params['requestId'])}")
+                failed = asked.get(params["requestId"])
+                errors.append(f"network: {params.get('errorText')} for {failed}")
         return errors
 
     def _screenshot(self, height, path):
         height = max(1, min(height, SCREENSHOT_MAX_HEIGHT))
-        # The whole page at once: a window as tall as the page (capped), then back to a screen's height.
-        self.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=height, deviceScaleFactor=1,
-                  mobile=False)
+        # The whole page at once: a window as tall as the page (capped), then a screen's height.
+        self.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=height,
+                  deviceScaleFactor=1, mobile=False)
         try:
             shot = self.call("Page.captureScreenshot", format="jpeg", quality=70)
         finally:
@@ -219,11 +236,13 @@ def read_book(out, executable=None):
     one report per page (screenshots in `out`/screenshots)."""
     out = Path(out)
     html = out / "html"
-    pages = ["index.html", "timings.html"] + sorted(f"lessons/{path.name}" for path in (html / "lessons").glob("*.html"))
+    lessons = sorted(f"lessons/{path.name}" for path in (html / "lessons").glob("*.html"))
+    pages = ["index.html", "timings.html", *lessons]
     browser = Chromium(executable or find_chromium())
     try:
         with serving(html) as base:
-            return [browser.read(base + page, out / "screenshots" / (Path(page).stem + ".jpg")) for page in pages]
+            return [browser.read(base + page, out / "screenshots" / f"{Path(page).stem}.jpg")
+                    for page in pages]
     finally:
         browser.close()
 
@@ -238,10 +257,12 @@ def main(argv=None):
     for report in read_book(out):
         figures = sum(figure["natural"][0] > 0 for figure in report["figures"])
         print(f"{report['url']}: {figures}/{len(report['figures'])} figures drawn, "
-              f"{report['math_typeset']}/{report['math']} formulas typeset, {len(report['errors'])} errors")
+              f"{report['math_typeset']}/{report['math']} formulas typeset, "
+              f"{len(report['errors'])} errors")
         for error in report["errors"]:
             print("   ", error)
-        failed += bool(report["errors"]) or figures < len(report["figures"]) or report["math_typeset"] < report["math"]
+        failed += (bool(report["errors"]) or figures < len(report["figures"])
+                   or report["math_typeset"] < report["math"] or bool(report["raw_math"]))
     print(f"screenshots in {out / 'screenshots'}")
     return 1 if failed else 0
 

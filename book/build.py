@@ -1,7 +1,8 @@
 """Build the course as a static website: every lesson executed once, then rendered by Sphinx.
 
-    python book/build.py            # default settings -> build/book/html/index.html
-    python book/build.py --quick    # the lessons' QUICK settings -> build/book-quick/html/index.html
+    python book/build.py               # default settings: build/book/html/index.html
+    python book/build.py --quick       # the lessons' QUICK settings: build/book-quick/html/...
+    python book/build.py --lessons 4   # only lesson 4 (and a front page listing it)
 
 Each percent-format lesson in gluon_lessons/lessons/ is turned into a notebook (the same one
 `gluon-lessons notebook N` writes), executed top to bottom in a fresh Python kernel while its
@@ -41,13 +42,14 @@ def default_out(quick):
 
 
 def written_lessons():
-    """(lesson, path of its percent-format file) for every lesson written so far, in course order."""
+    """(lesson, path of its percent-format file) for every lesson written so far, in order."""
     from gluon_lessons import lessons
-    return [(lesson, lessons.source_path(lesson)) for lesson in lessons.LESSONS if lessons.is_written(lesson)]
+    return [(lesson, lessons.source_path(lesson))
+            for lesson in lessons.LESSONS if lessons.is_written(lesson)]
 
 
 def lesson_notebook(lesson, quick):
-    """The lesson as a notebook; with `quick`, its QUICK settings in a cell after the parameters cell."""
+    """The lesson as a notebook; with `quick`, its QUICK settings in a cell after its parameters."""
     from gluon_lessons.lessons import runner
     return runner.notebook_of(lesson.slug, quick=quick)
 
@@ -104,7 +106,7 @@ def _rss(process):
 
 
 def execute(notebook, workdir, name):
-    """Run every cell of `notebook` in a fresh kernel started in `workdir`; its running time and memory."""
+    """Run every cell of `notebook` in a fresh kernel started in `workdir`; its time and memory."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
     watch = MemoryWatch()
@@ -113,7 +115,8 @@ def execute(notebook, workdir, name):
         watch.start(client.km.provisioner.process.pid)
 
     client = NotebookClient(notebook, timeout=LESSON_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}}, on_notebook_start=started)
+                            resources={"metadata": {"path": str(workdir)}},
+                            on_notebook_start=started)
     start = time.perf_counter()
     kernel_log = Path(workdir) / "kernel.log"
     try:
@@ -132,7 +135,7 @@ def execute(notebook, workdir, name):
 
 
 def title_of(notebook):
-    """The lesson's title: its first heading, without the "Lesson N —" that the table's first column says."""
+    """The lesson's title: its first heading without "Lesson N —" (the table has a column for N)."""
     heading = re.search(r"^#\s+(.+)$", notebook.cells[0].source, re.MULTILINE).group(1).strip()
     return re.sub(r"^Lesson\s+\d+\s*[—:-]\s*", "", heading)
 
@@ -143,7 +146,7 @@ def solutions_of(lesson, solutions_dir=SOLUTIONS_DIR):
 
 
 def solution_download(path):
-    """The name a worked-solution file is offered under (the lesson's own file has the same name)."""
+    """The name a worked-solution file is offered under (its lesson's file has the same name)."""
     return f"{path.stem}_solutions.py"
 
 
@@ -159,7 +162,8 @@ def solution_cells(paths):
         for cell in jupytext.read(path, fmt="py:percent").cells:
             if cell.cell_type == "code":
                 if cell.source.strip():
-                    (sections[-1][1] if sections else intro).append(f"```python\n{cell.source.strip()}\n```")
+                    code = f"```python\n{cell.source.strip()}\n```"
+                    (sections[-1][1] if sections else intro).append(code)
                 continue
             for block in re.split(r"^(?=## )", cell.source, flags=re.MULTILINE):
                 heading = re.match(r"## (.+)\n?", block)
@@ -170,9 +174,10 @@ def solution_cells(paths):
                 block = re.sub(r"^#{3,6}\s+(.+)$", r"**\1**", block, flags=re.MULTILINE).strip()
                 if block:
                     (sections[-1][1] if sections else intro).append(block)
-    names = ", ".join(f"{{download}}`{solution_download(path)} <../downloads/{solution_download(path)}>`"
-                      for path in paths)
-    cells = [nbformat.v4.new_markdown_cell("\n\n".join([f"**Worked solutions** ({names})"] + intro))]
+    names = ", ".join(f"{{download}}`{name} <../downloads/{name}>`"
+                      for name in map(solution_download, paths))
+    heading = f"**Worked solutions** ({names})"
+    cells = [nbformat.v4.new_markdown_cell("\n\n".join([heading, *intro]))]
     for title, parts in sections:
         body = "\n\n".join(parts)
         cells.append(nbformat.v4.new_markdown_cell(
@@ -186,16 +191,17 @@ def page_notebook(notebook, module, run, quick, solution_paths):
     import nbformat
     page = copy.deepcopy(notebook)
     settings = "its QUICK settings" if quick else "its default settings"
+    peak = max(run["kernel_peak_mib"], run["with_children_peak_mib"])
     downloads = nbformat.v4.new_markdown_cell(
-        f"Download: {{download}}`{module}.py <../downloads/{module}.py>` (the lesson; opens as a "
-        f"notebook in Jupyter or VS Code) · {{download}}`{module}.ipynb <../downloads/{module}.ipynb>` "
-        f"(the notebook as executed for this page). Executed with {settings} in "
-        f"{run['seconds']:.1f} s, peak memory {max(run['kernel_peak_mib'], run['with_children_peak_mib']):.0f} MiB "
+        f"Download: {{download}}`{module}.py <../downloads/{module}.py>` (the lesson; opens as "
+        f"a notebook in Jupyter or VS Code) · {{download}}`{module}.ipynb "
+        f"<../downloads/{module}.ipynb>` (the notebook as executed for this page). Executed with "
+        f"{settings} in {run['seconds']:.1f} s, peak memory {peak:.0f} MiB "
         f"([all lessons](../timings.md)).")
     page.cells.insert(1, downloads)
     if solution_paths:
-        exercises = [index for index, cell in enumerate(page.cells)
-                     if cell.cell_type == "markdown" and re.search(r"^#+\s+Exercises", cell.source, re.MULTILINE)]
+        exercises = [index for index, cell in enumerate(page.cells) if cell.cell_type == "markdown"
+                     and re.search(r"^#+\s+Exercises", cell.source, re.MULTILINE)]
         at = exercises[-1] + 1 if exercises else len(page.cells)
         page.cells[at:at] = solution_cells(solution_paths)
     return page
@@ -207,25 +213,28 @@ def machine():
             return importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             return "not installed"
-    return {"python": platform.python_version(), "mxnet": version("mxnet"), "numpy": version("numpy"),
-            "cpus": os.cpu_count(), "platform": platform.platform(),
+    return {"python": platform.python_version(), "mxnet": version("mxnet"),
+            "numpy": version("numpy"), "cpus": os.cpu_count(), "platform": platform.platform(),
             "built": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def front_page(rows, quick, host):
-    settings = "the lessons' quick settings (`--quick`)" if quick else "each lesson's default settings"
+    settings = ("the lessons' quick settings (`--quick`)" if quick
+                else "each lesson's default settings")
     lines = ["# gluon_lessons: mini-batch SGD, batch size and momentum in MXNet Gluon", "",
-             "A course in eleven runnable lessons, from house-price data and a hand-written batch "
-             "iterator to momentum, the noise and cost of batch size, critical points, sharp and flat "
-             "minima, adaptive steps and distributed training. Every page below was executed for this "
+             "A runnable course, from house-price data and a hand-written batch iterator to "
+             "momentum, the noise and cost of batch size, critical points, sharp and flat minima, "
+             "adaptive steps and distributed training. Every page below was executed for this "
              f"site, with {settings}: what you read is what the code printed and drew. Each page "
              "offers the lesson's `.py` file and the executed notebook to download.", "",
              "| # | Lesson | Running time |", "|---:|---|---:|"]
     for row in rows:
-        lines.append(f"| {row['number']} | [{row['title']}](lessons/{row['module']}.ipynb) | {row['seconds']:.0f} s |")
-    lines += ["", f"Running times are wall-clock seconds to execute each notebook in a fresh kernel on "
-              f"this machine ({host['cpus']} CPUs, Python {host['python']}, MXNet {host['mxnet']}, "
-              f"built {host['built']}); [running times and peak memory](timings.md).", "",
+        link = f"[{row['title']}](lessons/{row['module']}.ipynb)"
+        lines.append(f"| {row['number']} | {link} | {row['seconds']:.0f} s |")
+    lines += ["", "Running times are wall-clock seconds to execute each notebook in a fresh kernel "
+              f"on this machine ({host['cpus']} CPUs, Python {host['python']}, MXNet "
+              f"{host['mxnet']}, built {host['built']}); [running times and peak "
+              "memory](timings.md).", "",
               "```{toctree}", ":hidden:", ":maxdepth: 1", ""]
     lines += [f"lessons/{row['module']}" for row in rows] + ["timings", "```", ""]
     return "\n".join(lines)
@@ -234,14 +243,16 @@ def front_page(rows, quick, host):
 def timings_page(rows, quick, host):
     settings = "quick (`--quick`)" if quick else "default"
     lines = ["# Running times and peak memory", "",
-             f"Each lesson executed once, top to bottom, in a fresh Python kernel with its {settings} "
-             f"settings, on {host['platform']} with {host['cpus']} CPUs (Python {host['python']}, MXNet "
-             f"{host['mxnet']}, NumPy {host['numpy']}), built {host['built']}.", "",
+             "Each lesson executed once, top to bottom, in a fresh Python kernel with its "
+             f"{settings} settings, on {host['platform']} with {host['cpus']} CPUs (Python "
+             f"{host['python']}, MXNet {host['mxnet']}, NumPy {host['numpy']}), built "
+             f"{host['built']}.", "",
              "| # | Lesson | Running time (s) | Peak memory of the kernel (MiB) | "
              "Kernel and its child processes (MiB) |", "|---|---|---:|---:|---:|"]
     for row in rows:
         lines.append(f"| {row['number']} | [{row['title']}](lessons/{row['module']}.ipynb) | "
-                     f"{row['seconds']:.1f} | {row['kernel_peak_mib']:.0f} | {row['with_children_peak_mib']:.0f} |")
+                     f"{row['seconds']:.1f} | {row['kernel_peak_mib']:.0f} | "
+                     f"{row['with_children_peak_mib']:.0f} |")
     total = sum(row["seconds"] for row in rows)
     lines += [f"| | all lessons | {total:.1f} | | |", "",
               "The running time includes starting the kernel and importing MXNet (about 2 s). The "
@@ -262,10 +273,11 @@ def build(out=None, quick=False, only=None, log=print):
     (src / "lessons").mkdir(parents=True)
     (src / "downloads").mkdir()
     rows = []
-    chosen = [(lesson, path) for lesson, path in written_lessons() if not only or lesson.number in only]
-    if only and len(chosen) != len(set(only)):
-        found = {lesson.number for lesson, _ in chosen}
-        raise BookError(f"no written lesson numbered {', '.join(str(n) for n in sorted(set(only) - found))}")
+    chosen = [(lesson, path) for lesson, path in written_lessons()
+              if not only or lesson.number in only]
+    missing = sorted(set(only or ()) - {lesson.number for lesson, _ in chosen})
+    if missing:
+        raise BookError(f"no written lesson numbered {', '.join(map(str, missing))}")
     for lesson, path in chosen:
         notebook = lesson_notebook(lesson, quick)
         workdir = runs / path.stem
@@ -283,21 +295,23 @@ def build(out=None, quick=False, only=None, log=print):
     host = machine()
     (src / "index.md").write_text(front_page(rows, quick, host), encoding="utf-8")
     (src / "timings.md").write_text(timings_page(rows, quick, host), encoding="utf-8")
-    (out / "timings.json").write_text(json.dumps({"quick": quick, "machine": host, "lessons": rows}, indent=1))
-    render(src, out)
+    timings = {"quick": quick, "machine": host, "lessons": rows}
+    (out / "timings.json").write_text(json.dumps(timings, indent=1))
+    for warning in render(src, out):
+        log(f"sphinx: {warning}")
     return rows
 
 
 def render(src, out):
-    """Sphinx: the staged pages in `src` -> `out`/html (book/conf.py); BookError if it fails."""
-    start = time.perf_counter()
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-E", "-q", "--keep-going", "-c", str(BOOK_DIR),
-               "-d", str(out / "doctrees"), str(src), str(out / "html")]
+    """Sphinx: the staged pages in `src` -> `out`/html (book/conf.py); its warnings, which are
+    also in `out`/sphinx.log. BookError if it fails."""
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-E", "-q", "--keep-going",
+               "-c", str(BOOK_DIR), "-d", str(out / "doctrees"), str(src), str(out / "html")]
     done = subprocess.run(command, capture_output=True, text=True)
     (out / "sphinx.log").write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         raise BookError(f"Sphinx failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
-    return time.perf_counter() - start
+    return [line for line in done.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
 
 
 def _numbers(text):
@@ -312,7 +326,8 @@ def _numbers(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="the lessons' QUICK settings, as the tests use")
+    parser.add_argument("--quick", action="store_true",
+                        help="the lessons' QUICK settings, as the tests use")
     parser.add_argument("--out", type=Path, default=None,
                         help="build folder (default build/book, or build/book-quick with --quick)")
     parser.add_argument("--lessons", type=_numbers, default=None, metavar="N,N",

@@ -28,3 +28,4 @@ html_theme_options = {
 html_context = {"default_mode": "auto"}  # light or dark as the reader's system prefers
 html_copy_source = False  # the downloads under each title are the sources
 html_show_sourcelink = False
+html_favicon = "_static/favicon.svg"  # a loss curve and a ball; without one browsers ask for /favicon.ico

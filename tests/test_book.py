@@ -1,4 +1,4 @@
-"""The course as a website (book/): built once with the lessons' quick settings, read in headless Chromium.
+"""The course as a website (book/): built once with the lessons' quick settings, read in Chromium.
 
 The browser test is the one `slow` test: it builds the quick book (every lesson executed once) into
 build/book-quick and opens every page in Chromium with no host name resolving, as a reader offline
@@ -56,8 +56,9 @@ def test_quick_settings_reach_the_lessons_kernel():
     namespace = {}
     exec(injected[0].source, namespace)
     assert {name: namespace[name] for name in quick} == quick
-    assert not [cell for cell in build.lesson_notebook(lesson, quick=False).cells
-                if "injected-parameters" in cell.metadata.get("tags", [])], "defaults: nothing injected"
+    defaults = build.lesson_notebook(lesson, quick=False)
+    assert not [cell for cell in defaults.cells
+                if "injected-parameters" in cell.metadata.get("tags", [])], "nothing injected"
 
 
 def test_a_lesson_that_raises_fails_the_build(tmp_path):
@@ -65,12 +66,13 @@ def test_a_lesson_that_raises_fails_the_build(tmp_path):
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("x = 1"),
         nbformat.v4.new_code_cell("raise ValueError('lr must be positive, got -1')")])
-    with pytest.raises(build.BookError, match=r"(?s)lesson 99 \(lesson99_broken.py\) raised.*lr must be positive"):
+    raised = r"(?s)lesson 99 \(lesson99_broken.py\) raised.*lr must be positive"
+    with pytest.raises(build.BookError, match=raised):
         build.execute(notebook, tmp_path, "lesson 99 (lesson99_broken.py)")
     fine = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
     run = build.execute(fine, tmp_path, "lesson 98 (lesson98_fine.py)")
     assert fine.cells[0].outputs[0]["text"] == "42\n"
-    assert run["seconds"] > 0 and run["kernel_peak_mib"] > 10, run  # a Python kernel holds tens of MiB
+    assert run["seconds"] > 0 and run["kernel_peak_mib"] > 10, run  # a kernel holds tens of MiB
 
 
 def test_worked_solutions_are_collapsed_after_the_exercises_when_written(tmp_path):
@@ -92,23 +94,30 @@ def test_worked_solutions_are_collapsed_after_the_exercises_when_written(tmp_pat
     assert len(dropdowns) == 2 and dropdowns[1] == dropdowns[0] + 1
     first, second = (page.cells[index].source for index in dropdowns)
     assert first.startswith("::::{dropdown} Exercise 1 — least squares\n")
-    assert "By hand." in first and "**Why**" in first and "answer = 6 * 7" in first and "noise" not in first
+    assert "By hand." in first and "**Why**" in first and "answer = 6 * 7" in first
+    assert "noise" not in first
     assert second.startswith("::::{dropdown} Exercise 2 — noise\n") and "noise = 0.01" in second
     intro = page.cells[dropdowns[0] - 1].source
-    assert intro.startswith("**Worked solutions**") and "Try them first." in intro and "# Lesson" not in intro
-    exercises = [index for index, cell in enumerate(page.cells)
-                 if cell.cell_type == "markdown" and re.search(r"^#+\s+Exercises", cell.source, re.MULTILINE)]
+    assert intro.startswith("**Worked solutions**") and "Try them first." in intro
+    assert "# Lesson" not in intro
+    exercises = [index for index, cell in enumerate(page.cells) if cell.cell_type == "markdown"
+                 and re.search(r"^#+\s+Exercises", cell.source, re.MULTILINE)]
     assert dropdowns[0] - 1 == (exercises[-1] + 1 if exercises else len(notebook.cells) + 1)
     assert len(page.cells) == len(notebook.cells) + 4  # downloads, introduction, two exercises
-    assert "{dropdown}" not in "".join(cell.source for cell in notebook.cells), "the executed notebook is untouched"
+    assert "{dropdown}" not in "".join(cell.source for cell in notebook.cells), \
+        "the executed notebook is untouched"
+
+
+NO_TOOLS = "the book's dependencies are not installed: make book-deps"
+NO_CHROMIUM = "no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)"
 
 
 @pytest.fixture(scope="session")
 def quick_book():
-    pytest.importorskip("myst_nb", reason="the book's dependencies are not installed: make book-deps")
-    pytest.importorskip("websocket", reason="the book's dependencies are not installed: make book-deps")
+    pytest.importorskip("myst_nb", reason=NO_TOOLS)
+    pytest.importorskip("websocket", reason=NO_TOOLS)
     if browser.find_chromium() is None:
-        pytest.skip("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
+        pytest.skip(NO_CHROMIUM)
     out = ROOT / "build" / "book-quick"
     shutil.rmtree(out / "screenshots", ignore_errors=True)
     rows = build.build(out, quick=True, log=lambda *args, **kwargs: None)
@@ -116,7 +125,7 @@ def quick_book():
 
 
 def _plain_text(title):
-    """A heading as the page shows it: `code` without its backticks, Sphinx's curly quotes straight."""
+    """A heading as the page shows it: `code` without backticks, Sphinx's curly quotes straight."""
     return title.replace("`", "").translate(str.maketrans("‘’“”", "''\"\""))
 
 
@@ -125,14 +134,16 @@ def _lesson(path):
 
 
 def _check_downloads(report, html, path):
-    """The page offers the lesson's .py, its worked solutions (byte for byte) and the executed notebook
-    (valid, every cell run), and the browser fetched each; the number of figures in that notebook."""
+    """The page offers the lesson's .py, its worked solutions (byte for byte) and the executed
+    notebook (valid, every cell run), and the browser fetched each. That notebook."""
     import nbformat
     solutions = build.solutions_of(_lesson(path))
     offered = {Path(link["href"]).name: link for link in report["downloads"]}
-    originals = {path.name: path, **{build.solution_download(solution): solution for solution in solutions}}
+    originals = {path.name: path}
+    originals.update((build.solution_download(solution), solution) for solution in solutions)
     assert sorted(offered) == sorted([*originals, path.stem + ".ipynb"]), sorted(offered)
-    files = {name: html / urllib.parse.urlparse(link["href"]).path.lstrip("/") for name, link in offered.items()}
+    files = {name: html / urllib.parse.urlparse(link["href"]).path.lstrip("/")
+             for name, link in offered.items()}
     for name, link in offered.items():
         assert link["status"] == 200 and link["bytes"] == files[name].stat().st_size, link
     for name, original in originals.items():
@@ -142,8 +153,12 @@ def _check_downloads(report, html, path):
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(cell.execution_count is not None for cell in code), "every code cell was executed"
     assert notebook.cells[0].source.startswith(f"# Lesson {int(path.stem[6:8])} ")
+    return notebook
+
+
+def _figures(notebook):
     return sum(bool({"image/png", "image/svg+xml"} & set(out.get("data", {})))
-               for cell in code for out in cell.outputs)
+               for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs)
 
 
 @pytest.mark.slow
@@ -151,38 +166,51 @@ def test_the_quick_book_reads_in_a_browser_offline(quick_book):
     out, rows = quick_book
     html = out / "html"
     assert [row["module"] for row in rows] == [path.stem for path in LESSON_FILES]
-    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax is served from the site"
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax comes with the site"
     timings = json.loads((out / "timings.json").read_text())
     assert timings["quick"] is True and len(timings["lessons"]) == len(LESSON_FILES)
-    assert all(row["seconds"] > 0 and row["kernel_peak_mib"] > 10 for row in timings["lessons"]), timings
+    for row in timings["lessons"]:
+        assert row["seconds"] > 0 and row["kernel_peak_mib"] > 10, row
+    warnings = [line for line in (out / "sphinx.log").read_text().splitlines() if "WARNING" in line]
+    assert warnings == [], "Sphinx rendered every page without a warning"
 
     reports = {Path(report["url"]).stem: report for report in browser.read_book(out)}
     assert set(reports) == {"index", "timings"} | {path.stem for path in LESSON_FILES}
     for name, report in reports.items():
         assert report["errors"] == [], f"{name}: {report['errors']}"
-        assert report["math_typeset"] == report["math"], f"{name}: MathJax typeset {report['math_typeset']} " \
-                                                         f"of {report['math']} formulas"
+        assert report["math_typeset"] == report["math"], \
+            f"{name}: MathJax typeset {report['math_typeset']} of {report['math']} formulas"
         assert report["raw_math"] == [], f"{name}: math left as source: {report['raw_math']}"
         shot = out / "screenshots" / f"{name}.jpg"
         assert shot.read_bytes()[:2] == b"\xff\xd8", f"{name}: no screenshot"
 
     front = reports["index"]
     for row in rows:  # the course table links every lesson and gives its running time
-        assert any(link.endswith(f"lessons/{row['module']}.html") for link in front["links"]), row["module"]
-    front_text = (html / "index.html").read_text(encoding="utf-8")
+        assert any(link.endswith(f"lessons/{row['module']}.html") for link in front["links"]), row
+    front_text, timings_text = ((html / page).read_text(encoding="utf-8").split("<article", 1)[1]
+                                for page in ("index.html", "timings.html"))
     for row in rows:
-        assert re.search(rf"{row['module']}.html.*?</td>\s*<td[^>]*>\s*<p>{row['seconds']:.0f} s</p>",
-                         front_text, re.DOTALL), f"the front page gives {row['module']}'s time"
-    timings_text = (html / "timings.html").read_text(encoding="utf-8")
-    for row in rows:
-        assert f"{row['seconds']:.1f}" in timings_text and f"{row['kernel_peak_mib']:.0f}" in timings_text
+        cell = rf"{row['module']}.html.*?</td>\s*<td[^>]*>\s*<p>{row['seconds']:.0f} s</p>"
+        assert re.search(cell, front_text, re.DOTALL), (row, "on the front page")
+        cells = [f"{row['seconds']:.1f}", f"{row['kernel_peak_mib']:.0f}",
+                 f"{row['with_children_peak_mib']:.0f}"]
+        row_text = re.search(rf"{row['module']}.html.*?</tr>", timings_text, re.DOTALL).group(0)
+        assert all(f"<p>{value}</p>" in row_text for value in cells), (row, row_text)
 
     for path in LESSON_FILES:
         report = reports[path.stem]
-        drawn = [figure for figure in report["figures"] if min(figure["natural"] + figure["shown"]) > 0]
-        assert report["figures"] and drawn == report["figures"], f"{path.stem}: figures {report['figures']}"
-        assert len(report["figures"]) == _check_downloads(report, html, path), \
-            f"{path.stem}: every figure of the executed notebook is on the page"
+        figures = report["figures"]
+        drawn = [figure for figure in figures if min(figure["natural"] + figure["shown"]) > 0]
+        assert figures and drawn == figures, f"{path.stem}: figures {figures}"
+        notebook = _check_downloads(report, html, path)
+        assert len(figures) == _figures(notebook), f"{path.stem}: every figure is on the page"
+        outputs = sum(bool(cell.outputs) for cell in notebook.cells if cell.cell_type == "code")
+        assert report["outputs"] == outputs, f"{path.stem}: every cell's output is on the page"
+        headings = [line[2:].lstrip("#").strip() for cell in notebook.cells
+                    if cell.cell_type == "markdown" for line in cell.source.splitlines()
+                    if re.match(r"##? ", line)]
+        assert [_plain_text(heading) for heading in report["headings"]] == \
+            [_plain_text(heading) for heading in headings], f"{path.stem}: its text is on the page"
         sections = [line[5:].strip() for solution in build.solutions_of(_lesson(path))
                     for line in solution.read_text().splitlines() if line.startswith("# ## ")]
         shown = [(_plain_text(item["title"]), item["open"]) for item in report["solutions"]]
@@ -200,15 +228,16 @@ def test_the_quick_book_reads_in_a_browser_offline(quick_book):
 
 
 def test_the_browser_check_tells_a_good_page_from_a_bad_one(tmp_path):
-    """Math typeset by the site's own MathJax passes; raw math, a broken figure, a console error and a
-    request for another host are each caught."""
-    pytest.importorskip("websocket", reason="the book's dependencies are not installed: make book-deps")
+    """Math typeset by the site's own MathJax passes; raw math, a broken figure, a console error
+    and a request for another host are each caught."""
+    pytest.importorskip("websocket", reason=NO_TOOLS)
     if browser.find_chromium() is None:
-        pytest.skip("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
+        pytest.skip(NO_CHROMIUM)
     mathjax = importlib.util.find_spec("sphinx-mathjax-offline")
     if mathjax is None:
-        pytest.skip("the book's dependencies are not installed: make book-deps")
-    (tmp_path / "mathjax").symlink_to(Path(mathjax.submodule_search_locations[0]) / "static" / "mathjax")
+        pytest.skip(NO_TOOLS)
+    package = Path(mathjax.submodule_search_locations[0])
+    (tmp_path / "mathjax").symlink_to(package / "static" / "mathjax")
     (tmp_path / "good.html").write_text(
         "<html><head><script defer src='mathjax/tex-chtml.js'></script></head><body><article>"
         "<p>The saddle <span class='math'>\\(L(w) = (1 - w_1 w_2)^2\\)</span> and its Hessian</p>"
