@@ -77,7 +77,7 @@ def seed_loop(data, batch_size, epochs):
 
 def package_loop(data, batch_size, epochs, path="fused"):
     """`training.train_linear_regression` on CPU; its own per-epoch times (updates only, synchronised)."""
-    from gluon_lessons import training
+    from gluon_lessons.shell import train as training
     result = training.train_linear_regression(data, batch_size=batch_size, lr=LR, momentum=MOMENTUM,
                                               num_epochs=epochs + 1, ctx="cpu", progress=False, path=path)
     return statistics.median(result.history.seconds_per_epoch[1:])

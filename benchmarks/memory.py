@@ -29,9 +29,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as onp  # noqa: E402
 
 from gluon_lessons import data as house_data  # noqa: E402
+from gluon_lessons.shell import datafiles  # noqa: E402
 
 MB = 1e6
-LOAD_ONLY = "import sys; from gluon_lessons import data; data.load_dataset(sys.argv[1])"
+LOAD_ONLY = "import sys; from gluon_lessons.shell import datafiles; datafiles.load_dataset(sys.argv[1])"
 
 
 def peak_of(argv):
@@ -51,7 +52,7 @@ def write_csv(path, megabytes, num_features, seed=0):
     """About `megabytes` of CSV (header, features, price) from the synthetic generator; returns its rows."""
     block_rows = 20000
     sample = house_data.synthetic_house_prices(block_rows, true_w=[1.0] * num_features, seed=seed)
-    bytes_per_row = len(house_data.csv_text(sample).encode()) / block_rows
+    bytes_per_row = len(datafiles.csv_text(sample).encode()) / block_rows
     rows = int(megabytes * MB / bytes_per_row)
     with open(path, "w") as f:
         f.write(",".join(sample.feature_names + (house_data.LABEL_NAME,)) + "\n")

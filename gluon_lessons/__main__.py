@@ -18,7 +18,7 @@ def main():
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupt)
     try:
-        from .cli import main as run
+        from .shell.cli import main as run
     except KeyboardInterrupt:
         print("gluon-lessons: error: interrupted", file=sys.stderr)
         return 130

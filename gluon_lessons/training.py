@@ -1,7 +1,8 @@
 """The course's one training loop, the walkthrough's made reusable: devices, loss history, progress, a divergence guard.
 
 Lesson 4 runs the walkthrough through it; later lessons pass `on_step` to watch every update. The fast
-path for `Dense(1)` (`gluon_lessons.fused`) is a separate module that callers choose explicitly.
+path for `Dense(1)` (`gluon_lessons.fused`) is a separate module that callers choose explicitly
+(`gluon-lessons train` chooses in `gluon_lessons.shell.train`).
 """
 import dataclasses
 import math
@@ -20,7 +21,6 @@ from .seeding import set_seed
 npx.set_np()
 
 OPTIMIZERS = ("sgd", "nag")
-PATHS = ("steps", "fused")
 PROGRESS_AFTER_SECONDS = 2.0  # `progress=None` shows a bar on a terminal once a run takes longer than this
 # The divergence guard (`check_divergence`): a loss this many times above where it began, and above what
 # predicting 0 everywhere costs, means the run is diverging. Stable SGD from a random start lowers the loss;
@@ -274,39 +274,31 @@ class TrainResult:
     contexts: list
 
 
-def train_linear_regression(data, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3,
-                            ctx="auto", seed=0, loader="fast", path="steps", on_step=None, max_steps=None,
-                            progress=None):
-    """Seed, build `Dense(1)`, batch the data and train it; the walkthrough's defaults.
+def prepare_linear_regression(data, batch_size=10, ctx="auto", seed=0, loader="fast"):
+    """Seed, then (`Dense(1)` on the devices, its batches, the devices): what every run of the walkthrough starts from.
 
     `loader="gluon"` is the walkthrough's `DataLoader(shuffle=True)`; `"fast"` cuts batches from one
     shuffled copy (`loading.ShuffledBatches`), the same examples in the same order for a seed.
-    `path="steps"` trains with `fit`; `path="fused"` with `fused.fit_linear` (fast loader, one device,
-    no `on_step`), the same updates many at a time. `history.path` says which ran.
     """
-    from . import fused  # built on this module, so imported here
-
-    lr, momentum = check_hyperparameters(lr, momentum, num_epochs, optimizer)
     if loader not in ("fast", "gluon"):
         raise ValueError("loader must be 'fast' or 'gluon', got %r" % (loader,))
-    if path not in PATHS:
-        raise ValueError("path must be 'steps' or 'fused', got %r" % (path,))
     contexts = devices.parse_ctx(ctx)
-    if path == "fused" and (loader != "fast" or len(contexts) != 1 or on_step is not None):
-        raise ValueError("path='fused' needs loader='fast', one device and no on_step; use path='steps'")
     set_seed(seed)
     if loader == "fast":
         batches = loading.ShuffledBatches(data.features, data.labels, batch_size, ctx=contexts[0])
     else:
         batches = loading.data_loader(data.features, data.labels, batch_size)
     net = model.linear_regression(contexts, num_inputs=data.num_features, hybrid=(loader == "fast"))
-    eval_data = (data.features, data.labels)
-    if path == "fused":
-        history = fused.fit_linear(net, batches, num_epochs, lr, momentum, optimizer, eval_data=eval_data,
-                                   max_steps=max_steps, progress=progress)
-    else:
-        trainer = make_trainer(net, optimizer, lr, momentum)
-        history = fit(net, batches, trainer, num_epochs, ctx=contexts, eval_data=eval_data,
-                      hybridize=(loader == "fast"), on_step=on_step, max_steps=max_steps, progress=progress)
+    return net, batches, contexts
+
+
+def train_linear_regression(data, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3,
+                            ctx="auto", seed=0, loader="fast", on_step=None, max_steps=None, progress=None):
+    """Seed, build `Dense(1)`, batch the data and train it with `fit`; the walkthrough's defaults."""
+    lr, momentum = check_hyperparameters(lr, momentum, num_epochs, optimizer)
+    net, batches, contexts = prepare_linear_regression(data, batch_size, ctx, seed, loader)
+    trainer = make_trainer(net, optimizer, lr, momentum)
+    history = fit(net, batches, trainer, num_epochs, ctx=contexts, eval_data=(data.features, data.labels),
+                  hybridize=(loader == "fast"), on_step=on_step, max_steps=max_steps, progress=progress)
     weight, bias = model.extract_weights(net)
     return TrainResult(net, weight, bias, history, contexts)

@@ -8,7 +8,8 @@ import numpy as onp
 import pytest
 
 from gluon_lessons import lessons
-from gluon_lessons.lessons import runner
+from gluon_lessons.shell import cells, runner
+from gluon_lessons.shell import settings as lesson_settings
 
 
 def run_quietly(name, out_dir, **settings):
@@ -21,7 +22,7 @@ def run_for_namespace(name, out_dir, **settings):
     in its cells can then be tested directly; `namespace["findings"]` holds its findings."""
     lesson = lessons.find(name)
     path = lessons.source_path(lesson)
-    chosen = runner.resolve_settings(path, quick=True, seed=0, out_dir=out_dir, settings=settings)
+    chosen = lesson_settings.resolve_settings(path, quick=True, seed=0, out_dir=out_dir, settings=settings)
     text = io.StringIO()
     with contextlib.redirect_stdout(text):
         namespace = runner.execute(path, chosen, "gluon_lessons.lessons.%s.run" % lesson.module)
@@ -78,11 +79,14 @@ def assert_teaching_shape(name, findings, printed):
         assert len(line) <= LONGEST_LINE, f"{path.name}:{number} has {len(line)} characters"
     for number, line in enumerate(printed.splitlines(), start=1):
         assert len(line) <= LONGEST_LINE, f"printed line {number} has {len(line)} characters: {line[:60]}..."
-    assert "lessons import runner" not in source and "from gluon_lessons import cli" not in source
+    assert "lessons import runner" not in source and "import cli" not in source
     assert "gluon_lessons.lessons import runner" not in source, "a lesson imports only the teaching core"
-    cells = runner.read_cells(path)
+    assert "__main__" not in source, "a lesson runs through gluon-lessons run or as a notebook, not as a script"
+    for module in ("runner", "settings", "cells", "arguments", "notebooks", "outputs", "memory", "datafiles"):
+        assert f"gluon_lessons.shell import {module}" not in source, f"a lesson imports the shell's {module}"
+    lesson_cells = cells.read_cells(path)
     in_findings = False
-    for cell in cells:
+    for cell in lesson_cells:
         if cell.kind == "markdown":
             in_findings = "## What we found" in cell.source or (in_findings and "## Exercises" not in cell.source
                                                                    and "## " not in cell.source)

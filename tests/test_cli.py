@@ -6,8 +6,8 @@ import sys
 import mxnet as mx
 import pytest
 
-from gluon_lessons import cli
 from gluon_lessons import data as house_data
+from gluon_lessons.shell import cli, datafiles
 
 
 def _run(capsys, *argv):
@@ -33,7 +33,7 @@ def test_train_json_is_the_last_stdout_line_and_matches_the_truth(capsys):
 
 def test_train_on_a_data_file_with_more_features(capsys, tmp_path):
     path = tmp_path / "four.csv"
-    house_data.save_dataset(house_data.synthetic_house_prices(500, true_w=[1, -1, 0.5, 2], true_b=1), path)
+    datafiles.save_dataset(house_data.synthetic_house_prices(500, true_w=[1, -1, 0.5, 2], true_b=1), path)
     code, out, _ = _run(capsys, "train", "--data", str(path), "--epochs", "5", "--json", "--out", str(tmp_path / "o"))
     result = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and result["true_weight"] == [1.0, -1.0, 0.5, 2.0] and result["num_examples"] == 500
@@ -51,7 +51,7 @@ def test_train_on_a_data_file_with_more_features(capsys, tmp_path):
     (["train", "--epochs", "0"], "--epochs must be an integer >= 1"),
     (["train", "--num-examples", "0"], "--num-examples must be an integer >= 1"),
     (["train", "--true-w", "2,abc"], "--true-w must be a comma list"),
-    (["train", "--noise", "-1"], "noise must be a finite number >= 0"),
+    (["train", "--noise", "-1"], "noise must be a number >= 0, got -1.0"),
     (["train", "--optimizer", "adam"], "invalid choice"),
     (["train", "--ctx", "tpu"], "unknown device"),
     (["train", "--seed", "-3"], "--seed"),
@@ -60,8 +60,8 @@ def test_train_on_a_data_file_with_more_features(capsys, tmp_path):
     (["run", "no-such-lesson"], "unknown lesson 'no-such-lesson'"),
     (["run", "data", "--set", "colour=3"], "no setting colour"),
     (["frobnicate"], "invalid choice"),
-    (["train", "--out", str(house_data.DATA_DIR)], "refusing to write output into"),
-    (["run", "data", "--out", str(house_data.DATA_DIR / "figures")], "refusing to write output into"),
+    (["train", "--out", str(datafiles.DATA_DIR)], "refusing to write output into"),
+    (["run", "data", "--out", str(datafiles.DATA_DIR / "figures")], "refusing to write output into"),
     ([], "required"),
 ])
 def test_bad_input_gives_one_line_and_exit_code_2(capsys, argv, message):
@@ -94,18 +94,18 @@ def test_missing_gpu_is_one_line_naming_the_fix(capsys):
 def test_make_data_refuses_to_overwrite_and_regenerates_identically(capsys, tmp_path):
     target = tmp_path / "house_prices.csv"
     assert _run(capsys, "make-data", "--out", str(target))[0] == 0
-    assert target.read_bytes() == house_data.DEFAULT_CSV.read_bytes()
+    assert target.read_bytes() == datafiles.DEFAULT_CSV.read_bytes()
     target.write_text("precious\n")
     code, _, err = _run(capsys, "make-data", "--out", str(target))
     assert code == 2 and "--force" in err and target.read_text() == "precious\n"
     assert _run(capsys, "make-data", "--out", str(target), "--force")[0] == 0
-    assert target.read_bytes() == house_data.DEFAULT_CSV.read_bytes()
+    assert target.read_bytes() == datafiles.DEFAULT_CSV.read_bytes()
 
 
 def test_committed_data_is_protected(capsys):
-    before = house_data.DEFAULT_CSV.read_bytes()
+    before = datafiles.DEFAULT_CSV.read_bytes()
     code, _, err = _run(capsys, "make-data")
-    assert code == 2 and "already exist" in err and house_data.DEFAULT_CSV.read_bytes() == before
+    assert code == 2 and "already exist" in err and datafiles.DEFAULT_CSV.read_bytes() == before
 
 
 def test_list_names_every_lesson(capsys):

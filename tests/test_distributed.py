@@ -1,5 +1,5 @@
 """Data parallel and distributed training: several devices in one process, and MXNet's parameter
-server on local processes started by MXNet's own launcher (`gluon_lessons.distributed`).
+server on local processes started by MXNet's own launcher (`gluon_lessons.shell.launcher`).
 
 Every launch has a time limit, and every test that starts processes checks afterwards that none of
 them is left: by the unique folder each command line carries, and by the pids seen while it ran.
@@ -19,7 +19,10 @@ import numpy as onp
 import psutil
 import pytest
 
-from gluon_lessons import dist_worker, distributed, loading, model, training
+from gluon_lessons import loading, model, training
+from gluon_lessons import parameter_server as dist_worker
+from gluon_lessons.shell import launcher as distributed
+from gluon_lessons.shell import datafiles, worker
 from gluon_lessons.seeding import set_seed
 
 # Two runs that mean the same sums differ only by the order float32 adds them in. Over the ~300
@@ -256,7 +259,7 @@ def test_bad_launch_settings_are_refused():
     (["launch", "--", "train", "--epochs", "0"], "epochs"),
 ])
 def test_cli_launch_refuses_bad_input_with_exit_2(argv, message, capsys):
-    from gluon_lessons import cli
+    from gluon_lessons.shell import cli
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -264,7 +267,7 @@ def test_cli_launch_refuses_bad_input_with_exit_2(argv, message, capsys):
 
 def test_the_worker_refuses_to_run_outside_a_launcher(monkeypatch, capsys):
     monkeypatch.delenv("DMLC_ROLE", raising=False)
-    assert dist_worker.main([]) == 2
+    assert worker.main([]) == 2
     assert "run it with gluon-lessons launch" in capsys.readouterr().err
 
 
@@ -289,12 +292,12 @@ def dist_sync_run(tmp_path_factory):
     csv = mark / "houses.csv"
     from gluon_lessons import data as house_data
     dataset = house_data.synthetic_house_prices(400, seed=3)
-    house_data.save_dataset(dataset, csv)
+    datafiles.save_dataset(dataset, csv)
     stop, addresses = threading.Event(), set()
     watcher = threading.Thread(target=_listening_addresses, args=(stop, addresses), daemon=True)
     watcher.start()
     try:
-        result = dist_worker.launch_training(2, 1, "dist_sync", batch_size=20, lr=0.2, num_epochs=2, seed=5,
+        result = worker.launch_training(2, 1, "dist_sync", batch_size=20, lr=0.2, num_epochs=2, seed=5,
                                              data_path=csv, timeout=120)[1]
     finally:
         stop.set()
@@ -353,8 +356,8 @@ def test_dist_async_trains_every_worker_to_least_squares(tmp_path):
     csv = tmp_path / "houses.csv"
     from gluon_lessons import data as house_data
     dataset = house_data.synthetic_house_prices(400, seed=3)
-    house_data.save_dataset(dataset, csv)
-    results, launched = dist_worker.launch_training(2, 1, "dist_async", batch_size=20, lr=0.2, num_epochs=2, seed=5,
+    datafiles.save_dataset(dataset, csv)
+    results, launched = worker.launch_training(2, 1, "dist_async", batch_size=20, lr=0.2, num_epochs=2, seed=5,
                                                     data_path=csv, timeout=120)
     ols = onp.append(*model.least_squares(dataset.features, dataset.labels))
     assert sorted(r["rank"] for r in results) == [0, 1] and all(r["kvstore"] == "dist_async" for r in results)

@@ -17,6 +17,7 @@ import pytest
 from gluon_lessons import data as house_data
 from gluon_lessons import fused, loading, model, recording, training
 from gluon_lessons.seeding import set_seed
+from gluon_lessons.shell import train as shell_train
 
 RTOL, ATOL = 1e-5, 1e-6
 
@@ -42,7 +43,7 @@ def _params(result):
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=_ids)
 def test_fused_path_equals_the_plain_loop(walkthrough, settings):
-    fast = training.train_linear_regression(walkthrough, ctx="cpu", path="fused", **settings)
+    fast = shell_train.train_linear_regression(walkthrough, ctx="cpu", path="fused", **settings)
     plain = training.train_linear_regression(walkthrough, ctx="cpu", loader="gluon", **settings)
     assert fast.history.path == "fused" and plain.history.path == "steps"
     if settings.get("optimizer", "sgd") == "sgd":
@@ -56,7 +57,7 @@ def test_fused_path_equals_the_plain_loop(walkthrough, settings):
 
 
 def test_fused_and_plain_loop_on_the_same_fast_batches(walkthrough):
-    fast = training.train_linear_regression(walkthrough, ctx="cpu", momentum=0.9, lr=0.003, path="fused")
+    fast = shell_train.train_linear_regression(walkthrough, ctx="cpu", momentum=0.9, lr=0.003, path="fused")
     steps = training.train_linear_regression(walkthrough, ctx="cpu", momentum=0.9, lr=0.003)
     assert (fast.history.path, steps.history.path) == ("fused", "steps")
     assert onp.array_equal(_params(fast), _params(steps))
@@ -90,12 +91,12 @@ def test_the_fused_momentum_state_is_the_trainers_velocity(walkthrough, optimize
 def test_what_the_learner_edits_in_fit_is_what_runs(walkthrough, monkeypatch):
     """Lesson 4 asks to change `trainer.step(batch_size)` to `trainer.step(1)` in `fit`: the plain path
     must follow such an edit (here made by wrapping Trainer.step), the fused path, which has no Trainer, not."""
-    before = {path: training.train_linear_regression(walkthrough, num_epochs=1, path=path, lr=0.003)
+    before = {path: shell_train.train_linear_regression(walkthrough, num_epochs=1, path=path, lr=0.003)
               for path in ("steps", "fused")}
     gluon_before = training.train_linear_regression(walkthrough, num_epochs=1, loader="gluon", lr=0.003)
     original = mx.gluon.Trainer.step
     monkeypatch.setattr(mx.gluon.Trainer, "step", lambda self, batch_size, **kw: original(self, 1, **kw))
-    after = {path: training.train_linear_regression(walkthrough, num_epochs=1, path=path, lr=0.003)
+    after = {path: shell_train.train_linear_regression(walkthrough, num_epochs=1, path=path, lr=0.003)
              for path in ("steps", "fused")}
     gluon_after = training.train_linear_regression(walkthrough, num_epochs=1, loader="gluon", lr=0.003)
     # step(1) makes each update 10 times larger: the weights land somewhere else (here, nearer the truth).
@@ -106,10 +107,10 @@ def test_what_the_learner_edits_in_fit_is_what_runs(walkthrough, monkeypatch):
 
 def test_the_path_is_chosen_explicitly_and_checked(walkthrough):
     with pytest.raises(ValueError, match="path must be"):
-        training.train_linear_regression(walkthrough, path="auto")
-    for settings in (dict(loader="gluon"), dict(ctx="cpu:0,cpu:1"), dict(on_step=lambda info: None)):
+        shell_train.train_linear_regression(walkthrough, path="auto")
+    for settings in (dict(loader="gluon"), dict(ctx="cpu:0,cpu:1")):
         with pytest.raises(ValueError, match="path='fused' needs"):
-            training.train_linear_regression(walkthrough, path="fused", **settings)
+            shell_train.train_linear_regression(walkthrough, path="fused", **settings)
     net = model.linear_regression(mx.cpu(), 2, hybrid=True)
     with pytest.raises(TypeError, match="ShuffledBatches"):
         fused.fit_linear(net, loading.data_loader(walkthrough.features, walkthrough.labels, 10), 1)
@@ -123,7 +124,7 @@ def test_both_paths_stop_a_diverging_run_alike(walkthrough):
     for path in ("steps", "fused"):
         with pytest.raises(training.DivergenceError, match=r"diverged at epoch 1, step (\d+) .*smaller learning rate"
                            ) as error:
-            training.train_linear_regression(walkthrough, lr=5.0, path=path)
+            shell_train.train_linear_regression(walkthrough, lr=5.0, path=path)
         steps.append(int(re.search(r"step (\d+)", str(error.value)).group(1)))
     # The plain loop sums a batch's losses before dividing by B, the fused graph averages: in float32 the
     # sum overflows to inf up to one step before the mean does.
@@ -134,7 +135,7 @@ def test_big_batches_of_many_features_suit_the_plain_loop_and_agree():
     wide = house_data.synthetic_house_prices(600, true_w=onp.linspace(-1, 1, 500), noise=0.1)
     assert not fused.fused_suits(600, 500) and fused.fused_suits(10, 500)
     steps = training.train_linear_regression(wide, batch_size=600, num_epochs=1, ctx="cpu", lr=0.01)
-    fast = training.train_linear_regression(wide, batch_size=600, num_epochs=1, ctx="cpu", lr=0.01, path="fused")
+    fast = shell_train.train_linear_regression(wide, batch_size=600, num_epochs=1, ctx="cpu", lr=0.01, path="fused")
     assert fast.history.path == "fused"
     onp.testing.assert_allclose(_params(fast), _params(steps), rtol=1e-4, atol=1e-6)
 

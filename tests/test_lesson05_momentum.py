@@ -11,7 +11,8 @@ import numpy as onp
 import pytest
 from lesson_checks import check_figures, check_json, run_quietly
 
-from gluon_lessons import cli, convergence, landscape, recording
+from gluon_lessons import convergence, landscape, recording
+from gluon_lessons.shell import cli
 from gluon_lessons import data as house_data
 
 FLOAT32_EPS = 2.0 ** -23

@@ -12,7 +12,8 @@ import re
 import pytest
 from lesson_checks import check_figures, check_json, run_for_namespace, run_quietly
 
-from gluon_lessons import cli, timing
+from gluon_lessons import timing
+from gluon_lessons.shell import cli
 from gluon_lessons.lessons import runner
 
 SIZES = [1, 10, 100, 1000, 6000]  # the quick settings: 6000 examples of 196 features, 200 fused / 50 Gluon updates

@@ -13,20 +13,20 @@ import nbformat
 import pytest
 
 from gluon_lessons import lessons
-from gluon_lessons.lessons import runner
+from gluon_lessons.shell import notebooks, runner
 
 WRITTEN = [lesson for lesson in lessons.LESSONS if lessons.is_written(lesson)]
 SHAPED = [lesson for lesson in WRITTEN if "parameters" in lessons.source_path(lesson).read_text()]
 # A lesson reads step by step when most of its code cells show something. The set-up cells
 # (imports, settings, their check, the findings dict) print nothing by design.
 MIN_SHARE_WITH_OUTPUT = 0.6
-REPORT = "from gluon_lessons.lessons.runner import to_json\nprint('FINDINGS ' + to_json(findings))"
+REPORT = "from gluon_lessons.shell.runner import to_json\nprint('FINDINGS ' + to_json(findings))"
 
 
 def execute(lesson, tmp_path, **settings):
-    notebook = runner.notebook_of(lesson.slug, quick=True, seed=0, settings=settings)
+    notebook = notebooks.notebook_of(lesson.slug, quick=True, seed=0, settings=settings)
     notebook.cells.append(nbformat.v4.new_code_cell(REPORT))
-    runner.execute_notebook(notebook, tmp_path, timeout=300)
+    notebooks.execute_notebook(notebook, tmp_path, timeout=300)
     printed = "".join(out.get("text", "") for out in notebook.cells[-1].outputs)
     findings = json.loads(printed.split("FINDINGS ", 1)[1])
     return notebook.cells[:-1], findings
@@ -74,7 +74,7 @@ def test_the_same_lesson_gives_the_same_findings_four_ways(tmp_path):
 
 
 def test_the_notebook_command_writes_every_lesson(tmp_path):
-    from gluon_lessons import cli
+    from gluon_lessons.shell import cli
     assert cli.main(["notebook", "all", "--out", str(tmp_path)]) == 0
     written = sorted(path.name for path in tmp_path.glob("*.ipynb"))
     assert written == sorted(lesson.module + ".ipynb" for lesson in WRITTEN)

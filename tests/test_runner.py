@@ -5,8 +5,9 @@ import textwrap
 
 import pytest
 
-from gluon_lessons import cli
-from gluon_lessons.lessons import runner
+from gluon_lessons.shell import cells as lesson_cells
+from gluon_lessons.shell import cli, runner
+from gluon_lessons.shell import settings as lesson_settings
 
 TOY = textwrap.dedent('''\
     # %% [markdown]
@@ -42,16 +43,16 @@ def toy(tmp_path):
 
 
 def test_cells_are_read_with_their_kind_tags_and_lines(toy):
-    cells = runner.read_cells(toy)
+    cells = lesson_cells.read_cells(toy)
     assert [cell.kind for cell in cells] == ["markdown", "code", "code", "code", "markdown", "code"]
     assert cells[2].tags == ("parameters",) and cells[2].first_line == 6
 
 
 def test_quick_changes_defaults_but_never_an_explicit_setting(toy):
-    assert runner.resolve_settings(toy)["num_examples"] == 1000
-    quick = runner.resolve_settings(toy, quick=True)
+    assert lesson_settings.resolve_settings(toy)["num_examples"] == 1000
+    quick = lesson_settings.resolve_settings(toy, quick=True)
     assert (quick["num_examples"], quick["lr"]) == (200, 0.1)
-    chosen = runner.resolve_settings(toy, quick=True, settings={"num_examples": 5000})
+    chosen = lesson_settings.resolve_settings(toy, quick=True, settings={"num_examples": 5000})
     assert (chosen["num_examples"], chosen["lr"]) == (5000, 0.1)
 
 
@@ -67,23 +68,23 @@ def test_quick_changes_defaults_but_never_an_explicit_setting(toy):
     ({"seed": 3}, "set seed with --seed"),
 ])
 def test_settings_of_the_wrong_kind_are_refused_with_one_line(toy, settings, message):
-    with pytest.raises(runner.SettingError) as error:
-        runner.resolve_settings(toy, settings=settings)
+    with pytest.raises(lesson_settings.SettingError) as error:
+        lesson_settings.resolve_settings(toy, settings=settings)
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
 def test_an_int_is_accepted_where_a_float_is_expected(toy):
-    assert runner.resolve_settings(toy, settings={"lr": 1})["lr"] == 1.0
+    assert lesson_settings.resolve_settings(toy, settings={"lr": 1})["lr"] == 1.0
 
 
 def test_settings_go_in_after_the_parameters_cell_and_the_lesson_checks_them(toy):
-    chosen = runner.resolve_settings(toy, quick=True, seed=4, settings={"sizes": [2, 3]})
+    chosen = lesson_settings.resolve_settings(toy, quick=True, seed=4, settings={"sizes": [2, 3]})
     namespace = runner.execute(toy, chosen, "toy")
     assert namespace["findings"] == {"seed": 4, "num_examples": 200, "lr": 0.1, "sizes": (2, 3), "out_dir": None}
     for bad, message in (({"num_examples": 5}, "num_examples must be an integer >= 10, got 5"),
                          ({"lr": 2.0}, "lr must be at most 1, got 2.0")):
-        with pytest.raises(runner.SettingError, match=message):
-            runner.execute(toy, runner.resolve_settings(toy, settings=bad), "toy")
+        with pytest.raises(lesson_settings.SettingError, match=message):
+            runner.execute(toy, lesson_settings.resolve_settings(toy, settings=bad), "toy")
 
 
 def test_json_is_valid_without_nan_or_infinity():
@@ -111,3 +112,41 @@ def test_a_fault_inside_a_lesson_is_not_reported_as_bad_input(capsys, monkeypatc
 def test_nothing_reads_argv_inside_a_notebook_kernel(monkeypatch):
     monkeypatch.setattr("sys.argv", ["ipykernel_launcher", "-f", "/tmp/kernel-1.json"])
     assert runner.in_notebook() is False  # a plain interpreter: the lesson's guard would hand over to main
+
+
+CURRENT_SHAPE = textwrap.dedent('''\
+    # %% [markdown]
+    # # A toy lesson in the current shape
+    # %%
+    from gluon_lessons import checks
+    # %% tags=["parameters"]
+    seed = 0            # seed
+    num_examples = 1000  # examples
+    lr = 0.5            # step
+    broken = False      # a fault after the settings were checked
+    out_dir = None      # figures
+    QUICK = dict(num_examples=200)
+    # %%
+    num_examples = checks.integer("num_examples", num_examples, 10, 100_000)
+    lr = checks.positive("lr", lr, high=1.0)
+    # %%
+    if broken:
+        raise ValueError("a fault in a later cell")
+    findings = {"num_examples": num_examples, "lr": lr}
+    ''')
+
+
+def test_the_cell_after_the_parameters_checks_the_settings_without_importing_the_runner(tmp_path):
+    path = tmp_path / "current.py"
+    path.write_text(CURRENT_SHAPE)
+    chosen = lesson_settings.resolve_settings(path, quick=True)
+    assert runner.execute(path, chosen, "toy")["findings"] == {"num_examples": 200, "lr": 0.5}
+    for bad, message in (({"num_examples": 5}, r"num_examples must be an integer in \[10, 100000\], got 5"),
+                         ({"lr": 1e39}, r"lr must be a number in \(0, 1\], got 1e\+39"),
+                         ({"lr": 1e-320}, "lr must be a number in .* that float32 can hold")):
+        with pytest.raises(lesson_settings.SettingError, match=message):
+            runner.execute(path, lesson_settings.resolve_settings(path, settings=bad), "toy")
+    # The same kind of error from a later cell is a fault of the lesson, not bad input.
+    with pytest.raises(ValueError, match="a fault in a later cell") as caught:
+        runner.execute(path, lesson_settings.resolve_settings(path, settings={"broken": True}), "toy")
+    assert not isinstance(caught.value, lesson_settings.SettingError)

@@ -8,7 +8,9 @@ import mxnet as mx
 import numpy as onp
 import pytest
 
-from gluon_lessons import cli, digits, fused, loading, model, noise, training
+from gluon_lessons import digits, fused, loading, model, noise, training
+from gluon_lessons.shell import cli
+from gluon_lessons.shell import train as shell_train
 from gluon_lessons import data as house_data
 from gluon_lessons.seeding import set_seed
 
@@ -31,7 +33,7 @@ WALKTHROUGH_RUNS = [
 
 @pytest.mark.parametrize("settings", WALKTHROUGH_RUNS, ids=lambda s: ",".join("%s=%s" % kv for kv in s.items()) or "sgd")
 def test_walkthrough_recovers_the_true_weights_and_least_squares(walkthrough, settings):
-    result = training.train_linear_regression(walkthrough, **settings)
+    result = shell_train.train_linear_regression(walkthrough, **settings)
     ols_w, ols_b = model.least_squares(walkthrough.features, walkthrough.labels)
     onp.testing.assert_allclose(result.weight, [2.0, -3.4], atol=0.01)
     assert result.bias == pytest.approx(4.2, abs=0.01)
@@ -93,15 +95,15 @@ def ones():
     return house_data.synthetic_house_prices(1000, true_w=onp.ones(1000), seed=0)
 
 
-@pytest.mark.parametrize("path", training.PATHS)
+@pytest.mark.parametrize("path", shell_train.PATHS)
 def test_a_loss_that_ends_far_above_its_start_is_reported_as_diverging(ones, path):
     """Each example's squared norm is about 1000, so a batch of 10 at lr 0.03 moves the weights by
     lr·|x|²/B ≈ 3 > 2 times its residual: mini-batch SGD is unstable (full-batch GD at that lr is not).
     The loss climbs about 27-fold in the first epoch without overflowing; at lr 0.001 (0.1) it falls."""
     with pytest.raises(training.DivergenceError, match=r"diverging: after epoch 1 the loss is .* over 10 times "
                                                        r"its start \(.*\) and predicting 0"):
-        training.train_linear_regression(ones, num_epochs=1, path=path)
-    shrunk = training.train_linear_regression(ones, num_epochs=1, lr=0.001, path=path)  # the same data, stable
+        shell_train.train_linear_regression(ones, num_epochs=1, path=path)
+    shrunk = shell_train.train_linear_regression(ones, num_epochs=1, lr=0.001, path=path)  # the same data, stable
     assert shrunk.history.epoch_loss[-1] < shrunk.history.start_loss
 
 
@@ -203,7 +205,7 @@ def test_the_cli_names_the_path_that_ran(capsys):
 # Progress --------------------------------------------------------------------------------------
 
 def test_progress_is_a_bar_on_stderr_only_when_asked_or_on_a_terminal(walkthrough, capsys):
-    training.train_linear_regression(walkthrough, num_epochs=4, progress=True, path="fused")
+    shell_train.train_linear_regression(walkthrough, num_epochs=4, progress=True, path="fused")
     shown = capsys.readouterr()
     assert shown.out == "" and "training" in shown.err and "4/4" in shown.err and "epoch" in shown.err
     for progress in (None, False):  # pytest's stderr is not a terminal
@@ -253,16 +255,16 @@ def test_numpy_numbers_are_numbers(walkthrough):
     assert onp.array_equal(plain.weight, numpy.weight) and plain.bias == numpy.bias
 
 
-@pytest.mark.parametrize("path", training.PATHS)
+@pytest.mark.parametrize("path", shell_train.PATHS)
 def test_features_that_are_missing_or_not_finite_are_named(walkthrough, path):
     features = walkthrough.features.copy()
     features[[4, 9], 0] = [onp.nan, onp.inf]
     broken = types.SimpleNamespace(features=features, labels=walkthrough.labels, num_features=2)
     with pytest.raises(ValueError, match=r"features hold 2 NaN or infinite value\(s\), the first at row 4, column 0"):
-        training.train_linear_regression(broken, path=path)
+        shell_train.train_linear_regression(broken, path=path)
     empty = types.SimpleNamespace(features=features[:, :0], labels=walkthrough.labels, num_features=0)
     with pytest.raises(ValueError, match="at least one feature column"):
-        training.train_linear_regression(empty, path=path)
+        shell_train.train_linear_regression(empty, path=path)
 
 
 def test_max_steps_and_on_step(walkthrough):

@@ -21,7 +21,9 @@ import numpy as onp
 from mxnet import autograd, gluon, np, npx
 
 from gluon_lessons import data as house_data
-from gluon_lessons import devices, dist_worker, distributed, landscape, loading, model, plots, training
+from gluon_lessons import devices, landscape, loading, model, plots, training
+from gluon_lessons.shell import launcher as distributed
+from gluon_lessons.shell import worker as dist_worker
 from gluon_lessons.lessons import runner
 from gluon_lessons.seeding import set_seed
 

@@ -15,7 +15,7 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # gluon_lessons/
 SOURCE_ROOT = PACKAGE_DIR.parent  # the repository in a source checkout; site-packages when installed
 DATA_DIR = SOURCE_ROOT / "data"
 STAGING_PREFIX = "gluon-lessons-run-"  # staging folders in the system's temporary folder

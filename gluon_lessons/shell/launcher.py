@@ -23,8 +23,8 @@ from pathlib import Path
 
 LAUNCHERS = ("local", "ssh", "mpi")
 LOCAL_HOST = "127.0.0.1"  # local runs: scheduler, servers and workers listen on loopback only
-WORKER_MODULE = "gluon_lessons.dist_worker"  # what `launch ... -- train` runs on every process
-# The launcher and the per-role wrappers run this file as a script, not `-m gluon_lessons.distributed`:
+WORKER_MODULE = "gluon_lessons.shell.worker"  # what `launch ... -- train` runs on every process
+# The launcher and the per-role wrappers run this file as a script, not `-m gluon_lessons.shell.launcher`:
 # importing the package imports mxnet, and with DMLC_ROLE=server mxnet's import turns a process into a server.
 SCRIPT = str(Path(__file__).resolve())
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -107,8 +107,8 @@ def check_launch(num_workers, num_servers=1, launcher="local", hostfile=None, ti
     if os.name != "posix":
         raise ValueError("launching needs a POSIX system (process groups and signals); this is %s" % os.name)
     if launcher == "local":  # every process starts here; each imports MXNet
-        from gluon_lessons import data  # absolute: callers may load this file as a module of its own (NumPy, no MXNet)
-        data.check_memory(PROCESS_BYTES * (num_workers + num_servers + 1),
+        from gluon_lessons.shell import memory  # absolute: this file also runs as a script (NumPy, no MXNet)
+        memory.check_memory(PROCESS_BYTES * (num_workers + num_servers + 1),
                           "%d worker(s), %d server(s) and a scheduler on this machine (about %d MB each: MXNet)"
                           % (num_workers, num_servers, PROCESS_BYTES // 2**20))
 
@@ -341,13 +341,13 @@ def _stop_if_orphaned(parent):
 
 
 def main(argv=None):
-    """`python distributed.py tracker HOST PORT PARENT -- ARGS` or `role -- COMMAND` (stdlib only, no mxnet)."""
+    """`python launcher.py tracker HOST PORT PARENT -- ARGS` or `role -- COMMAND` (stdlib only, no mxnet)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) >= 3 and argv[0] == "role" and argv[1] == "--":
         return _run_role(argv[2:])
     if len(argv) >= 5 and argv[0] == "tracker" and argv[4] == "--":
         return _run_tracker(argv[1], int(argv[2]), int(argv[3]), argv[5:])
-    print("this module is run by gluon_lessons.distributed.launch; use `gluon-lessons launch`", file=sys.stderr)
+    print("this module is run by gluon_lessons.shell.launcher.launch; use `gluon-lessons launch`", file=sys.stderr)
     return 2
 
 

@@ -6,28 +6,18 @@ import argparse
 import contextlib
 import math
 import os
-import re
 import signal
 import sys
 import traceback
 from pathlib import Path
 
-from .lessons import runner
+from . import arguments
+from .arguments import Parser, data_file, finite_float, input_file, output_folder, positive_int, seed
+from .arguments import number as number_type
+from .arguments import weights as weights_type
 
-USAGE_ERROR, RUN_ERROR = 2, 1
+USAGE_ERROR, RUN_ERROR = arguments.USAGE_ERROR, 1
 BROKEN_PIPE = 128 + 13  # what a Unix tool killed by SIGPIPE reports, as in `gluon-lessons list | head -1`
-_NUMBER = r"(?:[0-9]+\.?[0-9]*(?:e[-+]?[0-9]+)?|\.[0-9]+(?:e[-+]?[0-9]+)?|inf(?:inity)?|nan)"
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # argparse takes `-1.463,1.39` and `-1e5` for options; a value that starts like a negative number is one.
-        self._negative_number_matcher = re.compile(r"^-%s(?:,\s*[-+]?%s)*$" % (_NUMBER, _NUMBER), re.IGNORECASE)
-
-    def error(self, message):  # one line instead of argparse's usage block
-        print("%s: error: %s" % (self.prog, message), file=sys.stderr)
-        raise SystemExit(USAGE_ERROR)
 
 
 def _fail(message, code):
@@ -35,129 +25,66 @@ def _fail(message, code):
     return code
 
 
-def _number(name, convert, accept, requirement):
-    """An argparse type: `convert(text)`, refused as "NAME must be REQUIREMENT" unless `accept(value)`."""
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not accept(value):
-            raise argparse.ArgumentTypeError("%s must be %s, got %r" % (name, requirement, text))
-        return value
-    return parse
-
-
-def _positive_int(name):
-    return _number(name, int, lambda value: value >= 1, "an integer >= 1")
-
-
-def _finite_float(name):
-    return _number(name, float, math.isfinite, "a finite number")
-
-
-def _weights(text):
-    try:
-        values = [float(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError("--true-w must be a comma list of numbers such as 2,-3.4, got %r"
-                                         % text) from None
-    if not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError("--true-w values must be finite, got %r" % text)
-    return values
-
-
-_seed = _number("--seed", int, lambda value: value >= 0, "an integer >= 0")
-
-
-def _checked(check):
-    """An argparse type from a check that raises ValueError with the reason."""
-    def parse(text):
-        try:
-            return check(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-    return parse
-
-
-def _output_folder(text):
-    """A folder for figures and results (`outputs.check_output_folder`: not data/, the package, a file, ...)."""
-    from . import outputs
-    return _checked(lambda t: outputs.check_output_folder(t, None))(text)
-
-
-def _data_file(text):
-    """Where make-data may write a CSV and its .json (`outputs.check_data_file`)."""
-    from . import data, outputs
-    return _checked(lambda t: outputs.check_data_file(t, None, default=data.DEFAULT_CSV))(text)
-
-
-def _input_file(text):
-    if not text.strip():
-        raise argparse.ArgumentTypeError("--data must name a CSV file, got %r" % text)
-    return Path(text)
-
-
 def build_parser():
-    parser = _Parser(prog="gluon-lessons", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser = Parser(prog="gluon-lessons", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     commands.add_parser("list", help="list the lessons")
 
     run = commands.add_parser("run", help="run one lesson by number or slug")
     run.add_argument("lesson")
-    runner.add_run_arguments(run, output_folder=_output_folder)
+    arguments.add_run_arguments(run)
 
     notebook = commands.add_parser("notebook", help="write lessons as Jupyter notebooks (.ipynb)")
     notebook.add_argument("lesson", help="a number, a slug, or all")
-    notebook.add_argument("--out", type=_output_folder, default="notebooks", help="folder for the .ipynb files")
+    notebook.add_argument("--out", type=output_folder, default="notebooks", help="folder for the .ipynb files")
     notebook.add_argument("--execute", action="store_true", help="run each notebook and keep its outputs")
     notebook.add_argument("--quick", action="store_true", help="with --execute: the small settings the tests use")
-    notebook.add_argument("--seed", type=_seed, default=None)
+    notebook.add_argument("--seed", type=seed, default=None)
 
     walk = commands.add_parser("walkthrough", help="run every lesson in order")
-    walk.add_argument("--out", type=_output_folder, default="lesson_output", help="figures go to OUT/<slug>/")
-    walk.add_argument("--seed", type=_seed, default=0)
+    walk.add_argument("--out", type=output_folder, default="lesson_output", help="figures go to OUT/<slug>/")
+    walk.add_argument("--seed", type=seed, default=0)
     walk.add_argument("--quick", action="store_true")
 
     train = commands.add_parser("train", help="train Dense(1) linear regression on house prices")
-    train.add_argument("--num-examples", type=_positive_int("--num-examples"))
-    train.add_argument("--true-w", type=_weights, help="comma list, e.g. 2,-3.4")
-    train.add_argument("--true-b", type=_finite_float("--true-b"))
-    train.add_argument("--noise", type=_finite_float("--noise"))
-    train.add_argument("--data", type=_input_file, help="a CSV in the layout of data/house_prices.csv")
-    train.add_argument("--batch-size", type=_positive_int("--batch-size"), default=10)
-    train.add_argument("--lr", type=_finite_float("--lr"), default=0.03)
-    train.add_argument("--momentum", type=_finite_float("--momentum"), default=0.0)
+    train.add_argument("--num-examples", type=positive_int("--num-examples"))
+    train.add_argument("--true-w", type=weights_type, help="comma list, e.g. 2,-3.4")
+    train.add_argument("--true-b", type=finite_float("--true-b"))
+    train.add_argument("--noise", type=finite_float("--noise"))
+    train.add_argument("--data", type=input_file, help="a CSV in the layout of data/house_prices.csv")
+    train.add_argument("--batch-size", type=positive_int("--batch-size"), default=10)
+    train.add_argument("--lr", type=finite_float("--lr"), default=0.03)
+    train.add_argument("--momentum", type=finite_float("--momentum"), default=0.0)
     train.add_argument("--optimizer", choices=("sgd", "nag"), default="sgd")
-    train.add_argument("--epochs", type=_positive_int("--epochs"), default=3)
+    train.add_argument("--epochs", type=positive_int("--epochs"), default=3)
     train.add_argument("--ctx", default="auto", help="auto, cpu, gpu, gpu:N, or a list such as cpu:0,cpu:1")
     train.add_argument("--loader", choices=("fast", "gluon"), default="fast",
                        help="fast in-memory batches (default) or the walkthrough's DataLoader")
-    train.add_argument("--seed", type=_seed, default=0)
-    train.add_argument("--out", type=_output_folder, help="folder for the loss curve and result.json")
+    train.add_argument("--seed", type=seed, default=0)
+    train.add_argument("--out", type=output_folder, help="folder for the loss curve and result.json")
     train.add_argument("--json", action="store_true", help="result as one JSON object on the last stdout line")
 
     launch = commands.add_parser("launch", help="run `train` (or any command) as parameter-server workers "
                                  "through MXNet's own launcher; every process is stopped at the end")
-    launch.add_argument("--workers", type=_positive_int("--workers"), default=2, help="worker processes")
-    launch.add_argument("--servers", type=_positive_int("--servers"), default=1, help="server processes")
+    launch.add_argument("--workers", type=positive_int("--workers"), default=2, help="worker processes")
+    launch.add_argument("--servers", type=positive_int("--servers"), default=1, help="server processes")
     launch.add_argument("--launcher", choices=("local", "ssh", "mpi"), default="local",
                         help="local processes (default), or the machines of --hostfile over ssh or mpirun")
     launch.add_argument("--hostfile", type=Path, help="one host per line (ssh, mpi)")
-    launch.add_argument("--timeout", type=_number("--timeout", float, lambda v: 0 < v < math.inf, "seconds > 0"),
+    launch.add_argument("--timeout", type=number_type("--timeout", float, lambda v: 0 < v < math.inf, "seconds > 0"),
                         default=300.0, help="stop everything after this many seconds (default 300)")
     launch.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND",
                         help="train [train arguments], or any program and its arguments")
 
     make = commands.add_parser("make-data", help="regenerate data/house_prices.csv and .json")
-    make.add_argument("--out", type=_data_file, default=None, help="CSV path (default data/house_prices.csv)")
+    make.add_argument("--out", type=data_file, default=None, help="CSV path (default data/house_prices.csv)")
     make.add_argument("--force", action="store_true", help="overwrite existing files")
     return parser
 
 
 def _list():
-    from .lessons import LESSONS, is_written
+    from ..lessons import LESSONS, is_written
     for lesson in LESSONS:
         state = "" if is_written(lesson) else "  (planned)"
         print("%2d  %-16s %s%s" % (lesson.number, lesson.slug, lesson.title, state))
@@ -165,12 +92,12 @@ def _list():
 
 
 def _run(args):
-    from . import data, devices, lessons, training
+    from .. import lessons
+    from . import memory, settings
     lesson = lessons.find(args.lesson)
     try:
-        return runner.run_from_args(lesson.slug, args)
-    except (runner.SettingError, data.NotEnoughMemory, training.DivergenceError, devices.DeviceError,
-            KeyboardInterrupt, OSError):
+        return _run_lesson(lesson, args)
+    except (settings.SettingError, memory.NotEnoughMemory, KeyboardInterrupt, OSError) + _run_errors():
         raise  # bad input (settings too large for memory too), a failed run, Ctrl-C: one line each in main
     except Exception as error:  # a fault in the lesson or the library, not in what the user typed
         if _out_of_memory(error):
@@ -181,6 +108,26 @@ def _run(args):
         return _fail("lesson %s failed; the traceback above shows where" % lesson.slug, RUN_ERROR)
 
 
+def _run_lesson(lesson, args):
+    """What `run LESSON` does with parsed options; returns the exit code."""
+    from .. import lessons
+    from . import runner, settings
+    if args.help_settings:
+        defaults, quick = settings.defaults_of(lessons.source_path(lesson))
+        for name, default in defaults.items():
+            if name not in ("seed", "out_dir"):
+                print("%s=%r%s" % (name, default, "   (--quick: %r)" % (quick[name],) if name in quick else ""))
+        return 0
+    default_out = runner.OUTPUT_ROOT / lesson.slug
+    out_dir = args.out if args.out is not None else settings.check_out_dir(default_out,
+                                                                            "--out (default %s)" % default_out)
+    findings = runner.run_lesson(lesson.slug, quick=args.quick, seed=args.seed if args.seed is not None else 0,
+                                 out_dir=out_dir, settings=dict(args.set))
+    if args.json:
+        print(runner.to_json(findings))
+    return 0
+
+
 def _out_of_memory(error):
     """True for NumPy's and MXNet's ways of saying an array does not fit."""
     return isinstance(error, MemoryError) or (type(error).__name__ == "MXNetError" and any(
@@ -188,19 +135,21 @@ def _out_of_memory(error):
 
 
 def _notebook(args):
-    from . import lessons
+    from .. import lessons
+    from . import notebooks
     chosen = [l for l in lessons.LESSONS if lessons.is_written(l)] if args.lesson == "all" else [lessons.find(args.lesson)]
     for lesson in chosen:
         if args.execute:
             print("executing lesson %d (%s) ..." % (lesson.number, lesson.slug), file=sys.stderr, flush=True)
-        path = runner.write_notebook(lesson.slug, args.out, execute=args.execute, quick=args.quick, seed=args.seed)
+        path = notebooks.write_notebook(lesson.slug, args.out, execute=args.execute, quick=args.quick, seed=args.seed)
         print("wrote %s" % path, file=sys.stderr)
     print("open them with: jupyter lab %s   (or in VS Code: File > Open Folder)" % args.out, file=sys.stderr)
     return 0
 
 
 def _walkthrough(args):
-    from . import lessons
+    from .. import lessons
+    from . import runner
     for lesson in lessons.LESSONS:
         if not lessons.is_written(lesson):
             continue
@@ -210,37 +159,15 @@ def _walkthrough(args):
     return 0
 
 
-def _train_data(args):
-    """The data to train on, after checking that training on them fits in memory and in float32."""
-    from . import data
-    generated = [args.num_examples, args.true_w, args.true_b, args.noise]
-    if args.data is not None:
-        if any(v is not None for v in generated):
-            raise ValueError("--data cannot be combined with --num-examples, --true-w, --true-b or --noise")
-        dataset = data.load_dataset(args.data)
-        data.check_room_to_train(dataset.num_examples, dataset.num_features, loaded=True)
-    else:
-        settings = dict(data.WALKTHROUGH)
-        for key, value in zip(("num_examples", "true_w", "true_b", "noise"), generated):
-            if value is not None:
-                settings[key] = value
-        settings["seed"] = args.seed
-        data.check_room_to_train(settings["num_examples"], len(settings["true_w"]))
-        dataset = data.synthetic_house_prices(**settings)
-    data.check_float32_training(dataset)
-    return dataset
-
-
 def _train(args):
-    from . import devices, fused, model, outputs, plots, training
-    dataset = _train_data(args)
+    from .. import devices, model, plots
+    from . import outputs, train
+    dataset = train.training_data(args.data, args.num_examples, args.true_w, args.true_b, args.noise, args.seed)
     # The fast loader trains through the fused path where it applies (one device, batches it is faster on).
-    one_device = len(devices.parse_ctx(args.ctx)) == 1
-    fast = args.loader == "fast" and one_device and fused.fused_suits(args.batch_size, dataset.num_features)
-    result = training.train_linear_regression(
+    path = train.choose_path(args.loader, args.ctx, args.batch_size, dataset.num_features)
+    result = train.train_linear_regression(
         dataset, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum, optimizer=args.optimizer,
-        num_epochs=args.epochs, ctx=args.ctx, seed=args.seed, loader=args.loader, path="fused" if fast else "steps",
-        progress=None)
+        num_epochs=args.epochs, ctx=args.ctx, seed=args.seed, loader=args.loader, path=path, progress=None)
     ols_w, ols_b = model.least_squares(dataset.features, dataset.labels)
     summary = {
         "weight": result.weight.tolist(), "bias": result.bias,
@@ -273,13 +200,13 @@ def _train(args):
 
 
 def _launch(args):
-    from . import distributed
+    from . import launcher as distributed
     command = args.program[1:] if args.program[:1] == ["--"] else args.program
     if not command:
         raise ValueError("launch needs a command after --, e.g. gluon-lessons launch --workers 2 -- train --epochs 3")
     if command[0] == "train":  # checked here, so a bad setting stops before any process starts
-        from . import dist_worker
-        dist_worker.parse_arguments(command[1:], args.workers)
+        from . import worker
+        worker.parse_arguments(command[1:], args.workers)
         command = distributed.train_command(command[1:])
     try:
         result = distributed.launch(command, args.workers, args.servers, args.launcher, args.hostfile,
@@ -296,10 +223,11 @@ def _launch(args):
 
 
 def _make_data(args):
-    from . import data, outputs
-    target = args.out if args.out is not None else outputs.check_data_file(data.DEFAULT_CSV, None,
-                                                                         default=data.DEFAULT_CSV)
-    csv_path, json_path = data.save_dataset(data.synthetic_house_prices(**data.WALKTHROUGH), target, args.force)
+    from .. import data
+    from . import datafiles, outputs
+    default = datafiles.DEFAULT_CSV
+    target = args.out if args.out is not None else outputs.check_data_file(default, None, default=default)
+    csv_path, json_path = datafiles.save_dataset(data.walkthrough_data(), target, args.force)
     print("wrote %s and %s" % (csv_path, json_path), file=sys.stderr)
     return 0
 
@@ -320,9 +248,9 @@ def _run_errors():
 
 def _lesson_parser(lesson, prog):
     """`gluon-lessons run LESSON`'s options alone, for `python -m gluon_lessons.lessons.lessonNN_slug`."""
-    from . import lessons
-    parser = _Parser(prog=prog, description=lessons.find(lesson).title)
-    runner.add_run_arguments(parser, output_folder=_output_folder)
+    from .. import lessons
+    parser = Parser(prog=prog, description=lessons.find(lesson).title)
+    arguments.add_run_arguments(parser)
     parser.set_defaults(command="run", lesson=lesson)
     return parser
 

@@ -1,0 +1,111 @@
+"""Runs a lesson file from `gluon-lessons run` and from the tests.
+
+A lesson is one percent-format file (`gluon_lessons.shell.cells`). It is never imported: the runner
+reads it, executes its code cells in order in a fresh namespace, puts the chosen settings in right
+after the parameters cell (papermill's convention), and returns the `findings` dict the lesson
+builds. A `ValueError` or `TypeError` raised by the first code cell after the parameters cell, the
+cell that checks the settings, becomes a `SettingError` (one line, exit 2). The same file opens as
+a notebook (`gluon_lessons.shell.notebooks`), where nothing reads `sys.argv`.
+"""
+import ast
+import contextlib
+import io
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+from ..lessons import find, source_path
+from .cells import read_cells, settings_check_index
+from .settings import SettingError, resolve_settings
+
+OUTPUT_ROOT = Path("lesson_output")
+_HEADING = re.compile(r"^#\s*(#{1,3})\s+(.*)$")
+
+
+def in_notebook():
+    """True inside a Jupyter/IPython kernel (there the lesson's settings come from its parameters cell)."""
+    ipython = sys.modules.get("IPython")
+    return ipython is not None and ipython.get_ipython() is not None
+
+
+def _print_headings(cell):
+    """From the command line a text cell shows as its headings; the exercises in full."""
+    lines = cell.source.splitlines()
+    for number, line in enumerate(lines):
+        match = _HEADING.match(line)
+        if match:
+            print("\n" + match.group(1) + " " + match.group(2).strip())
+            if match.group(2).strip() == "Exercises":
+                print("\n".join(rest[2:] for rest in lines[number + 1:]))
+                return
+
+
+def execute(path, chosen, module_name):
+    """Run the code cells of `path` with the `chosen` settings; the lesson's namespace afterwards."""
+    path = Path(path)
+    cells = read_cells(path)
+    checking = settings_check_index(cells)
+    namespace = {"__name__": module_name, "__file__": str(path), "__builtins__": __builtins__}
+    for index, cell in enumerate(cells):
+        if cell.kind == "markdown":
+            _print_headings(cell)
+            continue
+        tree = ast.parse(cell.source or "pass", filename=str(path))
+        ast.increment_lineno(tree, cell.first_line - 1)
+        code = compile(tree, str(path), "exec")
+        if index == checking:
+            try:
+                exec(code, namespace)
+            except SettingError:
+                raise
+            except (ValueError, TypeError) as error:
+                raise SettingError(str(error)) from None
+        else:
+            exec(code, namespace)
+        if "parameters" in cell.tags:
+            namespace.update(chosen)
+    sys.stdout.flush()
+    return namespace
+
+
+def run_lesson(name, *, quick=False, seed=None, out_dir=None, settings=None, capture=False):
+    """Run lesson `name` (number or slug) and return its findings; with `capture`, (findings, printed text)."""
+    lesson = find(name)
+    path = source_path(lesson)
+    chosen = resolve_settings(path, quick, seed, out_dir, settings)
+    module_name = "gluon_lessons.lessons.%s.run" % lesson.module
+    if capture:
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text):
+            namespace = execute(path, chosen, module_name)
+    else:
+        namespace = execute(path, chosen, module_name)
+    if not isinstance(namespace.get("findings"), dict):
+        raise RuntimeError("lesson %s built no `findings` dict" % lesson.slug)
+    findings = namespace["findings"]
+    findings.setdefault("figures", [])
+    findings["figures"] = [str(figure) for figure in findings["figures"] if figure is not None]
+    return (findings, text.getvalue()) if capture else findings
+
+
+def _plain(value):
+    if hasattr(value, "tolist"):
+        return _plain(value.tolist())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    raise TypeError("cannot put %r in JSON" % (value,))
+
+
+def to_json(findings):
+    """Findings as one line of valid JSON: NumPy values become plain numbers, NaN and infinities null."""
+    return json.dumps(_plain(findings), sort_keys=True, allow_nan=False)
