@@ -65,7 +65,7 @@ def test_the_built_wheel_runs_the_course_from_a_folder_outside_the_repository(tm
     wheel = build_wheel(tmp_path)
     venv, site = fresh_environment(tmp_path, wheel)
     installed = site / "gluon_lessons"
-    assert (installed / "cli.py").is_file() and (installed / "lessons").is_dir()
+    assert (installed / "shell" / "cli.py").is_file() and (installed / "lessons").is_dir()
     before = snapshot(installed)
 
     work = tmp_path / "elsewhere"
