@@ -313,3 +313,49 @@ def test_solution_text_by_exercise():
         and "def momentum_step" in text
         and "def sgd_step" not in text
     )
+
+
+def test_command_line_check_and_solution(capsys, monkeypatch):
+    from gluon_lessons.shell import cli
+
+    assert cli.main(["check", "scratch"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["exercise 3.1   the SGD step: correct", "exercise 3.2   the momentum step: correct"]
+    assert cli.main(["solution", "3", "--exercise", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# ## Exercise 2") and "def momentum_step" in out
+    assert cli.main(["solution", "3", "--exercise", "7"]) == 2
+    assert "lesson 3 has no exercise 7" in capsys.readouterr().err
+
+    def wrong(lesson):  # a solution whose answer is wrong must make `check` fail
+        return [exercises.judge(lesson, 1, lambda *args: 0)], ""
+
+    monkeypatch.setattr(exercises, "run_solutions", wrong)
+    assert cli.main(["check", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "exercise 3.1   the SGD step: not yet: " in out and "checked 1 of 2" in out
+
+
+def test_a_check_in_a_notebook_kernel(tmp_path):
+    """The checks work where a learner calls them: a solution file executed as a notebook."""
+    import jupytext
+    from gluon_lessons.shell import notebooks
+
+    notebook = jupytext.read(exercises.solution_path(2), fmt="py:percent")
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebooks.execute_notebook(notebook, tmp_path, timeout=300)
+    shown = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                    for output in cell.outputs)
+    assert shown.count(": correct - ") == 2, shown
+
+
+def test_notebook_kernels_print_no_transport_warning(tmp_path, capfd):
+    """Executed notebooks talk to their kernel over local sockets: no TCP warning in a learner's output."""
+    import nbformat
+    from gluon_lessons.shell import notebooks
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    notebooks.execute_notebook(notebook, tmp_path, timeout=120)
+    assert notebook.cells[0].outputs[0]["text"] == "42\n"
+    captured = capfd.readouterr()
+    assert "WARNING" not in captured.err and "encryption" not in captured.err, captured.err

@@ -44,8 +44,15 @@ def build_parser():
 
     walk = commands.add_parser("walkthrough", help="run every lesson in order")
     walk.add_argument("--out", type=output_folder, default="lesson_output", help="figures go to OUT/<slug>/")
-    walk.add_argument("--seed", type=seed, default=0)
-    walk.add_argument("--quick", action="store_true")
+    walk.add_argument("--seed", type=seed, default=0, help="one seed for random, numpy and mx.random (default 0)")
+    walk.add_argument("--quick", action="store_true", help="every lesson with its small settings (about a minute)")
+
+    check = commands.add_parser("check", help="run the worked solutions of a lesson's exercises through their checks")
+    check.add_argument("lesson", help="a number, a slug, or all")
+
+    solution = commands.add_parser("solution", help="print the worked solutions of a lesson's exercises")
+    solution.add_argument("lesson", help="a number or a slug")
+    solution.add_argument("--exercise", type=positive_int("--exercise"), help="only this exercise")
 
     train = commands.add_parser("train", help="train Dense(1) linear regression on house prices")
     train.add_argument("--num-examples", type=positive_int("--num-examples"))
@@ -148,14 +155,50 @@ def _notebook(args):
 
 
 def _walkthrough(args):
+    import time
     from .. import lessons
     from . import runner
-    for lesson in lessons.LESSONS:
-        if not lessons.is_written(lesson):
-            continue
-        print("\n# Lesson %d: %s" % (lesson.number, lesson.title), flush=True)
+    course = [lesson for lesson in lessons.LESSONS if lessons.is_written(lesson)]
+    started = time.perf_counter()
+    for k, lesson in enumerate(course, start=1):
+        print(f"\n[{k}/{len(course)}] lesson {lesson.number} - {lesson.title}", flush=True)
+        begun = time.perf_counter()
         runner.run_lesson(lesson.slug, out_dir=Path(args.out) / lesson.slug, seed=args.seed, quick=args.quick)
-    print("\nFigures are in %s/" % args.out)
+        print(f"[{k}/{len(course)}] lesson {lesson.number} took {time.perf_counter() - begun:.0f} s", flush=True)
+    print(f"\nAll {len(course)} lessons in {time.perf_counter() - started:.0f} s; figures are in {args.out}/")
+    return 0
+
+
+def _exercise_lessons(name):
+    from .. import lessons
+    if name == "all":
+        return [lesson.number for lesson in lessons.LESSONS]
+    return [lessons.find(name).number]
+
+
+def _check(args):
+    """Every worked solution through its check: one line per exercise; exit 0 only if all pass."""
+    from .. import exercises
+    failed = 0
+    for number in _exercise_lessons(args.lesson):
+        results, _ = exercises.run_solutions(number)
+        for result in results:
+            verdict = "correct" if result.passed else "not yet: " + result.message
+            print(f"exercise {result.exercise.name:5s} {result.exercise.title}: {verdict}", flush=True)
+            failed += not result.passed
+        if len(results) < len(exercises.exercises(number)):
+            print(f"lesson {number}: its solutions checked {len(results)} of "
+                  f"{len(exercises.exercises(number))} exercises", flush=True)
+            failed += 1
+    return RUN_ERROR if failed else 0
+
+
+def _solution(args):
+    from .. import exercises
+    number = _exercise_lessons(args.lesson)[0]
+    print(exercises.solution_text(number, args.exercise), end="")
+    print(f"\n# as a notebook: jupytext --to ipynb -o solutions{number:02d}.ipynb "
+          f"{exercises.solution_path(number)}", file=sys.stderr)
     return 0
 
 
@@ -285,6 +328,7 @@ def main(argv=None, *, lesson=None, prog=None):
         except SystemExit as stop:
             return stop.code
         handlers = {"list": lambda a: _list(), "run": _run, "notebook": _notebook, "walkthrough": _walkthrough,
+                    "check": _check, "solution": _solution,
                     "train": _train, "make-data": _make_data, "launch": _launch}
         try:
             code = handlers[args.command](args)

@@ -1,4 +1,7 @@
 """A lesson as a Jupyter notebook (`gluon-lessons notebook`): converted with jupytext, run with nbclient."""
+import os
+import tempfile
+
 from ..lessons import find, source_path
 from . import outputs
 from .settings import check_out_dir, defaults_of, resolve_settings
@@ -25,10 +28,20 @@ def notebook_of(name, *, quick=False, seed=None, settings=None):
 
 def execute_notebook(notebook, workdir, timeout=900):
     """Run every cell of `notebook` in a fresh Python kernel started in `workdir` (outputs kept in place)."""
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
-    client.execute()
+    with tempfile.TemporaryDirectory(prefix="gluon-lessons-kernel-") as sockets:
+        # Local (IPC) sockets in a private folder instead of TCP ports: nothing on the network to
+        # protect, so the kernel has no "running over TCP without encryption" warning to print.
+        manager = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"),
+                                connection_file=os.path.join(sockets, "connection.json"))
+        client = NotebookClient(notebook, km=manager, timeout=timeout,
+                                resources={"metadata": {"path": str(workdir)}})
+        try:
+            client.execute()
+        finally:
+            if manager.has_kernel:
+                manager.shutdown_kernel(now=True)
     return notebook
 
 
