@@ -1,17 +1,24 @@
 """A fast path for `Dense(1)` + `L2Loss` with sgd or nag: many updates compiled into one MXNet graph.
 
-The same updates as `training.fit` with a `Trainer` (tested equal), chosen explicitly by the callers that
-want speed: `gluon-lessons train`, lesson 6's timings, lesson 7's sweeps (`noise`), `benchmarks/`.
-It keeps its own momentum state and needs no `Trainer`.
+The same updates as `training.fit` with a `Trainer` up to float32 rounding (tested), chosen explicitly by
+the callers that want speed: `gluon-lessons train`, lesson 6's timings, lesson 7's sweeps (`noise`),
+`benchmarks/`. It keeps its own momentum state and needs no `Trainer`.
+
+Where the time goes at small batches is dispatch, not arithmetic (one MXNet op costs tens of µs, the
+arithmetic of a 10-example step well under one), so the graph is written to keep MXNet's engine out of
+the way: the graph's inputs are copied once at its top (a node reading an input is pushed to the engine
+on its own, the others run together), the momentum is a constant of the graph, 1/B is folded into the
+learning rate, and each epoch's shuffle is gathered inside the graph from the rows of the data.
 """
 import functools
 import time
 
+import mxnet as mx
 import numpy as onp
 from mxnet import np, npx
 from mxnet.gluon import nn
 
-from . import loading, model, training
+from . import checks, loading, model, training
 
 npx.set_np()
 
@@ -23,62 +30,74 @@ FUSED_MAX_BATCH_NUMBERS = 250_000
 # 400,000 updates held 1.4 GB of pending work. 8 calls (400 updates) keep the engine as busy as more do.
 MAX_GRAPHS_QUEUED = 8
 SPLIT_MAX_NUMBERS = 2048  # per step: below this one split op is cheaper than a slice per step, above far dearer
+OPTIMIZERS = ("sgd", "nag")
 
 
-class _LinearSteps(nn.HybridBlock):
-    """`num_steps` SGD or NAG updates of `Dense(1)` under `L2Loss` as one graph, gradients written out.
+class _Steps(nn.HybridBlock):
+    """`num_steps` SGD or NAG updates of `runs` independent `Dense(1)` models under `L2Loss`, one graph.
 
-    Rows of X (num_steps * batch_size, d) and y (same, 1) are used in order, one batch per step.
-    Returns each batch's mean loss before its update, the new weight, bias and optimizer states,
-    and with `record` the (w, b) after every step.
+    Weights are (runs, d, 1), biases (runs, 1, 1), and so are their momentum states; `lrs` holds each
+    step's learning rate already divided by the batch size. With `gather`, X and y are the whole data and
+    `rows` (num_steps * batch_size, runs) the row of each example in visiting order; without, X and y are
+    the rows themselves, in order, for one run. Returns each batch's mean loss before its update
+    (runs, num_steps), the new weights, biases and states, and with `record` the weights and biases after
+    every step, (runs, num_steps, d, 1) and (runs, num_steps, 1, 1).
     """
 
-    def __init__(self, num_steps, batch_size, num_features, nesterov=False, record=False):
+    def __init__(self, runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather):
         super().__init__()
-        self.num_steps, self.batch_size, self.num_features = num_steps, batch_size, num_features
-        self.nesterov, self.record = nesterov, record
+        self.runs, self.num_steps, self.batch_size, self.num_features = runs, num_steps, batch_size, num_features
+        self.momentum, self.nesterov, self.record, self.gather = momentum, nesterov, record, gather
 
-    def hybrid_forward(self, F, X, y, weight, bias, weight_state, bias_state, lrs, momentum, rescale):
-        n, B = self.num_steps, self.batch_size
-        Xs = _per_step(F, X, n, B, self.num_features)
-        ys = _per_step(F, y, n, B, 1)
-        lrs = _per_step(F, lrs, n, 1, 1)
-        residuals, path = [], []
+    def hybrid_forward(self, F, X, y, *inputs):
+        runs, n, B, d, beta = self.runs, self.num_steps, self.batch_size, self.num_features, self.momentum
+        if self.gather:
+            rows, inputs = F.np.transpose(inputs[0]), inputs[1:]  # (runs, n * B)
+            X, y = F.np.take(X, rows, axis=0), F.np.take(y, rows, axis=0)  # (runs, n * B, d), (runs, n * B)
+        X, y = F.np.reshape(X, (runs, n * B, d)), F.np.reshape(y, (runs, n * B, 1))
+        # A node that reads a graph input is pushed to MXNet's engine alone (3-4 µs); after these copies
+        # the nodes below run as one engine operation (under 1 µs each).
+        weight, bias, weight_state, bias_state, lrs = (F.np.copy(a) for a in inputs)
+        Xs, ys = _per_step(F, X, n, B, B * d, axis=1), _per_step(F, y, n, B, B, axis=1)
+        lrs = _per_step(F, lrs, n, 1, 1, axis=0)
+        residuals, weights, biases = [], [], []
         for X_k, y_k, lr in zip(Xs, ys, lrs):
-            residual = F.npx.fully_connected(X_k, weight, bias, num_hidden=1) - y_k  # (B, 1) = dL2Loss/dy_hat
+            residual = F.npx.batch_dot(X_k, weight) + bias - y_k  # (runs, B, 1) = dL2Loss/dy_hat
             residuals.append(residual)
-            grad_w = rescale * F.np.dot(residual.T, X_k)  # (1, d); rescale = 1/B as in Trainer.step(B)
-            grad_b = rescale * F.np.sum(residual, axis=0)  # (1,)
-            weight_state = momentum * weight_state - lr * grad_w  # v = momentum v - lr g, as MXNet keeps it
-            bias_state = momentum * bias_state - lr * grad_b
-            if self.nesterov:  # MXNet's nag_mom_update: w = w + momentum v - lr g
-                weight = weight + momentum * weight_state - lr * grad_w
-                bias = bias + momentum * bias_state - lr * grad_b
-            else:  # MXNet's sgd_mom_update: w = w + v
-                weight = weight + weight_state
-                bias = bias + bias_state
+            step_w = lr * F.npx.batch_dot(X_k, residual, transpose_a=True)  # (runs, d, 1): lr/B * gradient sum
+            step_b = lr * F.np.sum(residual, axis=1, keepdims=True)
+            if beta == 0:  # sgd and nag without momentum: w = w - lr g, as MXNet's sgd_update
+                weight, bias = weight - step_w, bias - step_b
+            else:  # v = momentum v - lr g, as MXNet keeps it
+                weight_state, bias_state = weight_state * beta - step_w, bias_state * beta - step_b
+                if self.nesterov:  # MXNet's nag_mom_update: w = w + momentum v - lr g
+                    weight = weight + weight_state * beta - step_w
+                    bias = bias + bias_state * beta - step_b
+                else:  # MXNet's sgd_mom_update: w = w + v
+                    weight, bias = weight + weight_state, bias + bias_state
             if self.record:
-                path.append(F.np.concatenate([F.np.reshape(weight, (-1,)), bias]))
-        squared = F.np.square(F.np.reshape(F.np.concatenate(residuals, axis=0), (n, self.batch_size)))
-        outputs = [0.5 * F.np.mean(squared, axis=1), weight, bias, weight_state, bias_state]
+                weights.append(weight)
+                biases.append(bias)
+        squared = F.np.square(F.np.stack(residuals, axis=1))  # (runs, n, B, 1)
+        outputs = [0.5 * F.np.mean(squared, axis=(2, 3)), weight, bias, weight_state, bias_state]
         if self.record:
-            outputs.append(F.np.stack(path))
+            outputs += [F.np.stack(weights, axis=1), F.np.stack(biases, axis=1)]
         return tuple(outputs)
 
 
-def _per_step(F, array, num_steps, rows, width):
-    """`array` cut along axis 0 into `num_steps` parts of `rows` rows: one split op, or a slice per part
-    when a part holds more than SPLIT_MAX_NUMBERS numbers (MXNet's split is then far slower)."""
+def _per_step(F, array, num_steps, size, numbers, axis):
+    """`array` cut along `axis` into `num_steps` parts of `size` (each of `numbers` numbers): one split op,
+    or a slice per part when a part holds more than SPLIT_MAX_NUMBERS (MXNet's split is then far slower)."""
     if num_steps == 1:
         return [array]
-    if rows * width <= SPLIT_MAX_NUMBERS:
-        return F.np.split(array, num_steps, axis=0)
-    return [array[k * rows:(k + 1) * rows] for k in range(num_steps)]
+    if numbers <= SPLIT_MAX_NUMBERS:
+        return F.np.split(array, num_steps, axis=axis)
+    return [F.npx.slice_axis(array, axis=axis, begin=k * size, end=(k + 1) * size) for k in range(num_steps)]
 
 
 @functools.lru_cache(maxsize=64)
-def _steps_graph(num_steps, batch_size, num_features, nesterov, record):
-    graph = _LinearSteps(num_steps, batch_size, num_features, nesterov, record)
+def _steps_graph(runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather):
+    graph = _Steps(runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather)
     graph.hybridize(static_alloc=True, static_shape=True)
     return graph
 
@@ -88,19 +107,97 @@ def single_dense(net):
     and on one device; otherwise `ValueError`."""
     dense = net[0] if isinstance(net, (nn.Sequential, nn.HybridSequential)) and len(net) == 1 else net
     if not isinstance(dense, nn.Dense):
-        raise ValueError("the fused path trains a net that is one Dense(1) layer, got %s" % type(net).__name__)
+        raise ValueError(f"the fused path trains a net that is one Dense(1) layer, got {type(net).__name__}")
     weight = dense.weight
     if weight.shape[0] != 1 or dense.act is not None or dense.bias is None or 0 in weight.shape:
         raise ValueError("the fused path needs Dense(1) with a bias, no activation and a known input size")
     if len(weight.list_ctx()) != 1 or onp.dtype(weight.dtype) != onp.float32:
-        raise ValueError("the fused path needs the net's float32 parameters on one device, got %s on %d"
-                         % (onp.dtype(weight.dtype), len(weight.list_ctx())))
+        raise ValueError(f"the fused path needs the net's float32 parameters on one device, got "
+                         f"{onp.dtype(weight.dtype)} on {len(weight.list_ctx())}")
     return dense
 
 
 def fused_suits(batch_size, num_features):
     """Whether the fused path is the faster one for batches of this shape (small batches: overhead dominates)."""
     return batch_size * num_features <= FUSED_MAX_BATCH_NUMBERS
+
+
+def rows_array(orders, ctx):
+    """Permutations (one per run, each over all rows) as the int32 (examples, runs) array the graph gathers
+    with; shared with NumPy rather than copied (a copy costs an engine call of 100-150 µs)."""
+    rows = onp.ascontiguousarray(onp.stack(orders, axis=1), dtype=onp.int32)
+    shared = mx.nd.from_numpy(rows, zero_copy=True, array_cls=np.ndarray)  # holds a reference to `rows`
+    return shared if ctx == mx.cpu() else shared.as_in_ctx(ctx)
+
+
+class _Updates:
+    """The loop over graph calls shared by `LinearUpdates` and `LinearRuns`: `state` is [weights, biases,
+    weight states, bias states] of `runs` models, each (runs, d, 1) or (runs, 1, 1), replaced as it runs."""
+
+    def __init__(self, state, lr, momentum, optimizer, batch_size, steps_per_graph):
+        self.lr = checks.positive("lr", lr)
+        self.momentum = checks.fraction("momentum", momentum)
+        self.nesterov = checks.choice("optimizer", optimizer, OPTIMIZERS) == "nag"
+        self.batch_size = checks.integer("batch_size", batch_size, 1)
+        self.steps_per_graph = checks.integer("steps_per_graph", steps_per_graph, 1, 10_000)
+        self.state = state
+        self.ctx = state[2].ctx
+        self._constants = {}
+
+    def _constant_lrs(self, value, size):
+        """A float32 vector of `size` copies of `value`, made once (each new array costs an engine call)."""
+        key = (value, size)
+        if key not in self._constants:
+            self._constants[key] = np.full((size,), value, dtype="float32", ctx=self.ctx)
+        return self._constants[key]
+
+    def _scaled_lrs(self, lrs, num_steps, num_examples):
+        """Each step's learning rate over its batch's size (Trainer.step(B)'s 1/B folded in), as one array."""
+        lrs = onp.asarray(lrs, dtype=onp.float64).ravel()
+        if lrs.shape != (num_steps,) or not (onp.all(onp.isfinite(lrs)) and onp.all(lrs >= 0)):
+            raise ValueError(f"lrs must hold {num_steps} finite learning rates >= 0, got {lrs.size} values")
+        sizes = onp.minimum(self.batch_size, num_examples - self.batch_size * onp.arange(num_steps))
+        return np.array((lrs / sizes).astype(onp.float32), ctx=self.ctx)
+
+    def steps_allowed(self, num_examples, num_steps):
+        most = -(-num_examples // self.batch_size)
+        if num_steps is None:
+            return most
+        return checks.integer(f"num_steps (for {num_examples} examples in batches of {self.batch_size})",
+                              num_steps, 1, most)
+
+    def advance(self, X, y, rows, num_steps, lrs=None, record=False):
+        """`num_steps` updates on examples in visiting order: the rows of X, y in turn, or with `rows` the
+        rows it names. Returns the batch losses (runs, num_steps) and with `record` the weights (runs,
+        num_steps, d, 1) and biases (runs, num_steps, 1, 1) after each step, as MXNet arrays."""
+        num_examples = len(X) if rows is None else len(rows)
+        scaled = None if lrs is None else self._scaled_lrs(lrs, num_steps, num_examples)
+        runs, num_features = self.state[0].shape[:2]
+        losses, weights, biases, step = [], [], [], 0
+        while step < num_steps:
+            begin = step * self.batch_size
+            size = min(self.batch_size, num_examples - begin)
+            count = min(self.steps_per_graph, num_steps - step, (num_examples - begin) // size)
+            end = begin + count * size
+            graph = _steps_graph(runs, count, size, num_features, self.momentum, self.nesterov, record,
+                                 rows is not None)
+            data = (X, y, rows[begin:end]) if rows is not None else (X[begin:end], y[begin:end])
+            step_lrs = self._constant_lrs(self.lr / size, count) if scaled is None else scaled[step:step + count]
+            outputs = graph(*data, *self.state, step_lrs)
+            losses.append(outputs[0])
+            if len(losses) > MAX_GRAPHS_QUEUED:  # MXNet queues work without bound (kB per update): wait for old
+                losses[-MAX_GRAPHS_QUEUED].wait_to_read()
+            self.state = list(outputs[1:5])
+            if record:
+                weights.append(outputs[5])
+                biases.append(outputs[6])
+            step += count
+        join = (lambda parts: np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0])
+        return join(losses), (join(weights), join(biases)) if record else None
+
+
+def _zeros_state(runs, num_features, ctx):
+    return [np.zeros((runs, num_features, 1), ctx=ctx), np.zeros((runs, 1, 1), ctx=ctx)]
 
 
 class LinearUpdates:
@@ -111,69 +208,80 @@ class LinearUpdates:
     """
 
     def __init__(self, net, batch_size, lr=0.03, momentum=0.0, optimizer="sgd", steps_per_graph=STEPS_PER_GRAPH):
-        lr, momentum = training.check_hyperparameters(lr, momentum, 1, optimizer)
-        self.batch_size = loading.check_batch_size(batch_size)
-        self.steps_per_graph = loading.check_count(steps_per_graph, "steps_per_graph")
         self.dense = single_dense(net)
         self.ctx = self.dense.weight.list_ctx()[0]
-        self.lr, self.momentum, self.nesterov = lr, momentum, optimizer == "nag"
-        self.states = [np.zeros_like(p.data(self.ctx)) for p in (self.dense.weight, self.dense.bias)]
-        self._constants = {}
+        self.num_features = self.dense.weight.shape[1]
+        state = [None, None] + _zeros_state(1, self.num_features, self.ctx)
+        self._updates = _Updates(state, lr, momentum, optimizer, batch_size, steps_per_graph)
+        self.lr, self.momentum = self._updates.lr, self._updates.momentum
+        self.batch_size, self.nesterov = self._updates.batch_size, self._updates.nesterov
 
-    def _scalar(self, value, size=1):
-        """A float32 vector of `size` copies of `value`, made once (each new array costs an engine call)."""
-        key = (value, size)
-        if key not in self._constants:
-            self._constants[key] = np.full((size,), value, dtype="float32", ctx=self.ctx)
-        return self._constants[key]
+    @property
+    def states(self):
+        """The momentum states of the weight (1, d) and the bias (1,), as MXNet's sgd and nag keep them."""
+        weight_state, bias_state = self._updates.state[2:]
+        return [weight_state.reshape(1, self.num_features), bias_state.reshape(1)]
 
-    def run(self, X, y, num_steps=None, lrs=None, record=False):
-        """Update on the rows of (X, y) in order, one batch per step (the last may be partial).
+    def run(self, X, y, num_steps=None, lrs=None, record=False, order=None):
+        """Update on the rows of (X, y) in order, or in the order of the permutation `order` (gathered inside
+        the graph), one batch per step (the last may be partial).
 
         `lrs` gives a learning rate per step (e.g. a warm-up). Returns the loss of each batch before
         its update as an MXNet array, and with `record` also the (w, b) after each step.
         """
         X = X if isinstance(X, np.ndarray) else np.array(X, dtype="float32", ctx=self.ctx)
         y = y if isinstance(y, np.ndarray) else np.array(y, dtype="float32", ctx=self.ctx)
-        num_examples, batch_size = X.shape[0], self.batch_size
-        most = loading.num_batches(num_examples, batch_size)
-        num_steps = most if num_steps is None else num_steps
-        if isinstance(num_steps, bool) or not isinstance(num_steps, (int, onp.integer)) or not 0 < num_steps <= most:
-            raise ValueError("num_steps must be an integer in 1..%d for %d examples in batches of %d, got %r"
-                             % (most, num_examples, batch_size, num_steps))
-        if lrs is None:
-            lr_of_step = self._scalar(self.lr, num_steps)
-        else:
-            lrs = onp.asarray(lrs, dtype=onp.float32).ravel()
-            if lrs.shape != (num_steps,) or not (onp.all(onp.isfinite(lrs)) and onp.all(lrs >= 0)):
-                raise ValueError("lrs must hold %d finite learning rates >= 0" % num_steps)
-            lr_of_step = np.array(lrs, ctx=self.ctx)
-        y = y.reshape(-1, 1)
+        if order is not None and onp.shape(order) != (len(X),):
+            raise ValueError(f"order must be a permutation of the {len(X)} rows, got shape {onp.shape(order)}")
+        rows = None if order is None else rows_array([order], self.ctx)
+        num_steps = self._updates.steps_allowed(len(X), num_steps)
         weight, bias = self.dense.weight.data(self.ctx), self.dense.bias.data(self.ctx)
-        state = [weight, bias] + self.states
-        momentum = self._scalar(self.momentum)
-        losses, paths, step = [], [], 0
-        while step < num_steps:
-            rows = min(batch_size, num_examples - step * batch_size)
-            count = min(self.steps_per_graph, num_steps - step) if rows == batch_size else 1
-            count = min(count, (num_examples - step * batch_size) // rows)
-            begin, end = step * batch_size, step * batch_size + count * rows
-            graph = _steps_graph(count, rows, X.shape[1], self.nesterov, record)
-            outputs = graph(X[begin:end], y[begin:end], *state, lr_of_step[step:step + count], momentum,
-                            self._scalar(1.0 / rows))
-            losses.append(outputs[0])
-            if len(losses) > MAX_GRAPHS_QUEUED:  # MXNet queues work without bound (kB per update): wait for old
-                losses[-MAX_GRAPHS_QUEUED].wait_to_read()
-            state = list(outputs[1:5])
-            if record:
-                paths.append(outputs[5])
-            step += count
-        for target, value in zip([weight, bias] + self.states, state):
-            value.copyto(target)
-        losses = np.concatenate(losses) if len(losses) > 1 else losses[0]
+        self._updates.state[:2] = [weight.reshape(1, self.num_features, 1), bias.reshape(1, 1, 1)]
+        losses, path = self._updates.advance(X, y.reshape(-1), rows, num_steps, lrs, record)
+        new_weight, new_bias = self._updates.state[:2]
+        new_weight.reshape(1, self.num_features).copyto(weight)
+        new_bias.reshape(1).copyto(bias)
+        losses = losses.reshape(-1)
         if record:
-            return losses, (np.concatenate(paths) if len(paths) > 1 else paths[0])
+            weights, biases = path
+            return losses, np.concatenate([weights.reshape(num_steps, -1), biases.reshape(num_steps, 1)], axis=1)
         return losses
+
+
+class LinearRuns:
+    """`runs` independent `Dense(1)` models trained side by side by the same graph, each on its own order
+    of the same examples (lesson 7's ensembles): one graph call advances them all.
+
+    `start` is the (runs, d + 1) starting [w, b] of each; `parameters` the current ones as NumPy.
+    """
+
+    def __init__(self, start, batch_size, lr=0.03, momentum=0.0, optimizer="sgd", steps_per_graph=STEPS_PER_GRAPH,
+                 ctx=None):
+        start = onp.asarray(start, dtype=onp.float32)
+        if start.ndim != 2 or start.shape[1] < 2 or not onp.all(onp.isfinite(start)):
+            raise ValueError(f"start must be a finite (runs, features + 1) table, got shape {start.shape}")
+        ctx = ctx or mx.cpu()
+        runs, num_features = start.shape[0], start.shape[1] - 1
+        state = [np.array(start[:, :-1, None], ctx=ctx), np.array(start[:, -1:, None], ctx=ctx)]
+        self._updates = _Updates(state + _zeros_state(runs, num_features, ctx), lr, momentum, optimizer,
+                                 batch_size, steps_per_graph)
+        self.runs, self.num_features, self.ctx = runs, num_features, ctx
+
+    def run(self, X, y, orders, first_row, num_steps, lrs=None, record=False):
+        """`num_steps` updates of every run, run r visiting the rows `orders[r][first_row:]` of (X, y) in turn
+        (X, y as MXNet arrays on the runs' device). Returns the batch losses (runs, num_steps) and with
+        `record` each run's [w, b] after each step (runs, num_steps, d + 1), as NumPy float32."""
+        rows = rows_array([onp.asarray(order)[first_row:] for order in orders], self.ctx)
+        if rows.shape[1] != self.runs:
+            raise ValueError(f"need one order per run ({self.runs}), got {rows.shape[1]}")
+        num_steps = self._updates.steps_allowed(len(rows), num_steps)
+        losses, path = self._updates.advance(X, y.reshape(-1), rows, num_steps, lrs, record)
+        if not record:
+            return losses.asnumpy()
+        weights, biases = path
+        table = np.concatenate([weights.reshape(self.runs, num_steps, -1),
+                                biases.reshape(self.runs, num_steps, 1)], axis=2)
+        return losses.asnumpy(), table.asnumpy()
 
 
 def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd", *, eval_data=None,
@@ -182,27 +290,30 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
 
     The same updates as `fit` with `training.make_trainer(net, optimizer, lr, momentum)` (the momentum
     state starts at zero on each call), the same `History` (path "fused"), `DivergenceError` and progress.
+    Each epoch draws its order as `ShuffledBatches.epoch_arrays` does (one `numpy.random.permutation`) and
+    gathers its batches inside the graph, so no shuffled copy of the data is made. `seconds_per_epoch`
+    covers all an epoch costs: the shuffle, the updates, the full-data loss and the bookkeeping.
     """
-    num_epochs = loading.check_count(num_epochs, "num_epochs")
-    max_steps = None if max_steps is None else loading.check_count(max_steps, "max_steps")
+    num_epochs = checks.integer("num_epochs", num_epochs, 1)
+    max_steps = None if max_steps is None else checks.integer("max_steps", max_steps, 1)
     if not isinstance(batches, loading.ShuffledBatches):
-        raise TypeError("batches: the fused path takes a loading.ShuffledBatches, got %s" % type(batches).__name__)
+        raise TypeError(f"batches: the fused path takes a loading.ShuffledBatches, got {type(batches).__name__}")
     updates = LinearUpdates(net, batches.batch_size, lr, momentum, optimizer)
     if batches.features.ctx != updates.ctx:
-        raise ValueError("batches live on %s but the net on %s; make them on one device" % (batches.features.ctx, updates.ctx))
+        raise ValueError(f"batches live on {batches.features.ctx} but the net on {updates.ctx}; make them on "
+                         "one device")
+    X, y = batches.features, batches.labels
     evaluate, zero_loss = training.full_data_loss(net, model.l2_loss(), eval_data, updates.ctx)
     history, global_step = training.History(path="fused", start_loss=evaluate(), zero_loss=zero_loss), 0
     with training.progress_bar(num_epochs, progress) as bar:
         for epoch in range(1, num_epochs + 1):
             started = time.perf_counter()
-            X, y = batches.epoch_arrays()
+            order = onp.random.permutation(batches.num_examples) if batches.shuffle else None
             num_steps = len(batches) if max_steps is None else min(len(batches), max_steps - global_step)
-            losses = updates.run(X, y, num_steps)
-            del X, y  # this epoch's shuffled copy is freed before the next one is made
+            losses = updates.run(X, y, num_steps, order=order).asnumpy()
             global_step += num_steps
-            npx.waitall()
+            training.record_epoch(history, epoch, losses, evaluate(), updates.lr, bar)
             history.seconds_per_epoch.append(time.perf_counter() - started)
-            training.record_epoch(history, epoch, losses.asnumpy(), evaluate(), updates.lr, bar)
             if global_step == max_steps:
                 break
     return history

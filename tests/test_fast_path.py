@@ -1,11 +1,13 @@
 """The fused path (`fused.fit_linear`) makes the same updates as the plain loop `training.fit`.
 
-Tolerance: both paths compute in float32. For SGD, with or without momentum, the fused graph does the
-same float32 operations in the same order as FullyConnected's backward + MXNet's sgd update, and the
-weights come out bit-identical (measured, and asserted). NAG's update is written as one expression in
-MXNet and as two in the graph; they differ by a few float32 ulps (2e-6 at |w| ~ 4), so NAG is held to
-rtol 1e-5 (about 100 ulps). Batch losses are averaged in another order (sum / B against a mean of
-squares), so they are held to rtol 1e-5 too.
+Tolerance: both paths compute in float32, in another order. The graph folds 1/B into the learning
+rate (lr/B · Σg against MXNet's lr · (Σg/B)), computes x·w + b with batch_dot instead of FullyConnected,
+and writes NAG's update as two expressions where MXNet has one: each step may round differently by an
+ulp, and stable SGD contracts such differences instead of adding them up. Measured over the settings
+below (3 to 30 epochs): sgd weights at most 1 float32 ulp apart, nag at most 4. Asserted: within
+ULPS = 16 ulps of the plain loop's weights. Batch losses are ½·mean(r²) of residuals r = x·w + b − y
+whose rounding error is about ε·(|x||w| + |b| + |y|), a large relative error when r is tiny near the
+optimum: they are held to rtol 1e-5 with atol 1e-6.
 """
 import math
 import re
@@ -20,6 +22,14 @@ from gluon_lessons.seeding import set_seed
 from gluon_lessons.shell import train as shell_train
 
 RTOL, ATOL = 1e-5, 1e-6
+ULPS = 16
+
+
+def assert_within_ulps(found, expected, ulps=ULPS):
+    """Each float32 value of `found` within `ulps` units in the last place of `expected`'s."""
+    expected = onp.asarray(expected, onp.float32)
+    gap = onp.abs(onp.asarray(found, onp.float64) - expected) / onp.spacing(onp.abs(expected))
+    assert gap.max() <= ulps, f"{gap.max():.0f} ulps apart (allowed {ulps}): {found} against {expected}"
 
 SETTINGS = [
     dict(),  # the walkthrough: batch 10, lr 0.03, 3 epochs
@@ -46,10 +56,7 @@ def test_fused_path_equals_the_plain_loop(walkthrough, settings):
     fast = shell_train.train_linear_regression(walkthrough, ctx="cpu", path="fused", **settings)
     plain = training.train_linear_regression(walkthrough, ctx="cpu", loader="gluon", **settings)
     assert fast.history.path == "fused" and plain.history.path == "steps"
-    if settings.get("optimizer", "sgd") == "sgd":
-        assert onp.array_equal(_params(fast), _params(plain))
-    else:
-        onp.testing.assert_allclose(_params(fast), _params(plain), rtol=RTOL, atol=ATOL)
+    assert_within_ulps(_params(fast), _params(plain))
     assert len(fast.history.step_loss) == len(plain.history.step_loss)
     onp.testing.assert_allclose(fast.history.step_loss, plain.history.step_loss, rtol=RTOL, atol=ATOL)
     onp.testing.assert_allclose(fast.history.epoch_loss, plain.history.epoch_loss, rtol=1e-4, atol=ATOL)
@@ -60,7 +67,7 @@ def test_fused_and_plain_loop_on_the_same_fast_batches(walkthrough):
     fast = shell_train.train_linear_regression(walkthrough, ctx="cpu", momentum=0.9, lr=0.003, path="fused")
     steps = training.train_linear_regression(walkthrough, ctx="cpu", momentum=0.9, lr=0.003)
     assert (fast.history.path, steps.history.path) == ("fused", "steps")
-    assert onp.array_equal(_params(fast), _params(steps))
+    assert_within_ulps(_params(fast), _params(steps))
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "nag"])
@@ -142,7 +149,7 @@ def test_big_batches_of_many_features_suit_the_plain_loop_and_agree():
 
 def test_linear_updates_refuse_what_they_cannot_do(walkthrough):
     net = model.linear_regression(mx.cpu(), 2, hybrid=True)
-    with pytest.raises(ValueError, match="num_steps must be an integer in 1..100"):
+    with pytest.raises(ValueError, match=r"num_steps .*must be an integer in \[1, 100\], got 101"):
         fused.LinearUpdates(net, 10).run(walkthrough.features, walkthrough.labels, 101)
     with pytest.raises(ValueError, match="lrs must hold 5"):
         fused.LinearUpdates(net, 10).run(walkthrough.features, walkthrough.labels, 5, lrs=[0.1] * 4)
