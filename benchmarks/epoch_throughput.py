@@ -1,27 +1,38 @@
-"""Throughput of one training epoch (examples per second) for batch sizes 1 to 1000.
+"""Seconds per epoch of the course's training paths against a careful NumPy loop, and PyTorch.
 
-Four loops train the same Dense(1) linear regression on the walkthrough's 1000 house prices with
-mini-batch SGD and momentum 0.9, shuffling every epoch:
+Tasks (float32 linear regression, momentum 0.9, shuffled every epoch):
 
-  seed       the walkthrough's code: DataLoader(shuffle=True), nn.Sequential, autograd, Trainer.step
-  per-step   `training.train_linear_regression(path="steps")`: `training.fit`, the plain loop, on
-             in-memory batches with a hybridized net (autograd + Trainer.step per batch)
-  default    what `gluon-lessons train` runs: `path="fused"`, `fused.fit_linear` (50 updates per graph)
-  numpy      a hand-written NumPy loop, the floor for this tiny model
-  pytorch    PyTorch's idiomatic loop (TensorDataset + DataLoader, nn.Linear, optim.SGD), if importable
+  walkthrough    1000 examples x 2 features, batch 10, lr 0.03 (the Gluon walkthrough's task)
+  1M x 20 B1000  1,000,000 x 20, batch 1000, lr 0.03
+  1M x 20 B10    1,000,000 x 20, batch 10, lr 0.003
 
-Each number is the median over `--epochs` epochs after one warm-up epoch, with `npx.waitall()`
-before every clock read. Timings on a shared machine vary by tens of percent from run to run.
+Implementations:
 
-Run it:  make bench
-   or:   python benchmarks/epoch_throughput.py [--batch-sizes 1,10,100,1000] [--epochs 5]
-                 [--naive-engine] [--torch-python /path/to/python-with-torch] [--json]
+  fused          `fused.fit_linear`, what `gluon-lessons train` runs
+  fused-before   the same from another fused.py (`--before FILE`, e.g. main's), to measure a change
+  fit            `training.fit`, the plain loop a learner edits (walkthrough only)
+  gluon-loop     the walkthrough's own loop: DataLoader(shuffle=True), autograd, Trainer.step (walkthrough)
+  numpy          NumPy written carefully: one permutation and one gather per epoch into a buffer made
+                 once, batches as views of it, in-place updates, 1/B folded into the learning rate
+  pytorch        PyTorch's idiomatic loop (TensorDataset, DataLoader(shuffle=True), nn.Linear, optim.SGD)
+  pytorch-slices PyTorch with one randperm and one gather per epoch, batches as slices
+
+Every implementation does an epoch's whole work: the shuffle, the updates, each batch's loss kept, and
+the full-data loss after the epoch (what `History` records). Each is set up and warmed up first; then
+in each round every implementation runs its epochs, in an order rotated by one from round to round,
+so that a change in the machine's load falls on all of them. A package path's time is the wall time
+of one call training that many epochs, divided by them. Ratios are medians of per-round ratios to the
+NumPy loop of the same round; the spread is the lowest and highest per-round value.
+
+Run it:  make bench   (this benchmark, then benchmarks/lesson_times.py)
+   or:   python benchmarks/epoch_throughput.py [--tasks walkthrough,1M-B1000,1M-B10] [--rounds 7]
+             [--before main_fused.py] [--torch-python PYTHON] [--quick] [--json]
 """
 import argparse
+import importlib.util
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,133 +40,268 @@ import time
 import types
 from pathlib import Path
 
+import numpy as onp
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-LR = 0.003  # with momentum 0.9 the effective step lr / (1 - 0.9) is the walkthrough's 0.03
 MOMENTUM = 0.9
-BATCH_SIZES = (1, 10, 100, 1000)
-EPOCHS = 5  # timed epochs per loop and batch size, after one warm-up epoch
 
 
-def median_epoch(train_epoch, epochs, sync=lambda: None):
-    """Median wall time of `train_epoch()` over `epochs` calls after one warm-up call."""
-    train_epoch()
-    times = []
-    for _ in range(epochs):
-        sync()
-        started = time.perf_counter()
-        train_epoch()
-        sync()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def task_settings(quick=False):
+    """{name: (num_examples, num_features, batch_size, lr, epochs per round of a fast path)}."""
+    scale = 100_000 if quick else 1_000_000
+    label = "100k" if quick else "1M"
+    return {"walkthrough": (1000, 2, 10, 0.03, 50),
+            "1M-B1000": (scale, 20, 1000, 0.03, 1),
+            "1M-B10": (scale, 20, 10, 0.003, 1)}, label
 
 
-def seed_loop(data, batch_size, epochs):
-    """The walkthrough's loop as written there, with momentum."""
-    import numpy as onp
-    from mxnet import autograd, gluon, init, np, npx
-    from mxnet.gluon import nn
-    npx.set_np()
-    onp.random.seed(0)  # DataLoader shuffles with NumPy's global RNG
-    dataset = gluon.data.ArrayDataset(np.array(data.features), np.array(data.labels))
-    data_iter = gluon.data.DataLoader(dataset, batch_size, shuffle=True)
-    net = nn.Sequential()
-    net.add(nn.Dense(1))
-    net.initialize(init.Normal(sigma=0.01))
-    loss = gluon.loss.L2Loss()
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LR, "momentum": MOMENTUM})
-
-    def epoch():
-        for X, y in data_iter:
-            with autograd.record():
-                l = loss(net(X), y)
-            l.backward()
-            trainer.step(batch_size)
-    return median_epoch(epoch, epochs, npx.waitall)
-
-
-def package_loop(data, batch_size, epochs, path="fused"):
-    """`training.train_linear_regression` on CPU; its own per-epoch times (updates only, synchronised)."""
-    from gluon_lessons.shell import train as training
-    result = training.train_linear_regression(data, batch_size=batch_size, lr=LR, momentum=MOMENTUM,
-                                              num_epochs=epochs + 1, ctx="cpu", progress=False, path=path)
-    return statistics.median(result.history.seconds_per_epoch[1:])
-
-
-def numpy_loop(data, batch_size, epochs):
-    """Hand-written mini-batch SGD with momentum in float32 NumPy."""
-    import numpy as onp
-    rng = onp.random.default_rng(0)
-    X_all, y_all = data.features.astype(onp.float32), data.labels.astype(onp.float32)
-    w = (rng.normal(0, 0.01, X_all.shape[1])).astype(onp.float32)
-    b = onp.zeros(1, onp.float32)
-    v_w, v_b = onp.zeros_like(w), onp.zeros_like(b)
-
-    def epoch():
-        nonlocal w, b
-        order = rng.permutation(len(X_all))
-        X_shuffled, y_shuffled = X_all[order], y_all[order]
-        for start in range(0, len(X_all), batch_size):
-            X, y = X_shuffled[start:start + batch_size], y_shuffled[start:start + batch_size]
-            residual = X @ w + b - y
-            v_w[:] = MOMENTUM * v_w - LR * (X.T @ residual) / len(X)
-            v_b[:] = MOMENTUM * v_b - LR * residual.sum() / len(X)
-            w = w + v_w
-            b = b + v_b
-    return median_epoch(epoch, epochs)
-
-
-def pytorch_loop(data, batch_size, epochs):
-    """PyTorch's idiomatic loop; MSELoss is twice L2Loss, so the learning rate is halved to match."""
-    import torch
-    torch.manual_seed(0)
-    dataset = torch.utils.data.TensorDataset(torch.tensor(data.features), torch.tensor(data.labels).reshape(-1, 1))
-    data_iter = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
-    net = torch.nn.Linear(data.features.shape[1], 1)
-    loss = torch.nn.MSELoss()
-    optimizer = torch.optim.SGD(net.parameters(), lr=LR / 2, momentum=MOMENTUM)
-
-    def epoch():
-        for X, y in data_iter:
-            l = loss(net(X), y)
-            optimizer.zero_grad()
-            l.backward()
-            optimizer.step()
-    return median_epoch(epoch, epochs)
-
-
-LOOPS = {"seed": seed_loop, "per-step": lambda d, b, e: package_loop(d, b, e, path="steps"),
-         "default": package_loop, "numpy": numpy_loop, "pytorch": pytorch_loop}
-
-
-def walkthrough_data(npz=None):
-    """The walkthrough's 1000 examples, from `gluon_lessons.data` or from an .npz that process wrote
-    (a PyTorch venv need not have MXNet, which importing `gluon_lessons` needs)."""
-    if npz is None:
+def make_data(num_examples, num_features, seed=0):
+    """The walkthrough's data for 2 features; otherwise N(0, 1) features with weights 1 and bias 4.2."""
+    if num_examples == 1000 and num_features == 2:
         from gluon_lessons import data as house_data
-        return house_data.walkthrough_data()
-    import numpy as onp
-    with onp.load(npz) as arrays:
-        return types.SimpleNamespace(features=arrays["features"], labels=arrays["labels"])
+        walk = house_data.walkthrough_data()
+        return walk.features.astype(onp.float32), walk.labels.astype(onp.float32).ravel()
+    rng = onp.random.default_rng(seed)
+    X = rng.standard_normal((num_examples, num_features), dtype=onp.float32)
+    y = X.sum(axis=1) + onp.float32(4.2) + rng.standard_normal(num_examples, dtype=onp.float32) * onp.float32(0.01)
+    return X, y
 
 
-def measure(names, batch_sizes, epochs, npz=None):
-    data = walkthrough_data(npz)
-    return {name: {str(b): LOOPS[name](data, b, epochs) for b in batch_sizes} for name in names}
+# NumPy, written carefully -------------------------------------------------------------------------
+
+class NumpyLoop:
+    """Mini-batch SGD with momentum in float32 NumPy: x̃ = [x, 1, y] so that one gather per epoch deals
+    the examples and their labels, r = x̃·[w, b, -1] in one product, 1/B folded into the learning rate."""
+
+    def __init__(self, X, y, batch_size, lr, seed=0):
+        n, d = X.shape
+        self.table = onp.empty((n, d + 2), onp.float32)  # [x, 1, y], made once
+        self.table[:, :d], self.table[:, d], self.table[:, d + 1] = X, 1.0, y
+        self.shuffled = onp.empty_like(self.table)
+        self.theta = onp.zeros(d + 2, onp.float32)  # [w, b, -1]: the last entry never moves
+        self.theta[-1] = -1.0
+        self.velocity = onp.zeros(d + 2, onp.float32)
+        self.starts = range(0, n, batch_size)
+        self.scale = {size: onp.append(onp.full(d + 1, lr / size), 0.0).astype(onp.float32)
+                      for size in {batch_size, n - (len(self.starts) - 1) * batch_size}}
+        self.batch_size, self.rng = batch_size, onp.random.default_rng(seed)
+        self.step_losses = onp.empty(len(self.starts), onp.float32)
+        self.epoch_losses = []
+
+    def epoch(self):
+        onp.take(self.table, self.rng.permutation(len(self.table)), axis=0, out=self.shuffled)
+        theta, velocity, B = self.theta, self.velocity, self.batch_size
+        for i, start in enumerate(self.starts):
+            batch = self.shuffled[start:start + B]
+            residual = batch @ theta
+            self.step_losses[i] = residual @ residual
+            velocity *= MOMENTUM
+            velocity -= self.scale[len(batch)] * (residual @ batch)
+            theta += velocity
+        residual = self.table @ theta
+        self.epoch_losses.append(0.5 * float(residual @ residual) / len(residual))
+        return 0.5 * self.step_losses / B  # each batch's mean L2Loss (the last partial batch aside)
 
 
-def pytorch_elsewhere(python, batch_sizes, epochs):
-    """Run the PyTorch loop with another interpreter (one that has torch) on the same data; read its JSON."""
-    import numpy as onp
-    data = walkthrough_data()
-    with tempfile.TemporaryDirectory() as folder:
-        npz = os.path.join(folder, "walkthrough.npz")
-        onp.savez(npz, features=data.features, labels=data.labels)
-        command = [python, __file__, "--only", "pytorch", "--json", "--epochs", str(epochs),
-                   "--batch-sizes", ",".join(map(str, batch_sizes)), "--data-npz", npz]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])["seconds_per_epoch"]["pytorch"]
+# The course's paths -------------------------------------------------------------------------------
+
+def load_fused(path):
+    """gluon_lessons.fused, or another fused.py loaded as a module of the package (for --before)."""
+    if path is None:
+        from gluon_lessons import fused
+        return fused
+    spec = importlib.util.spec_from_file_location("gluon_lessons._fused_before", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class FusedPath:
+    def __init__(self, X, y, batch_size, lr, fused_module):
+        import mxnet as mx
+        from gluon_lessons import loading, model
+        self.fused, self.lr = fused_module, lr
+        self.net = model.linear_regression(mx.cpu(), num_inputs=X.shape[1], hybrid=True)
+        self.batches = loading.ShuffledBatches(X, y, batch_size, ctx=mx.cpu())
+        self.eval_data = (X, y)
+        self.history_seconds = []
+
+    def epochs(self, count):
+        history = self.fused.fit_linear(self.net, self.batches, count, self.lr, MOMENTUM, eval_data=self.eval_data,
+                                        progress=False)
+        self.history_seconds.append(sum(history.seconds_per_epoch))
+        return history.epoch_loss[-1]
+
+
+class FitPath:
+    def __init__(self, X, y, batch_size, lr):
+        import mxnet as mx
+        from gluon_lessons import loading, model, training
+        self.training = training
+        self.net = model.linear_regression(mx.cpu(), num_inputs=X.shape[1], hybrid=True)
+        self.batches = loading.ShuffledBatches(X, y, batch_size, ctx=mx.cpu())
+        self.trainer = training.make_trainer(self.net, "sgd", lr, MOMENTUM)
+        self.eval_data = (X, y)
+
+    def epochs(self, count):
+        history = self.training.fit(self.net, self.batches, self.trainer, count, eval_data=self.eval_data,
+                                    progress=False)
+        return history.epoch_loss[-1]
+
+
+class GluonLoop:
+    """The walkthrough's loop as written there, with momentum, keeping each batch's loss."""
+
+    def __init__(self, X, y, batch_size, lr):
+        from mxnet import autograd, gluon, init, np, npx
+        from mxnet.gluon import nn
+        npx.set_np()
+        self.np, self.npx, self.autograd = np, npx, autograd
+        dataset = gluon.data.ArrayDataset(np.array(X), np.array(y))
+        self.data_iter = gluon.data.DataLoader(dataset, batch_size, shuffle=True)
+        self.net = nn.Sequential()
+        self.net.add(nn.Dense(1))
+        self.net.initialize(init.Normal(sigma=0.01))
+        self.loss = gluon.loss.L2Loss()
+        self.trainer = gluon.Trainer(self.net.collect_params(), "sgd", {"learning_rate": lr, "momentum": MOMENTUM})
+        self.X, self.y, self.batch_size = np.array(X), np.array(y), batch_size
+
+    def epochs(self, count):
+        for _ in range(count):
+            losses = []
+            for X, y in self.data_iter:
+                with self.autograd.record():
+                    l = self.loss(self.net(X), y)
+                l.backward()
+                self.trainer.step(self.batch_size)
+                losses.append(l.mean())
+            full = float(self.loss(self.net(self.X), self.y).mean())
+            self.np.stack(losses).asnumpy()
+        return full
+
+
+# PyTorch, in a process of its own (its own interpreter may be another venv's) -----------------------
+
+TORCH_WORKER = r'''
+import sys, time, numpy as onp, torch
+arrays = onp.load(sys.argv[1]); batch_size, lr, momentum = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+X, y = torch.from_numpy(arrays["X"]), torch.from_numpy(arrays["y"]).reshape(-1, 1)
+torch.manual_seed(0)
+def build():
+    net = torch.nn.Linear(X.shape[1], 1)
+    return net, torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+loss_of = lambda y_hat, y: 0.5 * torch.mean((y_hat - y) ** 2)  # Gluon's L2Loss, averaged
+idiomatic = build(); slices = build()
+loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=batch_size, shuffle=True)
+def epoch_idiomatic():
+    net, opt = idiomatic; losses = []
+    for X_b, y_b in loader:
+        l = loss_of(net(X_b), y_b); opt.zero_grad(); l.backward(); opt.step(); losses.append(l.detach())
+    with torch.no_grad(): full = float(loss_of(net(X), y))
+    torch.stack(losses).numpy()
+def epoch_slices():
+    net, opt = slices; losses = []
+    order = torch.randperm(len(X)); X_s, y_s = X[order], y[order]
+    for start in range(0, len(X), batch_size):
+        X_b, y_b = X_s[start:start + batch_size], y_s[start:start + batch_size]
+        l = loss_of(net(X_b), y_b); opt.zero_grad(); l.backward(); opt.step(); losses.append(l.detach())
+    with torch.no_grad(): full = float(loss_of(net(X), y))
+    torch.stack(losses).numpy()
+run = {"pytorch": epoch_idiomatic, "pytorch-slices": epoch_slices}
+print("torch", torch.__version__, torch.get_num_threads(), flush=True)
+for line in sys.stdin:
+    name, count = line.split()
+    started = time.perf_counter()
+    for _ in range(int(count)):
+        run[name]()
+    print(time.perf_counter() - started, flush=True)
+'''
+
+
+class TorchWorker:
+    """A PyTorch process timing epochs on request, so that its rounds interleave with the others'."""
+
+    def __init__(self, python, X, y, batch_size, lr, folder):
+        npz = os.path.join(folder, "data.npz")
+        onp.savez(npz, X=X, y=y)
+        self.process = subprocess.Popen([python, "-c", TORCH_WORKER, npz, str(batch_size), str(lr), str(MOMENTUM)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.version = self.process.stdout.readline().strip()
+
+    def seconds(self, name, count):
+        self.process.stdin.write(f"{name} {count}\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline())
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def torch_python(explicit):
+    """An interpreter that imports torch: --torch-python, else this one if it can, else None."""
+    if explicit:
+        return explicit
+    return sys.executable if importlib.util.find_spec("torch") is not None else None
+
+
+# Rounds ------------------------------------------------------------------------------------------
+
+def timed(work):
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def measure_task(name, settings, rounds, before, python, folder):
+    """Seconds per epoch of each implementation in each round: {implementation: [seconds, ...]}."""
+    num_examples, num_features, batch_size, lr, epochs = settings
+    X, y = make_data(num_examples, num_features)
+    fused = load_fused(None)
+    runners = {"fused": (FusedPath(X, y, batch_size, lr, fused), epochs)}
+    if before:
+        runners["fused-before"] = (FusedPath(X, y, batch_size, lr, load_fused(before)), epochs)
+    numpy_loop = NumpyLoop(X, y, batch_size, lr)
+    runners["numpy"] = (types.SimpleNamespace(epochs=lambda count: [numpy_loop.epoch() for _ in range(count)]),
+                        epochs)
+    if name == "walkthrough":
+        runners["fit"] = (FitPath(X, y, batch_size, lr), 2)
+        runners["gluon-loop"] = (GluonLoop(X, y, batch_size, lr), 1)
+    worker = TorchWorker(python, X, y, batch_size, lr, folder) if python else None
+    slow = num_examples >= 1_000_000 and batch_size < 100  # the idiomatic DataLoader's 100,000 steps
+    torch_names = [] if worker is None else ["pytorch-slices"] + ([] if slow else ["pytorch"])
+    jobs = {name_: (lambda runner=runner, count=count: timed(lambda: runner.epochs(count)) / count)
+            for name_, (runner, count) in runners.items()}
+    for torch_name in torch_names:
+        count = epochs if torch_name == "pytorch-slices" else max(1, epochs // 10)
+        jobs[torch_name] = lambda n=torch_name, c=count: worker.seconds(n, c) / c
+    for job in jobs.values():  # warm-up: graphs built, caches filled
+        job()
+    seconds = {job_name: [] for job_name in jobs}
+    names = list(jobs)
+    for round_ in range(rounds):
+        for job_name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            seconds[job_name].append(jobs[job_name]())
+    history_share = sum(runners["fused"][0].history_seconds[1:]) / (onp.sum(seconds["fused"]) * epochs)
+    if worker is not None:
+        seconds["_torch"] = worker.version
+        worker.close()
+    return seconds, history_share
+
+
+def summary(seconds):
+    """{implementation: (median seconds, lowest, highest, median ratio to numpy, lowest, highest)}."""
+    reference = onp.asarray(seconds["numpy"])
+    rows = {}
+    for name, values in seconds.items():
+        if name.startswith("_"):
+            continue
+        values = onp.asarray(values)
+        ratios = values / reference
+        rows[name] = (float(onp.median(values)), float(values.min()), float(values.max()),
+                      float(onp.median(ratios)), float(ratios.min()), float(ratios.max()))
+    return rows
 
 
 def machine():
@@ -168,63 +314,60 @@ def machine():
                 break
     except OSError:
         pass
-    return "%s, %d CPUs, %s" % (model, os.cpu_count(), platform.system())
+    return f"{model}, {os.cpu_count()} CPUs, {platform.system()}"
 
 
-def table(seconds, num_examples, batch_sizes):
-    lines = ["%-10s" % "loop" + "".join("%24s" % ("batch %s" % b) for b in batch_sizes)]
-    lines.append("%-10s" % "" + "%24s" % "ms/epoch  examples/s" * len(batch_sizes))
-    for name, row in seconds.items():
-        cells = ["%10.2f  %10.0f" % (row[str(b)] * 1e3, num_examples / row[str(b)]) for b in batch_sizes]
-        lines.append("%-10s" % name + "".join("%24s" % c for c in cells))
-    lines.append("")
-    ratios = [("seed / default", "seed", "default"), ("per-step / default", "per-step", "default"),
-              ("pytorch / default", "pytorch", "default"), ("default / numpy", "default", "numpy")]
-    for label, top, bottom in ratios:
-        if top in seconds and bottom in seconds:
-            cells = ["%.1fx" % (seconds[top][str(b)] / seconds[bottom][str(b)]) for b in batch_sizes]
-            lines.append("%-20s" % label + "".join("%12s" % c for c in cells))
+def format_table(task, settings, rows, history_share):
+    num_examples, num_features, batch_size, lr, _ = settings
+    lines = [f"{task}: {num_examples} x {num_features}, batch {batch_size}, lr {lr:g}, momentum {MOMENTUM:g}",
+             f"  {'implementation':<15} {'ms per epoch':>13} {'(lowest-highest)':>20} {'/ numpy':>9}"
+             f" {'(lowest-highest)':>16}"]
+    for name, (median, low, high, ratio, ratio_low, ratio_high) in sorted(rows.items(), key=lambda kv: kv[1][0]):
+        lines.append(f"  {name:<15} {median * 1e3:>13.3g} {f'({low * 1e3:.3g}-{high * 1e3:.3g})':>20}"
+                     f" {ratio:>8.2f}x {f'({ratio_low:.2f}-{ratio_high:.2f})':>16}")
+    lines.append(f"  (fused: History.seconds_per_epoch adds up to {100 * history_share:.0f}% of the wall time"
+                 " of its calls; the rest is each call's set-up)")
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-sizes", default=",".join(map(str, BATCH_SIZES)))
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--naive-engine", action="store_true",
-                        help="run MXNet with MXNET_ENGINE_TYPE=NaiveEngine (set here, before mxnet is imported)")
-    parser.add_argument("--torch-python", help="an interpreter that can import torch, for the PyTorch row")
-    parser.add_argument("--only", choices=sorted(LOOPS), action="append", help=argparse.SUPPRESS)
-    parser.add_argument("--data-npz", help=argparse.SUPPRESS)  # the data, from the process that runs this one
+    parser.add_argument("--tasks", default="walkthrough,1M-B1000,1M-B10")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--before", help="another fused.py (e.g. main's) timed in the same rounds as fused-before")
+    parser.add_argument("--torch-python", help="an interpreter that imports torch (default: this one, if it can)")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument("--quick", action="store_true", help="100k examples instead of 1M, 3 rounds")
     parser.add_argument("--json", action="store_true", help="also print the numbers as JSON on the last line")
     args = parser.parse_args(argv)
-    try:
-        batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
-    except ValueError:
-        parser.error("--batch-sizes takes a comma list of integers, got %r" % args.batch_sizes)
-    if args.epochs < 1 or any(b < 1 or b > 1000 for b in batch_sizes):
-        parser.error("--epochs must be >= 1 and batch sizes in 1..1000 (the data set has 1000 examples)")
-    if args.naive_engine:
-        os.environ["MXNET_ENGINE_TYPE"] = "NaiveEngine"
-
-    names = args.only or ["seed", "per-step", "default", "numpy"]
-    seconds = measure(names, batch_sizes, args.epochs, args.data_npz)
-    if not args.only:
-        try:
-            import torch  # noqa: F401
-            seconds.update(measure(["pytorch"], batch_sizes, args.epochs))
-        except ImportError:
-            if args.torch_python:
-                seconds["pytorch"] = pytorch_elsewhere(args.torch_python, batch_sizes, args.epochs)
-            else:
-                print("(PyTorch not importable here and no --torch-python given: no PyTorch row)")
-
-    engine = os.environ.get("MXNET_ENGINE_TYPE", "ThreadedEnginePerDevice")
-    print("1000 examples, lr %g, momentum %g; %s; Python %s; MXNet engine %s"
-          % (LR, MOMENTUM, machine(), platform.python_version(), engine))
-    print(table(seconds, 1000, batch_sizes))
+    sys.path.insert(0, str(ROOT))
+    tasks, label = task_settings(args.quick)
+    chosen = args.tasks.split(",")
+    unknown = [t for t in chosen if t not in tasks]
+    if unknown:
+        parser.error(f"--tasks takes a comma list of {', '.join(tasks)}; got {', '.join(unknown)}")
+    if args.rounds < 1:
+        parser.error("--rounds must be >= 1")
+    rounds = min(args.rounds, 3) if args.quick else args.rounds
+    python = None if args.no_torch else torch_python(args.torch_python)
+    from mxnet import engine  # noqa: F401  (imported before timing anything)
+    print(f"{machine()}; Python {platform.python_version()}; numpy {onp.__version__}; MXNet engine "
+          f"{os.environ.get('MXNET_ENGINE_TYPE', 'ThreadedEnginePerDevice')}; {rounds} rounds")
+    if python is None:
+        print("(PyTorch not importable here and no --torch-python given: no PyTorch rows)")
+    report = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for task in chosen:
+            seconds, history_share = measure_task(task, tasks[task], rounds, args.before, python, folder)
+            rows = summary(seconds)
+            print(format_table(task.replace("1M", label), tasks[task], rows, history_share))
+            if "_torch" in seconds:
+                print(f"  ({seconds['_torch']} threads)")
+            report[task] = {"settings": tasks[task], "seconds": {k: v for k, v in seconds.items()
+                                                                 if not k.startswith("_")},
+                            "summary": rows, "history_share": history_share}
     if args.json:
-        print(json.dumps({"seconds_per_epoch": seconds, "batch_sizes": batch_sizes, "engine": engine}))
+        print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ FUSED_MAX_BATCH_NUMBERS = 250_000
 # Graph calls MXNet may queue ahead of the finished ones. Its queue has no bound: unbounded, an epoch of
 # 400,000 updates held 1.4 GB of pending work. 8 calls (400 updates) keep the engine as busy as more do.
 MAX_GRAPHS_QUEUED = 8
+# With at most this many features the steps of a graph are composed as matrix products (`_Scan`), up to
+# SCAN_STEPS_PER_GRAPH of them in one graph; with more, written out one after the other (`_Steps`).
+SCAN_MAX_FEATURES = 4
+SCAN_STEPS_PER_GRAPH = 128
 SPLIT_MAX_NUMBERS = 2048  # per step: below this one split op is cheaper than a slice per step, above far dearer
 OPTIMIZERS = ("sgd", "nag")
 
@@ -85,6 +89,75 @@ class _Steps(nn.HybridBlock):
         return tuple(outputs)
 
 
+class _Scan(nn.HybridBlock):
+    """The same updates, inputs and outputs as `_Steps`, for few features: each step is an affine map of
+    z = [w, b, v_w, v_b, 1], so the maps of all `num_steps` steps are built at once and composed by a
+    scan (log2(num_steps) rounds of batched matrix products) instead of one step after the other.
+
+    The step with batch X̃ = [X, 1] (B rows), G = X̃ᵀX̃ and h = X̃ᵀy, and c = lr/B, is for sgd
+    θ' = (I - cG)θ + βv + ch, v' = -cGθ + βv + ch, and for nag θ' = (I - (1+β)cG)θ + β²v + (1+β)ch:
+    a (2p+1)-square matrix per step, p = d + 1. Worth it while the matrices are small: the products
+    cost about 2(2d+3)³·log2(num_steps) operations per step against the 4Bd of a plain step.
+    """
+
+    def __init__(self, runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather):
+        super().__init__()
+        self.runs, self.num_steps, self.batch_size, self.num_features = runs, num_steps, batch_size, num_features
+        self.momentum, self.nesterov, self.record, self.gather = momentum, nesterov, record, gather
+
+    def hybrid_forward(self, F, X, y, *inputs):
+        runs, n, B, d, beta = self.runs, self.num_steps, self.batch_size, self.num_features, self.momentum
+        p, m, many = d + 1, 2 * d + 3, runs * self.num_steps
+        if self.gather:
+            rows, inputs = F.np.transpose(inputs[0]), inputs[1:]
+            X, y = F.np.take(X, rows, axis=0), F.np.take(y, rows, axis=0)
+        X, y = F.np.reshape(X, (many, B, d)), F.np.reshape(y, (many, B, 1))
+        weight, bias, weight_state, bias_state, lrs, constant = (F.np.copy(a) for a in inputs)
+        sums = F.np.reshape(F.np.sum(X, axis=1), (many, d, 1))
+        gram = F.np.concatenate([  # G = X̃ᵀX̃, built from XᵀX and the column sums (no copy of the data)
+            F.np.concatenate([F.npx.batch_dot(X, X, transpose_a=True), sums], axis=2),
+            F.np.concatenate([F.np.transpose(sums, (0, 2, 1)), F.np.full((many, 1, 1), float(B))], axis=2)],
+            axis=1)
+        moment = F.np.concatenate([F.npx.batch_dot(X, y, transpose_a=True),
+                                   F.np.reshape(F.np.sum(y, axis=1), (many, 1, 1))], axis=1)
+        block = F.np.concatenate([gram, F.np.zeros((many, p, p)), -moment], axis=2)  # [G, 0, -h]
+        block = F.np.reshape(F.np.reshape(block, (runs, n, p, m)) * F.np.reshape(lrs, (1, n, 1, 1)), (many, p, m))
+        top = block * -(1.0 + beta) if self.nesterov else -block
+        maps = F.np.reshape(F.np.concatenate([top, -block, F.np.zeros((many, 1, m))], axis=1), (runs, n, m, m))
+        maps = maps + constant  # + [[I, βI or β²I, 0], [0, βI, 0], [0, 0, 1]]
+        shift = 1
+        while shift < n:  # maps[k] becomes the product of the maps of steps 0..k (Hillis and Steele's scan)
+            later = _part(maps, axis=1, begin=shift, end=n)
+            earlier = _part(maps, axis=1, begin=0, end=n - shift)
+            maps = F.np.concatenate([_part(maps, axis=1, begin=0, end=shift),
+                                     F.np.matmul(later, earlier)], axis=1)
+            shift *= 2
+        start = F.np.concatenate([weight, bias, weight_state, bias_state, F.np.ones((runs, 1, 1))], axis=1)
+        after = F.np.matmul(maps, F.np.reshape(start, (runs, 1, m, 1)))  # (runs, n, m, 1): z after each step
+        before = F.np.reshape(start, (runs, 1, m, 1))  # z before each step
+        if n > 1:
+            before = F.np.concatenate([before, _part(after, axis=1, begin=0, end=n - 1)], axis=1)
+        before = F.np.reshape(before, (many, m, 1))
+        residual = (F.npx.batch_dot(X, _part(before, axis=1, begin=0, end=d))
+                    + _part(before, axis=1, begin=d, end=p) - y)
+        losses = F.np.reshape(0.5 * F.np.mean(F.np.square(residual), axis=(1, 2)), (runs, n))
+        last = F.np.reshape(_part(after, axis=1, begin=n - 1, end=n), (runs, m, 1))
+        outputs = [losses, _part(last, axis=1, begin=0, end=d), _part(last, axis=1, begin=d, end=p)]
+        outputs += [_part(last, axis=1, begin=p, end=p + d), _part(last, axis=1, begin=p + d, end=2 * p)] if beta else [weight_state, bias_state]
+        if self.record:
+            outputs += [_part(after, axis=2, begin=0, end=d), _part(after, axis=2, begin=d, end=p)]
+        return tuple(outputs)
+
+
+def _scan_constant(num_features, momentum, nesterov, ctx):
+    """[[I, βI (nag: β²I), 0], [0, βI, 0], [0, 0, 1]]: the part of a step's map that is the same every step."""
+    p = num_features + 1
+    constant = onp.eye(2 * p + 1, dtype=onp.float32)
+    constant[p:2 * p, p:2 * p] *= momentum
+    constant[:p, p:2 * p] = onp.eye(p) * (momentum ** 2 if nesterov else momentum)
+    return np.array(constant, ctx=ctx)
+
+
 def _per_step(F, array, num_steps, size, numbers, axis):
     """`array` cut along `axis` into `num_steps` parts of `size` (each of `numbers` numbers): one split op,
     or a slice per part when a part holds more than SPLIT_MAX_NUMBERS (MXNet's split is then far slower)."""
@@ -92,12 +165,18 @@ def _per_step(F, array, num_steps, size, numbers, axis):
         return [array]
     if numbers <= SPLIT_MAX_NUMBERS:
         return F.np.split(array, num_steps, axis=axis)
-    return [F.npx.slice_axis(array, axis=axis, begin=k * size, end=(k + 1) * size) for k in range(num_steps)]
+    return [_part(array, axis=axis, begin=k * size, end=(k + 1) * size) for k in range(num_steps)]
+
+
+def _part(array, axis, begin, end):
+    """array[..., begin:end, ...] along `axis` (a slice op inside a graph)."""
+    return array[(slice(None),) * axis + (slice(begin, end),)]
 
 
 @functools.lru_cache(maxsize=64)
-def _steps_graph(runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather):
-    graph = _Steps(runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather)
+def _steps_graph(scan, runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather):
+    graph = (_Scan if scan else _Steps)(runs, num_steps, batch_size, num_features, momentum, nesterov, record,
+                                        gather)
     graph.hybridize(static_alloc=True, static_shape=True)
     return graph
 
@@ -151,6 +230,12 @@ class _Updates:
             self._constants[key] = np.full((size,), value, dtype="float32", ctx=self.ctx)
         return self._constants[key]
 
+    def _scan_constant(self):
+        key = ("scan", self.state[2].shape[1])
+        if key not in self._constants:
+            self._constants[key] = _scan_constant(key[1], self.momentum, self.nesterov, self.ctx)
+        return self._constants[key]
+
     def _scaled_lrs(self, lrs, num_steps, num_examples):
         """Each step's learning rate over its batch's size (Trainer.step(B)'s 1/B folded in), as one array."""
         lrs = onp.asarray(lrs, dtype=onp.float64).ravel()
@@ -177,13 +262,15 @@ class _Updates:
         while step < num_steps:
             begin = step * self.batch_size
             size = min(self.batch_size, num_examples - begin)
-            count = min(self.steps_per_graph, num_steps - step, (num_examples - begin) // size)
+            count = min(num_steps - step, (num_examples - begin) // size)
+            scan = num_features <= SCAN_MAX_FEATURES and size == self.batch_size
+            count = min(count, SCAN_STEPS_PER_GRAPH if scan else self.steps_per_graph)
             end = begin + count * size
-            graph = _steps_graph(runs, count, size, num_features, self.momentum, self.nesterov, record,
+            graph = _steps_graph(scan, runs, count, size, num_features, self.momentum, self.nesterov, record,
                                  rows is not None)
             data = (X, y, rows[begin:end]) if rows is not None else (X[begin:end], y[begin:end])
             step_lrs = self._constant_lrs(self.lr / size, count) if scaled is None else scaled[step:step + count]
-            outputs = graph(*data, *self.state, step_lrs)
+            outputs = graph(*data, *self.state, step_lrs, *([self._scan_constant()] if scan else []))
             losses.append(outputs[0])
             if len(losses) > MAX_GRAPHS_QUEUED:  # MXNet queues work without bound (kB per update): wait for old
                 losses[-MAX_GRAPHS_QUEUED].wait_to_read()

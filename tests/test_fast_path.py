@@ -63,6 +63,25 @@ def test_fused_path_equals_the_plain_loop(walkthrough, settings):
     assert fast.history.start_loss == plain.history.start_loss
 
 
+@pytest.mark.parametrize("settings", SETTINGS[:5], ids=_ids)
+def test_steps_written_out_equal_the_plain_loop_too(walkthrough, settings, monkeypatch):
+    """With 2 features the graph composes its steps as matrix products (`_Scan`); with that turned off it
+    writes them out one by one (`_Steps`, the graph used for more features): both stay within ULPS."""
+    monkeypatch.setattr(fused, "SCAN_MAX_FEATURES", 0)
+    fast = training.train_linear_regression(walkthrough, ctx="cpu", path="fused", **settings)
+    plain = training.train_linear_regression(walkthrough, ctx="cpu", loader="gluon", **settings)
+    assert_within_ulps(_params(fast), _params(plain))
+    onp.testing.assert_allclose(fast.history.step_loss, plain.history.step_loss, rtol=RTOL, atol=ATOL)
+
+
+def test_the_ulps_bound_tells_a_different_run(walkthrough):
+    """The bound is tight enough to see another shuffle: the same run with another seed lands elsewhere."""
+    fast = training.train_linear_regression(walkthrough, ctx="cpu", path="fused", seed=0)
+    other = training.train_linear_regression(walkthrough, ctx="cpu", seed=1)
+    with pytest.raises(AssertionError, match="ulps apart"):
+        assert_within_ulps(_params(fast), _params(other))
+
+
 def test_fused_and_plain_loop_on_the_same_fast_batches(walkthrough):
     fast = shell_train.train_linear_regression(walkthrough, ctx="cpu", momentum=0.9, lr=0.003, path="fused")
     steps = training.train_linear_regression(walkthrough, ctx="cpu", momentum=0.9, lr=0.003)
