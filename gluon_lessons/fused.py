@@ -89,7 +89,7 @@ class _Steps(nn.HybridBlock):
         return tuple(outputs)
 
 
-class _Scan(nn.HybridBlock):
+class _Scan(_Steps):
     """The same updates, inputs and outputs as `_Steps`, for few features: each step is an affine map of
     z = [w, b, v_w, v_b, 1], so the maps of all `num_steps` steps are built at once and composed by a
     scan (log2(num_steps) rounds of batched matrix products) instead of one step after the other.
@@ -99,11 +99,6 @@ class _Scan(nn.HybridBlock):
     a (2p+1)-square matrix per step, p = d + 1. Worth it while the matrices are small: the products
     cost about 2(2d+3)³·log2(num_steps) operations per step against the 4Bd of a plain step.
     """
-
-    def __init__(self, runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather):
-        super().__init__()
-        self.runs, self.num_steps, self.batch_size, self.num_features = runs, num_steps, batch_size, num_features
-        self.momentum, self.nesterov, self.record, self.gather = momentum, nesterov, record, gather
 
     def hybrid_forward(self, F, X, y, *inputs):
         runs, n, B, d, beta = self.runs, self.num_steps, self.batch_size, self.num_features, self.momentum
