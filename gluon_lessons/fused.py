@@ -349,13 +349,13 @@ class LinearRuns:
                                  batch_size, steps_per_graph)
         self.runs, self.num_features, self.ctx = runs, num_features, ctx
 
-    def run(self, X, y, orders, first_row, num_steps, lrs=None, record=False):
-        """`num_steps` updates of every run, run r visiting the rows `orders[r][first_row:]` of (X, y) in turn
-        (X, y as MXNet arrays on the runs' device). Returns the batch losses (runs, num_steps) and with
-        `record` each run's [w, b] after each step (runs, num_steps, d + 1), as NumPy float32."""
-        rows = rows_array([onp.asarray(order)[first_row:] for order in orders], self.ctx)
-        if rows.shape[1] != self.runs:
-            raise ValueError(f"need one order per run ({self.runs}), got {rows.shape[1]}")
+    def run(self, X, y, rows, num_steps=None, lrs=None, record=False):
+        """`num_steps` updates of every run, run r visiting the rows `rows[:, r]` of (X, y) in turn (`rows`
+        from `rows_array`, or a slice of it; X, y as MXNet arrays on the runs' device). Returns the batch
+        losses (runs, num_steps) and with `record` each run's [w, b] after each step (runs, num_steps,
+        d + 1), as NumPy float32."""
+        if rows.ndim != 2 or rows.shape[1] != self.runs:
+            raise ValueError(f"rows must hold one column per run ({self.runs}), got shape {rows.shape}")
         num_steps = self._updates.steps_allowed(len(rows), num_steps)
         losses, path = self._updates.advance(X, y.reshape(-1), rows, num_steps, lrs, record)
         if not record:

@@ -168,30 +168,28 @@ def ensemble_losses(features, labels, batch_size, lrs, num_steps, runs, segment=
     """Full-data loss after each of `num_steps` SGD updates from w̃ = 0, for `runs` shuffles; shape (runs, steps).
 
     `lrs` is one learning rate or one per step. Stops early (the rest NaN) once each of `groups` equal blocks
-    of runs has reached `stop_below` (`group_steps`), or any run has diverged. Uses `fused.LinearUpdates`,
-    the course's fast path.
+    of runs has reached `stop_below` (`group_steps`), or any run has diverged. Uses `fused.LinearRuns`,
+    the course's fast path, which advances all runs in one graph call.
     """
     if runs % groups:
         raise ValueError("runs (%d) must split into %d equal groups" % (runs, groups))
     quadratic = Quadratic(features, labels)
     lrs = onp.broadcast_to(onp.asarray(lrs, onp.float32), (num_steps,))
-    batches = loading.ShuffledBatches(features, labels, batch_size, ctx=ctx)
-    per_epoch = len(batches)
-    nets = [net_at(onp.zeros(onp.shape(features)[1]), 0.0, ctx) for _ in range(runs)]
-    updates = [fused.LinearUpdates(net, batch_size) for net in nets]
-    epochs = [None] * runs
+    loading.check_examples(features, labels, batch_size)
+    num_examples = len(features)
+    per_epoch = loading.num_batches(num_examples, batch_size)
+    X, y = (np.array(a, dtype="float32", ctx=ctx) for a in (features, onp.ravel(labels)))
+    models = fused.LinearRuns(onp.zeros((runs, onp.shape(features)[1] + 1)), batch_size, ctx=ctx)
     losses = onp.full((runs, num_steps), onp.nan)
     start_loss = quadratic(onp.zeros((1, quadratic.hessian.shape[0])))[0]
     done = 0
     while done < num_steps:
-        if done % per_epoch == 0:
-            epochs = [batches.epoch_arrays() for _ in range(runs)]
+        if done % per_epoch == 0:  # each run's new order, drawn as `loading.ShuffledBatches` draws it
+            rows = fused.rows_array([onp.random.permutation(num_examples) for _ in range(runs)], models.ctx)
         count = min(segment, num_steps - done, per_epoch - done % per_epoch)
         start = (done % per_epoch) * batch_size
-        rows = slice(start, min(start + count * batch_size, batches.num_examples))
-        for r, (X, y) in enumerate(epochs):
-            _, path = updates[r].run(X[rows], y[rows], count, lrs=lrs[done:done + count], record=True)
-            losses[r, done:done + count] = quadratic(path.asnumpy())
+        _, path = models.run(X, y, rows[start:], count, lrs=lrs[done:done + count], record=True)
+        losses[:, done:done + count] = quadratic(path.reshape(runs * count, -1)).reshape(runs, count)
         done += count
         mean = losses[:, done - 1].mean()
         if not onp.isfinite(mean) or mean > 1e6 * (1 + start_loss):
