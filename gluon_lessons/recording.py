@@ -36,12 +36,43 @@ def optimizer_state(trainer, param, device=0):
     return trainer._updaters[device].states.get(trainer._param2idx[param.name])
 
 
+# Rows kept on the device before they are read into NumPy together: reading each step's values at once
+# (`asnumpy`) waits for MXNet to finish that step, and the waiting was most of a recorded run's time.
+READ_EVERY = 256
+
+
+class DeviceRows:
+    """A table of flat rows appended as MXNet arrays and read into NumPy float64 `READ_EVERY` rows at a time
+    (so that MXNet never waits for the caller, and never queues without bound). One op per row."""
+
+    def __init__(self):
+        self._read, self._pending = [], []
+
+    def append(self, arrays):
+        """A row: the arrays (MXNet, on one device, of one dtype) flattened and joined, copied now, read later."""
+        arrays = [a if isinstance(a, np.ndarray) else a.as_np_ndarray() for a in arrays]
+        self._pending.append(np.concatenate(arrays, axis=None))
+        if len(self._pending) >= READ_EVERY:
+            self._flush()
+
+    def _flush(self):
+        if self._pending:
+            self._read.append(np.stack(self._pending).asnumpy().astype(onp.float64))
+            self._pending = []
+
+    def table(self):
+        """All rows so far as a (rows, width) float64 NumPy array."""
+        self._flush()
+        return onp.concatenate(self._read) if self._read else onp.zeros((0, 0))
+
+
 class Recorder:
     """An `on_step` callback copying parameters, mean gradients and optimizer states after every update.
 
     Rows are flat float64 vectors in the order of `params` (default: the trainer's). `parameters[k]` is the
     value after k updates (row 0: the start); `gradients[k]` (summed gradient / batch size) and `states[k]`
-    belong to update k + 1.
+    belong to update k + 1. Each step's values are copied on the device as one row and read together
+    (`DeviceRows`): reading them at every step made MXNet wait for each step to finish.
     """
 
     def __init__(self, trainer, params=None, parameters=True, gradients=False, states=False):
@@ -50,48 +81,63 @@ class Recorder:
         if gradients and any(len(p.list_ctx()) > 1 for p in self.params):
             raise ValueError("gradients are recorded on one device only; train on a single device")
         self.names = [p.name for p in self.params]
-        self._parameters = [self._values()] if parameters else None
-        self._gradients = [] if gradients else None
-        self._states = [] if states else None
-        self._losses = []
+        self.recorded = {"parameters": parameters, "gradients": gradients, "states": states}
+        self._start = flat_values(self._arrays("parameters")) if parameters else None
+        self._rows, self._batch_sizes, self._widths = DeviceRows(), [], None
 
-    def _values(self):
-        return flat_values(p.data(p.list_ctx()[0]) for p in self.params)
+    def _arrays(self, what):
+        if what == "parameters":
+            return [p.data(p.list_ctx()[0]) for p in self.params]
+        if what == "gradients":
+            return [p.grad(p.list_ctx()[0]) for p in self.params]  # summed: divided by the batch size when read
+        states = [optimizer_state(self.trainer, p) for p in self.params]
+        if any(s is None for s in states):
+            raise ValueError("the optimizer keeps no state for these parameters (momentum 0?)")
+        return states
 
     def __call__(self, info):
-        if self._parameters is not None:
-            self._parameters.append(self._values())
-        if self._gradients is not None:
-            self._gradients.append(flat_values(p.grad(p.list_ctx()[0]) for p in self.params) / info.batch_size)
-        if self._states is not None:
-            states = [optimizer_state(self.trainer, p) for p in self.params]
-            if any(s is None for s in states):
-                raise ValueError("the optimizer keeps no state for these parameters (momentum 0?)")
-            self._states.append(flat_values(states))
-        self._losses.append(float(info.loss))
+        parts = {what: self._arrays(what) for what, wanted in self.recorded.items() if wanted}
+        if self._widths is None:
+            self._widths = {what: sum(a.size for a in arrays) for what, arrays in parts.items()}
+        dtype = self.params[0].dtype
+        loss = info.loss if info.loss.dtype == dtype else info.loss.astype(dtype)
+        self._rows.append([a for arrays in parts.values() for a in arrays] + [loss])
+        self._batch_sizes.append(info.batch_size)
 
-    @staticmethod
-    def _table(rows, what):
-        if rows is None:
+    def _column(self, what):
+        if not self.recorded.get(what, True):
             raise ValueError("this Recorder was made with %s=False" % what)
-        return onp.array(rows)
+        table = self._rows.table()
+        if not len(table):
+            return onp.zeros((0, 0)) if what != "losses" else onp.zeros(0)
+        begin = 0
+        for name, width in self._widths.items():
+            if name == what:
+                return table[:, begin:begin + width]
+            begin += width
+        return table[:, -1]  # the loss
 
     @property
     def parameters(self):
-        return self._table(self._parameters, "parameters")
+        after = self._column("parameters")
+        return onp.vstack([self._start[None], after]) if len(self) else self._start[None]
 
     @property
     def gradients(self):
-        return self._table(self._gradients, "gradients")
+        return self._column("gradients") / onp.asarray(self._batch_sizes, dtype=onp.float64).reshape(-1, 1)
 
     @property
     def states(self):
-        return self._table(self._states, "states")
+        return self._column("states")
 
     @property
     def losses(self):
         """Mean loss of each batch before its update."""
-        return onp.array(self._losses)
+        return self._column("losses")
+
+    def __len__(self):
+        """Updates recorded so far."""
+        return len(self._batch_sizes)
 
 
 def full_batches(features, labels, num_steps, dtype="float64", ctx=None):
