@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BOOK_STAMP := $(VENV)/.book-installed
 
-.PHONY: run test bench book book-deps clean
+.PHONY: run test bench bench-lessons book book-deps clean
 
 # pip is upgraded first: pip 23's resolver backtracks for many minutes through d2l's Jupyter
 # dependencies on Python 3.8, where pip 25 takes seconds.
@@ -34,8 +34,14 @@ $(BOOK_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,book]'
 	@touch $(BOOK_STAMP)
 
+# The training paths against a careful NumPy loop (and PyTorch: TORCH_PYTHON=a python that imports torch),
+# then every lesson's time and memory. BENCH_ARGS go to the first, e.g. BENCH_ARGS="--quick".
 bench: $(STAMP)
-	$(BIN)/python benchmarks/epoch_throughput.py
+	$(BIN)/python benchmarks/epoch_throughput.py $(if $(TORCH_PYTHON),--torch-python $(TORCH_PYTHON)) $(BENCH_ARGS)
+	$(BIN)/python benchmarks/lesson_times.py
+
+bench-lessons: $(STAMP)
+	$(BIN)/python benchmarks/lesson_times.py
 
 clean:
 	rm -rf $(VENV) lesson_output .pytest_cache
