@@ -138,7 +138,10 @@ class _Scan(_Steps):
         losses = F.np.reshape(0.5 * F.np.mean(F.np.square(residual), axis=(1, 2)), (runs, n))
         last = F.np.reshape(_part(after, axis=1, begin=n - 1, end=n), (runs, m, 1))
         outputs = [losses, _part(last, axis=1, begin=0, end=d), _part(last, axis=1, begin=d, end=p)]
-        outputs += [_part(last, axis=1, begin=p, end=p + d), _part(last, axis=1, begin=p + d, end=2 * p)] if beta else [weight_state, bias_state]
+        if beta:
+            outputs += [_part(last, axis=1, begin=p, end=p + d), _part(last, axis=1, begin=p + d, end=2 * p)]
+        else:  # MXNet keeps no state without momentum: the states stay as they came
+            outputs += [weight_state, bias_state]
         if self.record:
             outputs += [_part(after, axis=2, begin=0, end=d), _part(after, axis=2, begin=d, end=p)]
         return tuple(outputs)
@@ -298,11 +301,16 @@ class LinearUpdates:
         self.lr, self.momentum = self._updates.lr, self._updates.momentum
         self.batch_size, self.nesterov = self._updates.batch_size, self._updates.nesterov
 
+    def parameters(self):
+        """The net's weight and bias as (1, d, 1) and (1, 1, 1) views."""
+        weight, bias = self.dense.weight.data(self.ctx), self.dense.bias.data(self.ctx)
+        return weight.reshape_view(1, self.num_features, 1), bias.reshape_view(1, 1, 1)
+
     @property
     def states(self):
         """The momentum states of the weight (1, d) and the bias (1,), as MXNet's sgd and nag keep them."""
         weight_state, bias_state = self._updates.state[2:]
-        return [weight_state.reshape(1, self.num_features), bias_state.reshape(1)]
+        return [weight_state.reshape_view(1, self.num_features), bias_state.reshape_view(1)]
 
     def run(self, X, y, num_steps=None, lrs=None, record=False, order=None):
         """Update on the rows of (X, y) in order, or in the order of the permutation `order` (gathered inside
@@ -318,15 +326,16 @@ class LinearUpdates:
         rows = None if order is None else rows_array([order], self.ctx)
         num_steps = self._updates.steps_allowed(len(X), num_steps)
         weight, bias = self.dense.weight.data(self.ctx), self.dense.bias.data(self.ctx)
-        self._updates.state[:2] = [weight.reshape(1, self.num_features, 1), bias.reshape(1, 1, 1)]
-        losses, path = self._updates.advance(X, y.reshape(-1), rows, num_steps, lrs, record)
+        self._updates.state[:2] = self.parameters()
+        losses, path = self._updates.advance(X, y, rows, num_steps, lrs, record)
         new_weight, new_bias = self._updates.state[:2]
-        new_weight.reshape(1, self.num_features).copyto(weight)
-        new_bias.reshape(1).copyto(bias)
-        losses = losses.reshape(-1)
+        new_weight.reshape_view(1, self.num_features).copyto(weight)
+        new_bias.reshape_view(1).copyto(bias)
+        losses = losses.reshape_view(-1)
         if record:
             weights, biases = path
-            return losses, np.concatenate([weights.reshape(num_steps, -1), biases.reshape(num_steps, 1)], axis=1)
+            table = [weights.reshape_view(num_steps, -1), biases.reshape_view(num_steps, 1)]
+            return losses, np.concatenate(table, axis=1)
         return losses
 
 
@@ -357,13 +366,46 @@ class LinearRuns:
         if rows.ndim != 2 or rows.shape[1] != self.runs:
             raise ValueError(f"rows must hold one column per run ({self.runs}), got shape {rows.shape}")
         num_steps = self._updates.steps_allowed(len(rows), num_steps)
-        losses, path = self._updates.advance(X, y.reshape(-1), rows, num_steps, lrs, record)
+        losses, path = self._updates.advance(X, y, rows, num_steps, lrs, record)
         if not record:
             return losses.asnumpy()
         weights, biases = path
-        table = np.concatenate([weights.reshape(self.runs, num_steps, -1),
-                                biases.reshape(self.runs, num_steps, 1)], axis=2)
+        table = np.concatenate([weights.reshape_view(self.runs, num_steps, -1),
+                                biases.reshape_view(self.runs, num_steps, 1)], axis=2)
         return losses.asnumpy(), table.asnumpy()
+
+
+class _MeanLoss(nn.HybridBlock):
+    """Mean `L2Loss` of `Dense(1)` with `weight` (1, d, 1) and `bias` (1, 1, 1) on all of (X, y), one graph."""
+
+    def hybrid_forward(self, F, X, y, weight, bias):
+        prediction = F.npx.fully_connected(X, F.np.reshape(weight, (1, -1)), F.np.reshape(bias, (1,)),
+                                           num_hidden=1)
+        return 0.5 * F.np.mean(F.np.square(F.np.reshape(prediction, (-1,)) - y))
+
+
+@functools.lru_cache(maxsize=1)
+def _mean_loss_graph():
+    graph = _MeanLoss()
+    graph.hybridize(static_alloc=True)
+    return graph
+
+
+def _holds_the_examples(batches, data, block_bytes=training.EVAL_BLOCK_BYTES):
+    """Whether `data` = (features, labels) are the examples `batches` hold on their device, as float32
+    (compared once, a block of rows at a time, so that no second copy of large data is made)."""
+    features, labels = (onp.asarray(a) for a in data)
+    if features.shape != tuple(batches.features.shape) or labels.size != batches.labels.size:
+        return False
+    rows = max(1, block_bytes // max(1, 4 * features.shape[1]))
+    device_labels = batches.labels.reshape_view(-1)
+    for start in range(0, len(features), rows):
+        end = start + rows
+        if not (onp.array_equal(features[start:end].astype(onp.float32), batches.features[start:end].asnumpy())
+                and onp.array_equal(labels.reshape(-1)[start:end].astype(onp.float32),
+                                    device_labels[start:end].asnumpy())):
+            return False
+    return True
 
 
 def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd", *, eval_data=None,
@@ -386,6 +428,9 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
                          "one device")
     X, y = batches.features, batches.labels
     evaluate, zero_loss = training.full_data_loss(net, model.l2_loss(), eval_data, updates.ctx)
+    if eval_data is not None and _holds_the_examples(batches, eval_data):
+        # the same number, from the device copy the batches already hold, in one graph call
+        evaluate = (lambda: float(_mean_loss_graph()(X, y.reshape_view(-1), *updates.parameters())))
     history, global_step = training.History(path="fused", start_loss=evaluate(), zero_loss=zero_loss), 0
     with training.progress_bar(num_epochs, progress) as bar:
         for epoch in range(1, num_epochs + 1):
