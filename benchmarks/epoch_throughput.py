@@ -51,8 +51,8 @@ def task_settings(quick=False):
     scale = 100_000 if quick else 1_000_000
     label = "100k" if quick else "1M"
     return {"walkthrough": (1000, 2, 10, 0.03, 50),
-            "1M-B1000": (scale, 20, 1000, 0.03, 1),
-            "1M-B10": (scale, 20, 10, 0.003, 1)}, label
+            "1M-B1000": (scale, 20, 1000, 0.03, 2),
+            "1M-B10": (scale, 20, 10, 0.003, 2)}, label
 
 
 def make_data(num_examples, num_features, seed=0):

@@ -427,10 +427,13 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
         raise ValueError(f"batches live on {batches.features.ctx} but the net on {updates.ctx}; make them on "
                          "one device")
     X, y = batches.features, batches.labels
-    evaluate, zero_loss = training.full_data_loss(net, model.l2_loss(), eval_data, updates.ctx)
     if eval_data is not None and _holds_the_examples(batches, eval_data):
-        # the same number, from the device copy the batches already hold, in one graph call
-        evaluate = (lambda: float(_mean_loss_graph()(X, y.reshape_view(-1), *updates.parameters())))
+        # the numbers of `training.full_data_loss`, from the device copy the batches already hold
+        labels = y.reshape_view(-1)
+        evaluate = (lambda: float(_mean_loss_graph()(X, labels, *updates.parameters())))
+        zero_loss = float(0.5 * np.mean(np.square(labels)))
+    else:
+        evaluate, zero_loss = training.full_data_loss(net, model.l2_loss(), eval_data, updates.ctx)
     history, global_step = training.History(path="fused", start_loss=evaluate(), zero_loss=zero_loss), 0
     with training.progress_bar(num_epochs, progress) as bar:
         for epoch in range(1, num_epochs + 1):

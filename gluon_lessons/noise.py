@@ -11,15 +11,14 @@ import numpy as onp
 from mxnet import autograd, np, npx
 
 from . import data as house_data
-from . import fused, landscape, loading, model, training
+from . import checks, fused, landscape, loading, model, training
 
 npx.set_np()
 
 
 def correlated_house_prices(num_examples=1024, correlation=-0.8, price_noise=1.0, seed=0):
     """Standardized area and age with the given correlation; price = 2·area − 3.4·age + 4.2 + noise."""
-    if isinstance(correlation, bool) or not isinstance(correlation, (int, float)) or not -1 < correlation < 1:
-        raise ValueError("correlation must be a number in (-1, 1), got %r" % (correlation,))
+    correlation = checks.number("correlation", correlation, -1.0, 1.0, low_open=True, high_open=True)
     base = house_data.synthetic_house_prices(num_examples, noise=price_noise, seed=seed)
     area, other = base.features[:, 0].astype(onp.float64), base.features[:, 1].astype(onp.float64)
     age = correlation * area + math.sqrt(1 - correlation ** 2) * other
@@ -81,7 +80,7 @@ def two_batch_standard_error(small_norms_sq, big_norms_sq, small_batch, big_batc
 
 def gluon_batch_gradients(net, features, labels, batch_size, num_batches, rng):
     """`num_batches` mean gradients [w, b] of `L2Loss` from MXNet autograd, batches drawn with replacement."""
-    batch_size = loading.check_batch_size(batch_size)
+    batch_size = checks.integer("batch_size", batch_size, 1)
     ctx = net.collect_params().list_ctx()[0]
     X_all = np.array(features, dtype="float32", ctx=ctx)
     y_all = np.array(labels, dtype="float32", ctx=ctx)
@@ -171,8 +170,10 @@ def ensemble_losses(features, labels, batch_size, lrs, num_steps, runs, segment=
     of runs has reached `stop_below` (`group_steps`), or any run has diverged. Uses `fused.LinearRuns`,
     the course's fast path, which advances all runs in one graph call.
     """
+    runs, groups = checks.integer("runs", runs, 1), checks.integer("groups", groups, 1)
+    num_steps, segment = checks.integer("num_steps", num_steps, 1), checks.integer("segment", segment, 1)
     if runs % groups:
-        raise ValueError("runs (%d) must split into %d equal groups" % (runs, groups))
+        raise ValueError(f"runs ({runs}) must split into {groups} equal groups")
     quadratic = Quadratic(features, labels)
     lrs = onp.broadcast_to(onp.asarray(lrs, onp.float32), (num_steps,))
     loading.check_examples(features, labels, batch_size)

@@ -7,7 +7,7 @@ import math
 import numpy as onp
 from mxnet import np, npx
 
-from . import landscape, loading, model, training
+from . import checks, landscape, loading, model, training
 from .seeding import set_seed
 
 npx.set_np()
@@ -142,8 +142,7 @@ class Recorder:
 
 def full_batches(features, labels, num_steps, dtype="float64", ctx=None):
     """The whole data set as one batch, `num_steps` times: `training.fit` then runs full-batch gradient descent."""
-    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, onp.integer)) or num_steps < 1:
-        raise ValueError("num_steps must be an integer >= 1, got %r" % (num_steps,))
+    num_steps = checks.integer("num_steps", num_steps, 1)
     if len(features) != len(labels) or len(features) == 0:
         raise ValueError("need as many labels as feature rows (> 0), got %d and %d" % (len(features), len(labels)))
     X = np.array(onp.asarray(features), dtype=dtype, ctx=ctx)
@@ -161,7 +160,7 @@ class IndependentBatches:
     def __init__(self, features, labels, batch_size, num_steps, ctx=None):
         features, labels = onp.asarray(features), onp.ravel(labels)
         loading.check_examples(features, labels, batch_size, "keep")
-        self.num_steps = loading.check_count(num_steps, "num_steps")
+        self.num_steps = checks.integer("num_steps", num_steps, 1)
         self.batch_size = batch_size
         rows = onp.concatenate([onp.random.choice(len(features), batch_size, replace=False) for _ in range(num_steps)])
         self.features = np.array(features[rows], dtype="float32", ctx=ctx)

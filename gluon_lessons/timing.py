@@ -8,7 +8,7 @@ import time
 import numpy as onp
 from mxnet import autograd, npx
 
-from . import loading
+from . import checks
 
 
 def stopwatch(work):
@@ -22,7 +22,7 @@ def stopwatch(work):
 
 def median_seconds(work, repeats=5, warmup=1):
     """Median and all wall times of `work()` over `repeats` calls, after `warmup` untimed calls."""
-    repeats = loading.check_count(repeats, "repeats")
+    repeats = checks.integer("repeats", repeats, 1)
     for _ in range(warmup):
         work()
     times = [stopwatch(work)[0] for _ in range(repeats)]
@@ -32,7 +32,7 @@ def median_seconds(work, repeats=5, warmup=1):
 def epoch_part_seconds(shuffle, updates, repeats=5, warmup=1):
     """Seconds of each part of an epoch, per repeat: `shuffle()` deals the epoch's arrays (X, y), then each
     `updates[name](X, y)` runs on them in turn. Returns {"shuffle": [...], name: [...]}; `warmup` rounds uncounted."""
-    repeats = loading.check_count(repeats, "repeats")
+    repeats = checks.integer("repeats", repeats, 1)
     for _ in range(warmup):
         X, y = shuffle()
         for run in updates.values():
@@ -55,8 +55,8 @@ def epoch_seconds(shuffle_seconds, update_seconds, timed_updates, updates_per_ep
     shuffle_seconds, update_seconds = onp.asarray(shuffle_seconds, float), onp.asarray(update_seconds, float)
     if shuffle_seconds.shape != update_seconds.shape or update_seconds.ndim != 1 or not len(update_seconds):
         raise ValueError("need one shuffle time and one update time per repeat")
-    timed_updates = loading.check_count(timed_updates, "timed_updates")
-    updates_per_epoch = loading.check_count(updates_per_epoch, "updates_per_epoch", minimum=timed_updates)
+    timed_updates = checks.integer("timed_updates", timed_updates, 1)
+    updates_per_epoch = checks.integer("updates_per_epoch", updates_per_epoch, timed_updates)
     per_update = update_seconds / timed_updates
     epochs = shuffle_seconds + per_update * updates_per_epoch
     return dict(timed_updates=timed_updates, extrapolated=timed_updates < updates_per_epoch,
@@ -70,7 +70,7 @@ def epoch_seconds(shuffle_seconds, update_seconds, timed_updates, updates_per_ep
 
 def gluon_steps(step_loss_of, trainer, X, y, batch_size, num_updates):
     """`num_updates` autograd + `Trainer.step` updates on consecutive batches of the rows (X, y)."""
-    batch_size = loading.check_batch_size(batch_size)
+    batch_size = checks.integer("batch_size", batch_size, 1)
     for i in range(num_updates):
         X_batch, y_batch = X[i * batch_size:(i + 1) * batch_size], y[i * batch_size:(i + 1) * batch_size]
         with autograd.record():
