@@ -26,7 +26,7 @@ NumPy loop of the same round; the spread is the lowest and highest per-round val
 
 Run it:  make bench   (this benchmark, then benchmarks/lesson_times.py)
    or:   python benchmarks/epoch_throughput.py [--tasks walkthrough,1M-B1000,1M-B10] [--rounds 7]
-             [--before main_fused.py] [--torch-python PYTHON] [--quick] [--json]
+             [--before main_fused.py] [--torch-python PYTHON] [--naive-engine] [--quick] [--json]
 """
 import argparse
 import importlib.util
@@ -338,6 +338,8 @@ def main(argv=None):
     parser.add_argument("--torch-python", help="an interpreter that imports torch (default: this one, if it can)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     parser.add_argument("--quick", action="store_true", help="100k examples instead of 1M, 3 rounds")
+    parser.add_argument("--naive-engine", action="store_true",
+                        help="MXNet's synchronous engine (MXNET_ENGINE_TYPE=NaiveEngine, set before mxnet is imported)")
     parser.add_argument("--json", action="store_true", help="also print the numbers as JSON on the last line")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -350,6 +352,8 @@ def main(argv=None):
         parser.error("--rounds must be >= 1")
     rounds = min(args.rounds, 3) if args.quick else args.rounds
     python = None if args.no_torch else torch_python(args.torch_python)
+    if args.naive_engine:
+        os.environ["MXNET_ENGINE_TYPE"] = "NaiveEngine"
     from mxnet import engine  # noqa: F401  (imported before timing anything)
     print(f"{machine()}; Python {platform.python_version()}; numpy {onp.__version__}; MXNet engine "
           f"{os.environ.get('MXNET_ENGINE_TYPE', 'ThreadedEnginePerDevice')}; {rounds} rounds")
