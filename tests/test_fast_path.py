@@ -68,7 +68,7 @@ def test_steps_written_out_equal_the_plain_loop_too(walkthrough, settings, monke
     """With 2 features the graph composes its steps as matrix products (`_Scan`); with that turned off it
     writes them out one by one (`_Steps`, the graph used for more features): both stay within ULPS."""
     monkeypatch.setattr(fused, "SCAN_MAX_FEATURES", 0)
-    fast = training.train_linear_regression(walkthrough, ctx="cpu", path="fused", **settings)
+    fast = shell_train.train_linear_regression(walkthrough, ctx="cpu", path="fused", **settings)
     plain = training.train_linear_regression(walkthrough, ctx="cpu", loader="gluon", **settings)
     assert_within_ulps(_params(fast), _params(plain))
     onp.testing.assert_allclose(fast.history.step_loss, plain.history.step_loss, rtol=RTOL, atol=ATOL)
@@ -76,7 +76,7 @@ def test_steps_written_out_equal_the_plain_loop_too(walkthrough, settings, monke
 
 def test_the_ulps_bound_tells_a_different_run(walkthrough):
     """The bound is tight enough to see another shuffle: the same run with another seed lands elsewhere."""
-    fast = training.train_linear_regression(walkthrough, ctx="cpu", path="fused", seed=0)
+    fast = shell_train.train_linear_regression(walkthrough, ctx="cpu", path="fused", seed=0)
     other = training.train_linear_regression(walkthrough, ctx="cpu", seed=1)
     with pytest.raises(AssertionError, match="ulps apart"):
         assert_within_ulps(_params(fast), _params(other))
