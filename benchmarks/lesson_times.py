@@ -1,7 +1,7 @@
 """How long each lesson takes and how much memory it holds, at its default settings and with --quick.
 
 Each lesson runs in a fresh process, as a learner runs it: `gluon-lessons run N --out <tmp>` (and
-`--quick`). The time is wall-clock seconds of that process, MXNet's import included; the peak is the
+`--quick`), started as `python -m gluon_lessons` with this interpreter. The time is wall-clock seconds of that process, MXNet's import included; the peak is the
 kernel's maximum resident memory of the process and the processes it started and waited for
 (ru_maxrss from wait4). The lessons are whatever the checkout holds: the script only measures.
 
@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,9 +33,9 @@ def lesson_numbers():
 
 
 def command():
-    """`gluon-lessons` beside this interpreter, else `python -m gluon_lessons`."""
-    script = shutil.which("gluon-lessons", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "gluon_lessons"]
+    """`gluon-lessons` as this interpreter runs it (`python -m gluon_lessons`, the same command line,
+    whatever an installed script points to)."""
+    return [sys.executable, "-m", "gluon_lessons"]
 
 
 def run_lesson(number, quick, folder):
@@ -94,7 +93,7 @@ def main(argv=None):
     if not modes:
         parser.error("--no-defaults and --no-quick together leave nothing to run")
     print(f"{platform.machine()}, {os.cpu_count()} CPUs; Python {platform.python_version()}; "
-          f"{' '.join(command()[-3:])} run N --out <tmp>")
+          "gluon-lessons run N --out <tmp> (python -m gluon_lessons)")
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         for number in numbers:
