@@ -408,6 +408,13 @@ def _holds_the_examples(batches, data, block_bytes=training.EVAL_BLOCK_BYTES):
     return True
 
 
+def _first_batches_zero_loss(y, order, rows):
+    """Mean L2Loss of predicting 0 on the first `rows` examples of an epoch visited in this `order`."""
+    labels = y.reshape_view(-1)
+    first = labels[:rows] if order is None else np.take(labels, rows_array([order[:rows]], y.ctx).reshape_view(-1))
+    return float(0.5 * np.mean(np.square(first)))
+
+
 def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd", *, eval_data=None,
                max_steps=None, progress=None):
     """`training.fit` for `Dense(1)` + `L2Loss` on `loading.ShuffledBatches`, through `LinearUpdates`.
@@ -441,6 +448,9 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
             order = onp.random.permutation(batches.num_examples) if batches.shuffle else None
             num_steps = len(batches) if max_steps is None else min(len(batches), max_steps - global_step)
             losses = updates.run(X, y, num_steps, order=order).asnumpy()
+            if eval_data is None and epoch == 1:  # the guard's floor, as `fit` keeps it: predicting 0
+                rows = min(batches.num_examples, min(num_steps, training.WINDOW) * batches.batch_size)
+                history.batch_zero_loss = _first_batches_zero_loss(y, order, rows)
             global_step += num_steps
             training.record_epoch(history, epoch, losses, evaluate(), updates.lr, bar)
             history.seconds_per_epoch.append(time.perf_counter() - started)

@@ -213,3 +213,21 @@ def test_epoch_arrays_are_the_epoch_that_iteration_visits():
     visited = onp.concatenate([b[1].asnumpy() for b in batches])
     assert onp.array_equal(shuffled, visited) and sorted(visited.tolist()) == list(range(20))
     assert math.ceil(20 / 6) == len(batches) == loading.num_batches(20, 6)
+
+
+def test_without_eval_data_the_guard_counts_predicting_zero_as_fit_does(walkthrough):
+    """Both paths floor the guard's start at the loss of predicting 0 on the first 10 batches."""
+    zero = []
+    for path in ("steps", "fused"):
+        set_seed(5)
+        net = model.linear_regression(mx.cpu(), num_inputs=2, hybrid=True)
+        batches = loading.ShuffledBatches(walkthrough.features, walkthrough.labels, 10)
+        if path == "steps":
+            history = training.fit(net, batches, training.make_trainer(net, "sgd", 0.03), 1, progress=False)
+        else:
+            history = fused.fit_linear(net, batches, 1, 0.03, progress=False)
+        zero.append(history.batch_zero_loss)
+    set_seed(5)
+    first = onp.random.permutation(1000)[:100]  # the first epoch's first 10 batches of 10
+    expected = 0.5 * onp.mean(walkthrough.labels.ravel()[first].astype(onp.float64) ** 2)
+    onp.testing.assert_allclose(zero, [expected, expected], rtol=1e-6)
