@@ -98,6 +98,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         for number in numbers:
             results[number] = {mode: run_lesson(number, mode == "quick", folder) for mode in modes}
+            print(f"  lesson {number}: " + ", ".join(f"{mode} {r[0]:.1f} s, {r[1] / MB:.0f} MB"
+                                                     for mode, r in results[number].items()), flush=True)
     print(table(results, modes))
     if args.json:
         print(json.dumps({str(n): {mode: {"seconds": r[0], "peak_mb": r[1] / MB, "exit": r[2]}
