@@ -9,11 +9,13 @@ from mxnet.gluon import nn
 npx.set_np()
 
 
-def linear_regression(ctx=None, num_inputs=None, sigma=0.01, hybrid=False):
-    """`nn.Sequential` holding one `nn.Dense(1)`, initialized with `init.Normal(sigma)` on `ctx`.
+def linear_regression(ctx=None, num_inputs=None, sigma=0.01, hybrid=True):
+    """`nn.HybridSequential` holding one `nn.Dense(1)`, initialized with `init.Normal(sigma)` on `ctx`.
 
     Without `num_inputs` the weight shape is inferred at the first forward pass, as in the walkthrough.
-    `hybrid=True` gives `nn.HybridSequential`, which `training.fit` compiles into one graph.
+    `training.fit` compiles it with its loss into one graph (`hybridize`). `hybrid=False` gives the
+    walkthrough's plain `nn.Sequential`, for loops that are not hybridized: hybridizing a plain
+    `Sequential` makes MXNet warn "Consider using HybridSequential".
     d2l's `LinearRegression` (MXNet) is the same `Dense(1)` with the same initializer (lesson 4).
     """
     net = nn.HybridSequential() if hybrid else nn.Sequential()

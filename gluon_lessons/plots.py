@@ -20,6 +20,13 @@ def showing_inline():
     return "inline" in matplotlib.get_backend()
 
 
+def inline_png():
+    """Show inline figures as PNG. Importing d2l (and each of its plots) switches them to SVG, which
+    JupyterLab does not show in a notebook it does not trust, such as one executed elsewhere."""
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+    set_matplotlib_formats("png")
+
+
 def save(fig, out_dir, name):
     """Show `fig` inline in a notebook, write `out_dir/name.png` when `out_dir` is given; close it; the path or None."""
     fig.tight_layout()
@@ -31,6 +38,7 @@ def save(fig, out_dir, name):
         fig.savefig(path, dpi=100)
     if showing_inline():
         from IPython.display import display
+        inline_png()
         display(fig)
     plt.close(fig)
     return path
@@ -57,6 +65,20 @@ def loss_curves(curves, out_dir, name, xlabel="epoch", ylabel="mean L2 loss", lo
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return save(fig, out_dir, name)
+
+
+def progress_board(board, out_dir, name, title=None):
+    """The curves a d2l `ProgressBoard` recorded (its `data`: label -> points with x and y) (lesson 4)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for label, points in board.data.items():
+        ax.plot([p.x for p in points], [p.y for p in points], label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel(board.xlabel or board.x)
+    ax.set_ylabel(board.ylabel or "loss")
     if title:
         ax.set_title(title)
     ax.legend()

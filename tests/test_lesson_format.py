@@ -30,6 +30,7 @@ def test_lesson_shape(lesson):
     assert title.kind == "markdown" and title.source.startswith("# # Lesson %d — " % lesson.number)
     assert "What you will see" in title.source
     assert "gluon-lessons run %s" % lesson.slug in title.source
+    assert "gluon-lessons notebook %d" % lesson.number in title.source
     # The run line may still name `python -m gluon_lessons.lessons.lessonNN` (a lesson in its former
     # shape, whose first cell hands that command to the runner); a lesson in the current shape does not.
     if "python -m gluon_lessons" in title.source:

@@ -2,7 +2,7 @@
 
 Each lesson is converted with jupytext, its quick settings injected after the parameters cell
 (papermill's convention), and executed by nbclient in a fresh kernel; any cell error fails the
-test. One lesson is also run the other three ways (`python -m`, `gluon-lessons run`, in-process)
+test. One lesson is also run the other two ways (`gluon-lessons run`, in-process)
 and must give the same findings for the same settings and seed.
 """
 import json
@@ -43,9 +43,10 @@ def test_lesson_runs_as_a_notebook_with_output_under_its_cells(lesson, tmp_path)
     shown = [cell for cell in code if cell.outputs]
     assert len(shown) >= MIN_SHARE_WITH_OUTPUT * len(code), \
         "%d of %d code cells show something" % (len(shown), len(code))
-    figures = sum(out.get("output_type") == "display_data" and bool({"image/png", "image/svg+xml"} & set(out.get("data", {})))
-                  for cell in code for out in cell.outputs)  # d2l switches the inline backend to SVG
-    assert figures >= 1, "figures are drawn inline"
+    images = [out.get("data", {}) for cell in code for out in cell.outputs if out.get("output_type") == "display_data"]
+    assert sum("image/png" in data for data in images) >= 1, "figures are drawn inline"
+    # JupyterLab shows no SVG in a notebook it does not trust (an executed one is not signed): PNG only.
+    assert not any("image/svg+xml" in data for data in images), "a figure shown as SVG"
     assert not list(tmp_path.glob("**/*.png")), "in a notebook figures are shown, not written, unless out_dir is set"
     assert findings["seed"] == 0
 
@@ -56,13 +57,12 @@ def _stable(findings):
             if not any(word in key for word in ("second", "time", "figures"))}
 
 
-def test_the_same_lesson_gives_the_same_findings_four_ways(tmp_path):
+def test_the_same_lesson_gives_the_same_findings_three_ways(tmp_path):
     (tmp_path / "nb").mkdir()
     _, from_notebook = execute(lessons.find("gluon"), tmp_path / "nb", lr=0.02, num_epochs=1)
     in_process = json.loads(runner.to_json(runner.run_lesson("gluon", quick=True, seed=0, settings={"lr": 0.02, "num_epochs": 1},
                                                              capture=True)[0]))
-    commands = {"python -m": [sys.executable, "-m", "gluon_lessons.lessons.lesson04_gluon"],
-                "gluon-lessons run": [sys.executable, "-m", "gluon_lessons", "run", "4"]}
+    commands = {"gluon-lessons run": [sys.executable, "-m", "gluon_lessons", "run", "4"]}
     for way, command in commands.items():
         done = subprocess.run(command + ["--quick", "--set", "lr=0.02", "--set", "num_epochs=1", "--json", "--out", str(tmp_path / way)],
                               capture_output=True, text=True, timeout=300)
