@@ -44,14 +44,14 @@ def save(fig, out_dir, name):
     return path
 
 
-def house_scatter(data, out_dir, name="house_prices"):
-    """Price against each feature (lesson 1)."""
+def house_scatter(data, out_dir, name="house_prices", price_label="price", title=None):
+    """Price against each feature (lesson 1); `price_label` names the price and its unit."""
     fig, axes = plt.subplots(1, data.num_features, figsize=(4 * data.num_features, 3.5), squeeze=False)
     for j, ax in enumerate(axes[0]):
         ax.scatter(data.features[:, j], data.labels, s=4, alpha=0.5)
         ax.set_xlabel(data.feature_names[j])
-        ax.set_ylabel("price")
-    fig.suptitle("%s features, %d examples" % (data.form, data.num_examples))
+        ax.set_ylabel(price_label)
+    fig.suptitle(title or f"{data.form} features, {data.num_examples} examples")
     return save(fig, out_dir, name)
 
 
