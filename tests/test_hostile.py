@@ -226,9 +226,6 @@ def _interrupt_while_mxnet_loads(process, timeout=120):
         time.sleep(0.005)
 
 
-LESSON_MODULE = "gluon_lessons.lessons.lesson01_data"  # `python -m` a lesson: the same as `gluon-lessons run 1`
-
-
 # As root, permissions do not stop writes: drop the capabilities that bypass them (setpriv, util-linux).
 WITHOUT_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
 CAN_DROP_ROOT = os.geteuid() != 0 or shutil.which("setpriv") is not None
@@ -248,22 +245,15 @@ def started(tmp_path_factory):
     (base / "driver").mkdir()
     jobs["driver"] = Driver(base / "driver", cases)
 
-    # Ctrl-C while MXNet is still importing (that takes seconds), as a user who gives up early; a lesson run
-    # with `python -m` imports MXNet in its first cell, before the command line is read.
+    # Ctrl-C while MXNet is still importing (that takes seconds), as a user who gives up early.
     jobs["ctrl-c"] = _module("train", "--epochs", "1")
-    jobs["ctrl-c-lesson"] = _module("--quick", "--out", str(base / "c"), module=LESSON_MODULE)
-    for name in ("ctrl-c", "ctrl-c-lesson"):
-        threading.Thread(target=_interrupt_while_mxnet_loads, args=(jobs[name],), daemon=True).start()
+    threading.Thread(target=_interrupt_while_mxnet_loads, args=(jobs["ctrl-c"],), daemon=True).start()
 
     # A reader that goes away before anything is written, as `| head -c1` does after its first byte.
     for name, argv, module in (("pipe-list", ["list"], "gluon_lessons"),
-                               ("pipe-run", ["run", "1", "--quick", "--out", str(base / "p")], "gluon_lessons"),
-                               ("pipe-lesson", ["--quick", "--out", str(base / "pl")], LESSON_MODULE)):
+                               ("pipe-run", ["run", "1", "--quick", "--out", str(base / "p")], "gluon_lessons")):
         jobs[name] = _module(*argv, module=module)
         jobs[name].stdout.close()
-
-    # The lesson's own entry point guards --out as `gluon-lessons run` does.
-    jobs["lesson-out-data"] = _module("--quick", "--out", "data", module=LESSON_MODULE, cwd=str(ROOT))
 
     jobs["ascii"] = _module("run", "1", "--quick", "--out", str(base / "ascii"),
                             env=dict(PROCESS_ENV, PYTHONIOENCODING="ascii"))
@@ -305,7 +295,7 @@ def started(tmp_path_factory):
 def driven(started):
     """The command-line cases' results by case id, and `data/` and the package before and after them all."""
     results = started["jobs"]["driver"].results()
-    for name in ("same-1", "same-2", "installed", "ascii", "pipe-run", "pipe-lesson", "lesson-out-data"):
+    for name in ("same-1", "same-2", "installed", "ascii", "pipe-run"):
         job = started["jobs"][name]
         (job.results() if isinstance(job, Driver) else job.wait(timeout=600))
     after = snapshot(datafiles.DATA_DIR), snapshot(PACKAGE_DIR)
@@ -365,7 +355,7 @@ def test_make_data_elsewhere_writes_the_committed_bytes(driven):
 
 
 def test_a_reader_that_goes_away_ends_the_program_quietly(started):
-    for name in ("pipe-list", "pipe-run", "pipe-lesson"):
+    for name in ("pipe-list", "pipe-run"):
         process = started["jobs"][name]
         stderr = process.stderr.read()
         # Killed by SIGPIPE like any Unix tool (a shell reports 141), with nothing on stderr.
@@ -407,17 +397,6 @@ def test_ctrl_c_while_mxnet_imports_ends_with_one_line(started):
     process = started["jobs"]["ctrl-c"]
     _, err = process.communicate(timeout=600)
     assert process.returncode == 130 and err == "gluon-lessons: error: interrupted\n", err[-2000:]
-    # `python -m` a lesson: interrupted in its imports, Python ends by SIGINT as Ctrl-C does (130 in a shell).
-    process = started["jobs"]["ctrl-c-lesson"]
-    _, err = process.communicate(timeout=600)
-    assert process.returncode in (130, -signal.SIGINT) and err == "gluon-lessons: error: interrupted\n", err[-2000:]
-
-
-def test_a_lesson_run_with_python_m_refuses_to_write_into_data(driven):
-    process = driven["jobs"]["lesson-out-data"]
-    err = process.stderr.read()
-    assert process.returncode == 2 and len(err.strip().splitlines()) == 1, err
-    assert err.startswith("python -m %s: error: argument --out: refusing to write output into" % LESSON_MODULE)
 
 
 def test_two_runs_into_one_folder_leave_one_runs_files(started):
