@@ -97,7 +97,7 @@ def test_a_bad_setting_is_exit_2_and_one_line(capsys):
     assert cli.main(["run", "4", "--set", "lr=-1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("gluon-lessons: error: ") and "\n" not in err
-    assert "learning rate must be a number > 0, got -1.0" in err
+    assert "lr must be a number in (0, 10], got -1.0" in err
 
 
 def test_a_fault_inside_a_lesson_is_not_reported_as_bad_input(capsys, monkeypatch):
