@@ -154,7 +154,7 @@ CASES = [
     # Settings whose run cannot fit in memory stop before the work with one line (exit 2), not minutes later
     # with an allocation traceback: checked in the lesson's settings cell, or by the library while it runs.
     ("lesson3-compare-steps-huge", lambda f: ["run", "3", "--quick", "--set", "compare_steps=100000000"], "case", 2,
-     "need about"),
+     "compare_steps must be an integer in [1, "),
     ("lesson8-hidden-units-huge", lambda f: ["run", "8", "--quick", "--set", "hidden_units=100000000"], "case", 2,
      "need about"),
     ("lesson8-examples-huge", lambda f: ["run", "8", "--quick", "--set", "num_examples=1000000000"], "case", 2,

@@ -351,6 +351,7 @@ def compare_with_gluon(lr, momentum, num_steps):
     return [relative_gap(s, g) for s, g in zip(scratch_path, gluon_path)]
 
 
+# %%
 gaps = {mom: compare_with_gluon(lr, mom, compare_steps) for mom in (0.0, momentum)}
 for mom, gap in gaps.items():
     print(f"momentum {mom:<4g} largest relative difference in (w, b) over {len(gap)} updates:"

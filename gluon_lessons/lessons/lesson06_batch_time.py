@@ -324,6 +324,7 @@ def flat_region_cause(device, fits):
     return "overhead" if costlier == longer else "overhead and cost per example"
 
 
+# %%
 NAMES = {"fused": "the fused path", "gluon": "the Gluon step"}
 costlier = max(fits, key=lambda path: fits[path]["overhead"])
 findings.update(costlier_path=NAMES[costlier], costlier_overhead=fits[costlier]["overhead"],
