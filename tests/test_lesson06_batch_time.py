@@ -107,11 +107,13 @@ def test_the_fastest_epoch_is_claimed_only_outside_the_spread(lesson6, two_small
     assert findings["batch_sizes_tied_on_epoch_time"] == [b for b, (low, _) in zip(SIZES, spreads) if low <= spreads[best][1]]
     tied = len(findings["batch_sizes_tied_on_epoch_time"]) > 1
     assert findings["verdicts"]["fastest_epoch"] == ("tied" if tied else "clear")
-    # Batch 1's epoch (6000 updates) against batch 10's (600): about 8x apart when measured, so their
-    # ranges cannot touch and the verdict must name batch 10 alone.
+    # Batch 1's epoch (6000 updates) against batch 10's (600): about 8x apart when measured, so the
+    # lowest median is batch 10's; on a quiet machine their ranges do not touch either ("clear"), but
+    # under a load of 30 on 2 cores one stalled repeat of batch 1 reached batch 10's range ("tied").
     findings, _ = two_small_batches
-    assert findings["batch_sizes_tied_on_epoch_time"] == [10]
-    assert findings["verdicts"]["fastest_epoch"] == "clear" and findings["fastest_epoch_batch_size"] == 10
+    assert findings["fastest_epoch_batch_size"] == 10
+    tied = findings["batch_sizes_tied_on_epoch_time"]
+    assert tied in ([10], [1, 10]) and findings["verdicts"]["fastest_epoch"] == ("clear" if tied == [10] else "tied")
 
 
 def test_whole_epochs_check_the_extrapolated_one(lesson6, two_small_batches):
