@@ -179,7 +179,7 @@ MinibatchNoise = collections.namedtuple("MinibatchNoise", "hessian fourth third 
 
 
 def minibatch_noise(features, labels, batch_size):
-    """The data's moments that fix mini-batch gradient noise of the mean L2 loss at batch size B (lesson 5)."""
+    """The data's moments that fix mini-batch gradient noise of the mean L2 loss at batch size B (lesson 7)."""
     design, n = landscape.design_matrix(features), len(features)  # X̃ = [X, 1]
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, onp.integer)) or not 1 <= batch_size < n:
         raise ValueError("batch_size must be an integer in 1..%d (fewer than the %d examples), got %r"
@@ -268,6 +268,27 @@ def settling_time(noise, lr, momentum):
     if radius >= 1:
         raise ValueError("η = %g, β = %g: the noise makes E[L] grow (factor %.4f per step)" % (lr, momentum, radius))
     return int(math.ceil(math.log(100) / -math.log(radius)))
+
+
+def smallest_reachable_excess(noise, start_excess, max_steps):
+    """Roughly the lowest excess loss SGD at this batch size gets below within `max_steps` steps from
+    `start_excess`, at its best constant step (lesson 7 refuses targets under it). The floor grows like
+    c·η, so η must stay below target/c, and the flattest direction (curvature λ_min) then needs about
+    ln(start/target) / (2ηλ_min) steps: target = c ln(start/target) / (2 λ_min max_steps), solved by
+    iteration. Counts measured with a tuned step come out about half this estimate. Never below
+    1e-9 of the start, about where float32 weights stop resolving the loss."""
+    if not (math.isfinite(start_excess) and start_excess > 0):
+        raise ValueError("start_excess must be a finite number > 0, got %r" % (start_excess,))
+    curvatures = landscape.eigenvalues(noise.hessian)
+    probe = 0.01 * 2 / curvatures[-1]  # far below the edge, where the floor is linear in η
+    slope = stationary_excess_loss(noise, probe, 0.0) / probe
+    target = min(start_excess, slope / (2 * curvatures[0] * max_steps))
+    for _ in range(20):  # a contraction while target > slope / (2 λ_min max_steps)
+        if target <= 1e-9 * start_excess:
+            break
+        target = min(start_excess, slope * max(1.0, math.log(start_excess / target))
+                     / (2 * curvatures[0] * max_steps))
+    return float(max(target, 1e-9 * start_excess))
 
 
 def settling_step(curve, level, tolerance=0.01):

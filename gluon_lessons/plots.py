@@ -214,7 +214,7 @@ def ball_on_curve(grid, values, paths, out_dir, name, finals=None, marks=None, t
 def minibatch_panels(panels, out_dir, name="minibatch", ylabel="L(θ_k) − L*"):
     """Panels, two to a row (title -> dict(curves, theory, smooth, vline, hline)), log y: measured curves (label ->
     values; `smooth` > 1 adds a moving average over that many steps), dashed theory (label -> values), a
-    dotted vertical `vline` = (step, label) and horizontal `hline` = (level, label) (lesson 5)."""
+    dotted vertical `vline` = (step, label) and horizontal `hline` = (level, label) (lesson 7)."""
     columns = min(len(panels), 2)
     rows = -(-len(panels) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows), squeeze=False)
