@@ -254,8 +254,7 @@ figures.append(plots.loss_curves(
 # column stretched — checks that nothing above depends on one data set.
 
 # %%
-second = []
-verdicts["stretched_rates"] = "not measured"
+second, verdicts["stretched_rates"] = [], "not measured"
 if also_stretched:
     X_stretched, y_stretched = landscape.stretched_walkthrough(num_examples, seed, stretch)
     stretched_eigenvalues = landscape.eigenvalues(landscape.hessian(X_stretched))
@@ -266,10 +265,8 @@ if also_stretched:
     print_rates(stretched_runs)
     close = all(rate_verdict(r) != "does not agree" for r in stretched_runs.values())
     verdicts["stretched_rates"] = "agrees" if close else "does not agree"
-found["stretched_rates"] = {"agrees": "On the stretched walkthrough every rate is within 5% too.",
-                            "does not agree": "On the stretched walkthrough a rate is 5% off.",
-                            "not measured": "The stretched walkthrough was not measured."}[
-                                verdicts["stretched_rates"]]
+found["stretched_rates"] = (f"On the stretched walkthrough every rate within 5% of theory: "
+                            f"{verdicts['stretched_rates']}.")
 print(found["stretched_rates"])
 
 # %% [markdown]
@@ -355,7 +352,8 @@ print(textwrap.fill(found["nag_first_step"], 100))
 # %% [markdown]
 # The "characters" of the three paths: how far each swings back across the valley after its
 # first step, and how far past the minimum it overshoots along the valley's floor, as fractions
-# of the start's offsets. One method *brakes* when both are below 90% of the other's.
+# of the start's offsets. One method *brakes more* when both are below 90% of the other's:
+# Nesterov should, as its gradient is taken where the velocity is about to carry it.
 
 # %%
 def characters(path):
@@ -377,16 +375,13 @@ for name, c in contour.items():
     print(f"{name:<8} swings back to {100 * c['swing']:5.1f}% of its start, overshoots by "
           f"{100 * c['overshoot']:5.1f}%; ‖θ − θ*‖ = {c['final_distance']:.3g} at the end")
 hb_path, nag_path = contour["momentum"], contour["nag"]
-verdicts["nesterov_brakes"] = ("nesterov brakes" if brakes_more(nag_path, hb_path) else
-                               "heavy ball brakes" if brakes_more(hb_path, nag_path) else "neither")
-SAY_BRAKES = {"nesterov brakes": "Nesterov brakes: it looks ahead before it overshoots.",
-              "heavy ball brakes": "Heavy ball brakes more than Nesterov here.",
-              "neither": "Neither Nesterov nor heavy ball clearly brakes more than the other."}
-found["nesterov_brakes"] = (
-    f"Swing and overshoot: heavy ball {100 * hb_path['swing']:.0f}% and "
+verdicts["brakes_more"] = ("nesterov" if brakes_more(nag_path, hb_path) else
+                           "heavy ball" if brakes_more(hb_path, nag_path) else "neither")
+found["brakes_more"] = (
+    f"Swing and overshoot on the contours: heavy ball {100 * hb_path['swing']:.0f}% and "
     f"{100 * hb_path['overshoot']:.0f}%, Nesterov {100 * nag_path['swing']:.0f}% and "
-    f"{100 * nag_path['overshoot']:.0f}%. " + SAY_BRAKES[verdicts["nesterov_brakes"]])
-print(textwrap.fill(found["nesterov_brakes"], 100))
+    f"{100 * nag_path['overshoot']:.0f}%; the one that brakes more: {verdicts['brakes_more']}.")
+print(textwrap.fill(found["brakes_more"], 100))
 grid = landscape.loss_grid(area, contour_optimum, onp.vstack(list(paths.values())))
 figures.append(plots.contour_paths(
     *grid, {"gradient descent": paths["gd"],
