@@ -164,6 +164,11 @@ def test_verdicts_follow_the_numbers(which, lesson7, round_bowl):
     assert verdicts["b_crit_vs_noise_scale"] == ("between" if between else "outside")
     saved = findings["descent_steps_below_half_limit"] - findings["descent_best_steps"]
     assert verdicts["search_past_half_limit"] == ("saves steps" if saved > 0 else "saves nothing")
+    worst = findings["fit_worst_relative_miss"]
+    assert verdicts["critical_batch_fit"] == ("follows" if worst <= 0.5 else "does not follow")
+    assert verdicts["variance_one_over_b"] == (
+        "falls as 1/B" if abs(findings["variance_slope"] + 1) < 4 * findings["variance_slope_error"]
+        else "does not follow 1/B")
     kept, past = scaling_verdicts(findings)
     assert verdicts["scaling_past_limit"] == ("not tried" if not past else "diverges")
     if which == "round bowl":  # one step of size 1/λ ≈ 1 nearly solves a round bowl: the limit costs nothing
@@ -172,7 +177,7 @@ def test_verdicts_follow_the_numbers(which, lesson7, round_bowl):
     else:  # the tilted valley's best rates lie past 1/λ_max
         assert saved > 0 and not past
         assert verdicts["search_past_half_limit"] == "saves steps" and verdicts["scaling_past_limit"] == "not tried"
-        assert verdicts["linear_scaling"] == "holds below the limit"
+        assert verdicts["linear_scaling"] == "holds below the limit" and verdicts["critical_batch_fit"] == "follows"
 
 
 def test_figures_json_and_shape(lesson7):
