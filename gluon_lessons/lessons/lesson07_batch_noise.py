@@ -476,7 +476,7 @@ print(textwrap.fill(found["noise_floors"], 100))
 
 # %%
 def arrival_curve(row, name, draws):
-    """Mean excess loss of runs from θ = 0, one per list of batches in `draws`, and the recursion's."""
+    """Mean excess loss of runs from θ = 0, one per set of batches in `draws`; the recursion's."""
     curves = []
     for batches in draws:
         updates = fused.LinearUpdates(noise.net_at(onp.zeros(2), 0.0), FLOOR_BATCH,
