@@ -428,10 +428,8 @@ findings = dict(
     second_data_set=[dict(kappa=s["kappa"], **rates_of(s["runs"])) for s in second],
     contour_kappa=contour_kappa, contour_lr=contour_lr, contour_first_step=first_step,
     contour_paths=paths, contour_look_ahead=look_ahead,
-    contour_final_distance={name: c["final_distance"] for name, c in contour.items()},
-    contour_swing={name: c["swing"] for name, c in contour.items()},
-    contour_overshoot={name: c["overshoot"] for name, c in contour.items()},
-    seconds=seconds, figures=figures)
+    **{f"contour_{key}": {name: c[key] for name, c in contour.items()}
+       for key in ("final_distance", "swing", "overshoot")}, seconds=seconds, figures=figures)
 
 # %% [markdown]
 # ## Exercises
