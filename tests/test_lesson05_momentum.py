@@ -307,3 +307,9 @@ def test_bad_settings_stop_with_one_line_naming_them(tmp_path, setting, value, m
     with pytest.raises(ValueError) as error:
         run_quietly("momentum", tmp_path, **{setting: value})
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_a_bad_setting_exits_2_with_one_line(capsys):
+    assert cli.main(["run", "momentum", "--quick", "--set", f"num_examples={10 ** 12}"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "num_examples must be an integer in [100, 20000]" in error

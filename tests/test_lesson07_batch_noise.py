@@ -14,6 +14,7 @@ import time
 from lesson_checks import assert_teaching_shape, check_figures, check_json, run_quietly
 
 from gluon_lessons import convergence, landscape, noise, recording
+from gluon_lessons.shell import cli
 
 QUICK_EXAMPLES = 512  # the lesson's QUICK num_examples
 # The lesson's 500-point scan and this 4000-point one can straddle the edge of a step count's lr window by one step.
@@ -196,10 +197,11 @@ def test_figures_json_and_shape(lesson7):
     ("big_batch", 8, "big_batch must be an integer in [17, 512]"),
     ("repeats", 1, "repeats must be an integer in [2, 10]"),
     ("step_batch_sizes", (1, 4096), "each of step_batch_sizes must be an integer in [1, 512]"),
-    ("step_batch_sizes", (8, 8), "the number of different step_batch_sizes must be an integer >= 2"),
+    ("step_batch_sizes", (8, 8), "step_batch_sizes must be a list of at least 2 and at most 10 integers"),
     ("price_noise", -1.0, "price_noise must be a number in [0, 10]"),
     ("minibatch_momentum", 1.0, "minibatch_momentum must be a number in [0, 0.95]"),
-    ("large_step_fraction", 0.1, "large_step_fraction must be a number in (0.15, 0.9]"),
+    ("minibatch_fractions", (0.1, 0.9), "each of minibatch_fractions must be a number in [0.01, 0.7]"),
+    ("minibatch_fractions", (0.1,), "minibatch_fractions must be a list of at least 2 and at most 2"),
     ("minibatch_steps", 100, "minibatch_steps must be an integer in [400, 100000]"),
     ("arrival_fraction", 1.0, "arrival_fraction must be a number in [0.001, 0.5]"),
 ])
@@ -210,13 +212,15 @@ def test_bad_settings_stop_with_one_line_naming_them(setting, value, named, tmp_
 
 
 @pytest.mark.parametrize("setting, value", [("target_excess", 1e-9), ("runs", 10 ** 12)])
-def test_hopeless_settings_are_refused_at_once(setting, value, tmp_path):
+def test_hopeless_settings_are_refused_at_once(setting, value, tmp_path, capsys):
     # A target far below SGD's noise floor at batch 1 once ran 442 s before failing; a trillion runs grew
-    # memory without end. Both are refused by the settings cell, before any training.
+    # memory without end. Both are refused by the settings cell, before any training: one line, exit 2.
     started = time.perf_counter()
-    with pytest.raises(ValueError, match=setting + " must be"):
-        run_quietly("batch-noise", tmp_path, **{setting: value})
+    assert cli.main(["run", "batch-noise", "--quick", "--set", f"{setting}={value}", "--out",
+                     str(tmp_path)]) == 2
     assert time.perf_counter() - started < 30
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and setting + " must be" in error
 
 
 def test_smallest_reachable_target_is_near_what_sgd_reaches():

@@ -196,6 +196,7 @@ def measure_methods(X, y, best):
     return results
 
 
+# %%
 def rate_verdict(run):
     off = abs(run["rate_measured"] / run["rate_theory"] - 1)
     return "agrees" if off <= 0.005 else "roughly agrees" if off <= 0.05 else "does not agree"

@@ -39,8 +39,7 @@ repeats = 5            # independent ensembles per setting: the spread of a step
 scaled_batch_sizes = (1, 2, 4, 8, 16, 32, 64, 256)  # batch sizes for the linear scaling rule
 warmup_examples = 0    # lr warm-up from 0 over this many examples, the same for every batch size
 minibatch_momentum = 0.9    # β of section 7, against plain SGD at the same effective step
-small_step_fraction = 0.15  # section 7: effective step η/(1−β) as a fraction of 2/λ_max ...
-large_step_fraction = 0.5   # ... and a larger one, nearer plain SGD's edge
+minibatch_fractions = (0.15, 0.5)  # section 7: effective steps η/(1−β) as fractions of 2/λ_max
 minibatch_steps = 3000      # section 7: steps averaged per run once the noise has settled
 minibatch_repeats = 2       # section 7: independent runs per setting
 arrival_fraction = 0.01     # section 7: "arrived" when the excess loss is below this of the start
@@ -54,36 +53,31 @@ QUICK = dict(num_examples=512, runs=3, repeats=3, variance_draws=100, pair_draws
 num_examples = checks.integer("num_examples", num_examples, 64, 20_000)
 correlation = checks.number("correlation", correlation, -0.95, 0.95)
 price_noise = checks.number("price_noise", price_noise, 0.0, 10.0)
-variance_batch_sizes = checks.integers("variance_batch_sizes", variance_batch_sizes, 1,
-                                       num_examples, 2, 12)
+variance_batch_sizes = checks.integers("variance_batch_sizes", sorted(set(variance_batch_sizes)),
+                                       1, num_examples, 2, 12)  # two different ones at least
 variance_draws = checks.integer("variance_draws", variance_draws, 2, 5000)
 small_batch = checks.integer("small_batch", small_batch, 1, num_examples - 1)
 big_batch = checks.integer("big_batch", big_batch, small_batch + 1, num_examples)
 pair_draws = checks.integer("pair_draws", pair_draws, 2, 5000)
-step_batch_sizes = checks.integers("step_batch_sizes", step_batch_sizes, 1, num_examples, 2, 10)
+step_batch_sizes = checks.integers("step_batch_sizes", sorted(set(step_batch_sizes)), 1,
+                                   num_examples, 2, 10)
 runs = checks.integer("runs", runs, 1, 32)
 repeats = checks.integer("repeats", repeats, 2, 10)  # a spread needs two
-scaled_batch_sizes = checks.integers("scaled_batch_sizes", scaled_batch_sizes, 1, num_examples,
-                                     2, 12)
+scaled_batch_sizes = checks.integers("scaled_batch_sizes", sorted(set(scaled_batch_sizes)), 1,
+                                     num_examples, 2, 12)
 warmup_examples = checks.integer("warmup_examples", warmup_examples, 0, 100 * num_examples)
 minibatch_momentum = checks.number("minibatch_momentum", minibatch_momentum, 0.0, 0.95)
-small_step_fraction = checks.number("small_step_fraction", small_step_fraction, 0.01, 0.9)
-large_step_fraction = checks.number("large_step_fraction", large_step_fraction, small_step_fraction,
-                                    0.9, low_open=True)
+minibatch_fractions = checks.numbers("minibatch_fractions", minibatch_fractions, 0.01, 0.7,
+                                     min_length=2, max_length=2)  # up to 0.7 SGD has a floor
 minibatch_steps = checks.integer("minibatch_steps", minibatch_steps, 400, 100_000)
 minibatch_repeats = checks.integer("minibatch_repeats", minibatch_repeats, 1, 20)
 arrival_fraction = checks.number("arrival_fraction", arrival_fraction, 0.001, 0.5)
-for name, sizes in (("variance_batch_sizes", variance_batch_sizes),
-                    ("step_batch_sizes", step_batch_sizes),
-                    ("scaled_batch_sizes", scaled_batch_sizes)):
-    checks.integer(f"the number of different {name}", len(set(sizes)), 2)
 house = noise.correlated_house_prices(num_examples, correlation, price_noise, seed)
 quadratic = noise.Quadratic(house.features, house.labels)
 start_excess = quadratic(onp.zeros((1, house.num_features + 1)))[0] - quadratic.minimum  # at w̃ = 0
 hardest = convergence.minibatch_noise(house.features, house.labels, min(step_batch_sizes))
 lowest = convergence.smallest_reachable_excess(hardest, start_excess, max_steps=6000)
 target_excess = checks.number("target_excess", target_excess, lowest, start_excess, high_open=True)
-set_seed(seed)
 print(f"seed {seed}; {num_examples} houses, corr(area, age) {correlation:g}, price noise "
       f"{price_noise:g}; target: least squares + {target_excess:g}; {repeats} × {runs} runs")
 
@@ -97,6 +91,7 @@ print(f"seed {seed}; {num_examples} houses, corr(area, age) {correlation:g}, pri
 # descent is stable only for lr < 2/λ_max.
 
 # %%
+set_seed(seed)
 started = time.perf_counter()
 eigenvalues = landscape.eigenvalues(quadratic.hessian)
 limit = quadratic.largest_stable_lr  # 2/λ_max
@@ -388,6 +383,7 @@ if fit and scaled:
 
 # %%
 FLOOR_BATCH, BLOCK = 10, 100  # examples per batch; steps per block of the standard error
+small_step_fraction, large_step_fraction = sorted(minibatch_fractions)
 floor_noise = convergence.minibatch_noise(house.features, house.labels, FLOOR_BATCH)
 optimum = floor_noise.optimum
 plan = {}
@@ -488,6 +484,7 @@ def arrival_curve(row, name, draws):
         floor_noise, row[name]["lr"], row[name]["momentum"], onp.zeros(3), len(draws[0]))
 
 
+# %%
 arrival = {}
 for size, row in plan.items():
     start_loss = float(landscape.excess_losses(house.features, onp.zeros((1, 3)), optimum)[0])
@@ -567,6 +564,7 @@ def minibatch_row(size):
                 arrival_horizon=got["horizon"])
 
 
+# %%
 findings = {
     "seed": seed, "num_examples": num_examples, "correlation": correlation,
     "price_noise": price_noise, "target_excess": target_excess, "runs": runs, "repeats": repeats,
@@ -581,7 +579,11 @@ findings = {
     "steps_to_target_per_repeat": {str(b): [finite_or_none(s) for s in tuned[b].per_repeat]
                                    for b in step_sizes},
     "examples_to_target": {str(b): finite_or_none(b * tuned[b].steps) for b in step_sizes},
-    "tuned_lr": {str(b): tuned[b].lr for b in step_sizes},
+    "tuned_lr": {str(b): tuned[b].lr for b in step_sizes}, "seconds": seconds, "figures": figures,
+}
+
+# %%
+findings.update({  # sections 5 to 7
     "min_steps": fit and fit["s_min"], "critical_batch_size": fit and fit["b_crit"],
     "fit_worst_relative_miss": fit and fit["worst_miss"], "descent_best_lr": descent["best_lr"],
     "descent_best_steps": descent["best_steps"],
@@ -594,11 +596,11 @@ findings = {
     "scaled_verdicts": {str(b): v for b, v in kept.items()},
     "scaling_works_up_to": holds, "scaling_fails_from": min(broke + past, default=None),
     "scaling_kept_up": [b for b in scaled if kept[b] == "within"], "largest_stable_lr": limit,
-    "minibatch_momentum": minibatch_momentum, "small_step_fraction": small_step_fraction,
-    "large_step_fraction": large_step_fraction, "minibatch_steps": minibatch_steps,
+    "minibatch_momentum": minibatch_momentum, "minibatch_fractions": minibatch_fractions,
+    "minibatch_steps": minibatch_steps,
     "minibatch_repeats": minibatch_repeats, "arrival_fraction": arrival_fraction,
-    "minibatch": [minibatch_row(size) for size in plan], "seconds": seconds, "figures": figures,
-}
+    "minibatch": [minibatch_row(size) for size in plan],
+})
 
 # %% [markdown]
 # ## Exercises
