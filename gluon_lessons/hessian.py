@@ -1,14 +1,16 @@
 """Hessians of a Gluon block's mean loss over its parameters, and what their eigenvalues say about a point.
 
 Lesson 8 (`gluon_lessons.lessons.lesson08_critical_points`) classifies critical points and measures the
-minimum ratio with these; lesson 9 reads curvature from `BlockLoss.hvp` and `top_eigenvalue`.
-MXNet 1.9.1 cannot differentiate a gradient again for FullyConnected, mul or slice (DESIGN.md), so a
-Hessian-vector product is a central difference of two autograd gradients: H v ≈ (g(θ + h v) − g(θ − h v)) / 2h.
+minimum ratio with these, many small networks at once (`TanhNetworks`, `RunsLoss`); lesson 9 reads
+curvature from `BlockLoss.hvp` and `top_eigenvalue`. MXNet 1.9.1 cannot differentiate a gradient again
+for FullyConnected, mul or slice (DESIGN.md), so a Hessian-vector product is a central difference of two
+autograd gradients: H v ≈ (g(θ + h v) − g(θ − h v)) / 2h. tanh is smooth, so these differences hold
+everywhere; across a ReLU kink they do not.
 """
 import dataclasses
 
 import numpy as onp
-from mxnet import autograd, np, npx
+from mxnet import autograd, init, np, npx
 from mxnet.gluon import nn
 
 from . import landscape, recording
@@ -167,6 +169,101 @@ class BlockLoss:
         return (matrix + matrix.T) / 2 if symmetrize else matrix
 
 
+PARAMETER_NAMES = ("w1", "b1", "w2", "b2")
+
+
+class TanhNetworks(nn.HybridBlock):
+    """`num_runs` networks ŷ = w2·tanh(w1 x + b1) + b2 (input_dim -> hidden_units -> 1) side by side.
+
+    Row k of the parameter `theta`, shape (num_runs, size), is network k's w1 (row by row), b1, w2 and b2:
+    the order of `nn.Dense(hidden_units, activation="tanh")` followed by `nn.Dense(1)`. Column k of the
+    output is network k's prediction. The runs share no parameter, so the gradient of the sum of their
+    losses is each run's own gradient, and one step of gradient descent on the sum is one step of each.
+    """
+
+    def __init__(self, num_runs, input_dim, hidden_units):
+        super().__init__()
+        self.num_runs, self.input_dim, self.hidden_units = num_runs, input_dim, hidden_units
+        self.sizes = dict(w1=hidden_units * input_dim, b1=hidden_units, w2=hidden_units, b2=1)
+        self.size = sum(self.sizes.values())
+        self.theta = self.params.get("theta", shape=(num_runs, self.size), init=init.Zero())
+
+    def named(self, row):
+        """One run's parameters by name: {"w1": (hidden_units, input_dim), "b1": ..., "w2": ..., "b2": ...}."""
+        row, start, named = _vector(row, self.size, "row"), 0, {}
+        shapes = dict(w1=(self.hidden_units, self.input_dim), b1=(self.hidden_units,), w2=(self.hidden_units,),
+                      b2=(1,))
+        for name in PARAMETER_NAMES:
+            named[name] = row[start:start + self.sizes[name]].reshape(shapes[name])
+            start += self.sizes[name]
+        return named
+
+    def hybrid_forward(self, F, X, theta):
+        runs, hidden, inputs = self.num_runs, self.hidden_units, self.input_dim
+        w1 = theta[:, :hidden * inputs].reshape(runs, hidden, inputs)
+        b1 = theta[:, hidden * inputs:hidden * (inputs + 1)].reshape(runs, hidden, 1)
+        w2 = theta[:, hidden * (inputs + 1):hidden * (inputs + 2)].reshape(runs, 1, hidden)
+        b2 = theta[:, hidden * (inputs + 2):].reshape(runs, 1, 1)
+        activations = F.np.tanh(F.np.matmul(w1, X.T) + b1)  # (runs, hidden_units, examples)
+        return (F.np.matmul(w2, activations) + b2).reshape(runs, -1).T  # (examples, runs)
+
+
+def sum_of_l2_losses(predictions, y):
+    """Per example, ½(ŷ_k − y)² summed over the runs k: its mean over the examples is Σ_k L_k."""
+    return 0.5 * ((predictions - y.reshape(-1, 1)) ** 2).sum(axis=1)
+
+
+class RunsLoss(BlockLoss):
+    """A `BlockLoss` of `TanhNetworks` under `sum_of_l2_losses`, read run by run (rows of θ).
+
+    The Hessian of the sum is block-diagonal, one block per run; so `run_hessians` moves coordinate j of
+    every run at once and reads column j of every run's Hessian from one pair of gradients.
+    """
+
+    def __init__(self, networks, X, y):
+        if not isinstance(networks, TanhNetworks):
+            raise ValueError("RunsLoss reads the rows of a TanhNetworks block")
+        super().__init__(networks, sum_of_l2_losses, X, y)
+        self.num_runs, self.run_size = networks.num_runs, networks.size
+
+    def _rows(self, thetas):
+        if thetas is None:
+            return self.get()
+        return _vector(thetas, self.size, "thetas")
+
+    def run_values(self, thetas=None):
+        """Each run's mean ½(ŷ − y)² over the data, at `thetas` (rows) or at the current parameters."""
+        def values():
+            errors = self.net(self.X) - self.y.reshape(-1, 1)
+            return (0.5 * errors ** 2).mean(axis=0).asnumpy().astype(onp.float64)
+
+        return self._evaluate(None if thetas is None else self._rows(thetas), values)
+
+    def run_gradients(self, thetas=None):
+        """Each run's gradient, one row per run."""
+        return self.gradient(None if thetas is None else self._rows(thetas)).reshape(self.num_runs, self.run_size)
+
+    def run_hessians(self, thetas=None, symmetrize=True):
+        """Each run's Hessian, shape (runs, size, size), by central differences (h as in `BlockLoss.hessian`,
+        per run)."""
+        theta = self._rows(thetas)
+        rows = theta.reshape(self.num_runs, self.run_size)
+        steps = default_step(self.dtype) * onp.maximum(1.0, onp.abs(rows).max(axis=1))
+
+        def columns():
+            matrices = onp.empty((self.num_runs, self.run_size, self.run_size))
+            for j in range(self.run_size):
+                direction = onp.zeros_like(rows)
+                direction[:, j] = steps
+                difference, moved = self._difference(theta, direction.ravel(), 1.0)
+                moved = moved.reshape(rows.shape)[:, j]  # the stored displacement, exact after rounding
+                matrices[:, :, j] = difference.reshape(rows.shape) / moved[:, None]
+            return matrices
+
+        matrices = self._evaluate(theta, columns)
+        return (matrices + matrices.transpose(0, 2, 1)) / 2 if symmetrize else matrices
+
+
 def of_function(loss_of, point, dtype="float64", ctx=None):
     """A `BlockLoss` of a plain function of a vector, L = `loss_of(w)`, through `landscape.PositionLoss`."""
     net = landscape.PositionLoss(loss_of, point, dtype)
@@ -254,30 +351,56 @@ def examine(matrix, tol):
 
 
 def find_critical_point(block_loss, theta=None, tol=1e-8, grad_tol=1e-10, max_iterations=50, max_step=1.0,
-                        max_halvings=30):
-    """Newton's method on ∇L = 0 from θ: steps −H⁺g (|λ| <= tol left out), at most `max_step` long, halved until
-    ‖∇L‖ falls. It heads for the nearby critical point of any kind, saddles included.
+                        max_halvings=30, min_progress=1.0):
+    """Newton's method on ∇L = 0 from θ: steps −H⁺g (|λ| <= tol left out), at most `max_step` long, halved
+    until ‖∇L‖ falls. It heads for the nearby critical point of any kind, saddles included. It stops once
+    ‖∇L‖ < grad_tol, after `max_iterations`, when no halving lowers ‖∇L‖, or when an iteration leaves ‖∇L‖
+    above `min_progress` times what it was (stagnation; 1.0: any decrease goes on).
     Returns (θ, [‖∇L‖ at the start and after each iteration])."""
     theta = block_loss.get() if theta is None else _vector(theta, block_loss.size, "theta")
+    thetas, norms = newton(lambda rows: block_loss.gradient(rows[0])[None],
+                           lambda rows: block_loss.hessian(rows[0])[None], theta[None], tol, grad_tol,
+                           max_iterations, max_step, max_halvings, min_progress)
+    return thetas[0], norms[0]
+
+
+def newton(gradients, hessians, thetas, tol=1e-8, grad_tol=1e-10, max_iterations=50, max_step=1.0,
+           max_halvings=30, min_progress=1.0):
+    """`find_critical_point` for each row of `thetas` at once, the rows being independent runs:
+    `gradients(rows)` gives one gradient per row, `hessians(rows)` one Hessian per row (`RunsLoss`'s
+    `run_gradients` and `run_hessians`). Returns (rows, one list of ‖∇L‖ per row)."""
     if not (isinstance(max_step, (int, float)) and max_step > 0):
         raise ValueError("max_step must be a number > 0, got %r" % (max_step,))
-    gradient = block_loss.gradient(theta)
-    norms = [float(onp.linalg.norm(gradient))]
+    if not (isinstance(min_progress, (int, float)) and 0 < min_progress <= 1):
+        raise ValueError("min_progress must be a number in (0, 1], got %r" % (min_progress,))
+    thetas = onp.array(thetas, dtype=onp.float64)
+    current = gradients(thetas)
+    norms = [[float(value)] for value in onp.linalg.norm(current, axis=1)]
+    going = onp.array([row[-1] >= grad_tol for row in norms])
     for _ in range(max_iterations):
-        if norms[-1] < grad_tol:
+        if not going.any():
             break
-        step = examine(block_loss.hessian(theta), tol).newton_step(gradient)
-        step *= min(1.0, max_step / max(float(onp.linalg.norm(step)), 1e-300))
-        for _ in range(max_halvings):
-            trial_gradient = block_loss.gradient(theta + step)
-            if onp.linalg.norm(trial_gradient) < norms[-1]:
+        steps = onp.zeros_like(thetas)
+        for k, matrix in zip(onp.flatnonzero(going), hessians(thetas)[going]):
+            step = examine(matrix, tol).newton_step(current[k])
+            steps[k] = step * min(1.0, max_step / max(float(onp.linalg.norm(step)), 1e-300))
+        moved = onp.zeros(len(thetas), dtype=bool)
+        for _ in range(max_halvings):  # halve each run's step until its ‖∇L‖ falls
+            trying = going & ~moved
+            if not trying.any():
                 break
-            step = step / 2
-        else:
-            break  # no step along −H⁺g lowers ‖∇L‖: stuck where the quadratic model does not help
-        theta, gradient = theta + step, trial_gradient
-        norms.append(float(onp.linalg.norm(gradient)))
-    return theta, norms
+            trial = thetas + steps * trying[:, None]
+            trial_gradients = gradients(trial)
+            lower = trying & (onp.linalg.norm(trial_gradients, axis=1) < [row[-1] for row in norms])
+            thetas[lower], current[lower], moved = trial[lower], trial_gradients[lower], moved | lower
+            steps[trying & ~lower] /= 2
+        for k in onp.flatnonzero(going):
+            if not moved[k]:  # no step along −H⁺g lowers ‖∇L‖: the quadratic model does not help here
+                going[k] = False
+                continue
+            norms[k].append(float(onp.linalg.norm(current[k])))
+            going[k] = norms[k][-1] >= grad_tol and norms[k][-1] <= min_progress * norms[k][-2]
+    return thetas, norms
 
 
 def top_eigenvalue(hvp, size, num_iterations=200, rtol=1e-6, seed=0):

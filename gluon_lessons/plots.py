@@ -405,29 +405,39 @@ def error_surface(grid_x, grid_y, values, points, out_dir, name="error_surface",
     return save(fig, out_dir, name)
 
 
-def minimum_ratio(ratios, losses, critical, spectra, out_dir, name="minimum_ratio", reference=None, title=None):
-    """Training loss against the minimum ratio at each end point (hollow: the gradient was not small), and each
-    point's eigenvalues on a symmetric log scale; `reference` draws the lecture's ratio (lesson 8)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    ratios, losses, critical = onp.asarray(ratios, float), onp.asarray(losses, float), onp.asarray(critical, bool)
-    ax = axes[0]
-    ax.plot(ratios[critical], losses[critical], "o", color="C0", label="‖g‖ below the tolerance")
-    ax.plot(ratios[~critical], losses[~critical], "o", mfc="none", color="C1", label="‖g‖ still above it")
+def minimum_ratio(groups, out_dir, name="minimum_ratio", reference=None, spectra=None, linthresh=1e-6,
+                  title=None):
+    """Training loss against the minimum ratio, one point per run; `groups` maps a label to a dict with
+    `minimum_ratios`, `training_losses` and `reached` (hollow: the gradient never got small). With
+    `spectra`, a second panel shows each run's eigenvalues on a symmetric log scale (linear within
+    `linthresh`); `reference` draws the lecture's largest ratio (lesson 8)."""
+    fig, axes = plt.subplots(1, 2 if spectra is not None else 1, figsize=(11 if spectra is not None else 6, 4),
+                             squeeze=False)
+    ax = axes[0, 0]
+    for index, (label, group) in enumerate(groups.items()):
+        ratios, losses = onp.asarray(group["minimum_ratios"], float), onp.asarray(group["training_losses"], float)
+        reached = onp.asarray(group["reached"], bool)
+        ax.plot(ratios[reached], losses[reached], "o", color="C%d" % index, label=label)
+        if (~reached).any():
+            ax.plot(ratios[~reached], losses[~reached], "o", mfc="none", color="C%d" % index,
+                    label=label + ": ‖∇L‖ not small")
     if reference is not None:
         ax.axvline(reference, color="0.5", ls=":", label="the lecture's largest ratio, ~%g" % reference)
-    ax.set_xlim(min(0.0, ratios.min()) - 0.05, 1.05)
+    ax.set_xlim(-0.05, 1.05)
     ax.set_xlabel("minimum ratio (share of positive eigenvalues)")
     ax.set_ylabel("training loss")
     ax.legend(fontsize=8)
-    ax = axes[1]
-    for index, values in enumerate(spectra):
-        values = onp.asarray(values, float)
-        ax.plot(onp.full(values.shape, index + 1), values, "_", markersize=14, color="C0" if critical[index] else "C1")
-    ax.axhline(0, color="0.5", lw=0.8)
-    ax.set_xticks(range(1, len(spectra) + 1, max(1, len(spectra) // 12)))
-    ax.set_yscale("symlog", linthresh=1e-6)
-    ax.set_xlabel("end point (run)")
-    ax.set_ylabel("Hessian eigenvalues")
+    if spectra is not None:
+        ax = axes[0, 1]
+        reached = onp.asarray(next(iter(groups.values()))["reached"], bool)
+        for index, values in enumerate(spectra):
+            values = onp.asarray(values, float)
+            ax.plot(onp.full(values.shape, index), values, "_", markersize=14, color="C0" if reached[index] else "C1")
+        ax.axhline(0, color="0.5", lw=0.8)
+        ax.set_xticks(range(0, len(spectra), max(1, len(spectra) // 12)))
+        ax.set_yscale("symlog", linthresh=linthresh)
+        ax.set_xlabel("run")
+        ax.set_ylabel("Hessian eigenvalues")
     fig.suptitle(title or "Where full-batch gradient descent stopped")
     return save(fig, out_dir, name)
 

@@ -1,79 +1,105 @@
 # %% [markdown]
-# # Lesson 8 — Critical points: gradient, Hessian, saddle escape
+# # Lesson 8 — Critical points: Hessian, saddles, the minimum ratio, and a way out
 #
 # What you will see: the lecture's smallest network, ŷ = w₁·w₂·x, built in Gluon; its gradient and
-# Hessian at the origin computed through MXNet (central differences of autograd gradients) and
-# checked against the analytic [[0, −2], [−2, 0]]; the eigenvector of the negative eigenvalue as a
-# way down; several critical points classified by their eigenvalues, one of them degenerate. Then a
-# small tanh network trained by full-batch gradient descent from many starts: where each run stops,
-# how small its gradient really is, the full Hessian there and the lecture's "minimum ratio". Last,
-# a saddle of that network, and what gets gradient descent out of it: a step along the
-# negative-curvature eigenvector, mini-batch noise, momentum — each measured.
+# Hessian at the origin computed through MXNet and checked against the analytic [[0, −2], [−2, 0]];
+# the eigenvector of the negative eigenvalue as a way down; a valley of degenerate minima. Then the
+# lecture's experiment: a tanh network of 81 parameters trained from many starts by full-batch
+# gradient descent until ‖∇L‖ < 10⁻³, the full Hessian at each end point, and its minimum ratio
+# (the share of positive eigenvalues) against the training loss, one point per run. The same for
+# the smallest such network (13 parameters), where Newton's method looks for exact critical points
+# near the end points. Last, a saddle of that network and what gets gradient descent out of it,
+# and a ball that momentum carries past the critical point where plain descent stops.
 #
-# Run it: `gluon-lessons run critical-points`, `python -m gluon_lessons.lessons.lesson08_critical_points`,
-# or as a notebook: `gluon-lessons notebook 8` (then open it in Jupyter or VS Code).
+# Run it: `gluon-lessons run critical-points` (about 15 s here; `--quick` in a few), or as a
+# notebook: `gluon-lessons notebook 8`.
 
 # %%
 import math
+import textwrap
 
 import numpy as onp
-from mxnet import gluon, init, np, npx
+from mxnet import gluon, np, npx
 from mxnet.gluon import nn
+from scipy import stats
 
-from gluon_lessons import hessian, loading, model, plots, recording, training
-from gluon_lessons.lessons import runner
+from gluon_lessons import checks, hessian, landscape, loading, model, plots, recording, training
 from gluon_lessons.seeding import set_seed
 
 npx.set_np()
-if __name__ == "__main__" and not runner.in_notebook():  # `python -m ...`: run these cells with the command line's settings
-    raise SystemExit(runner.main(__spec__.name))
+
+
+def say(sentence):
+    """Print a sentence wrapped to the notebook's width."""
+    print(textwrap.fill(sentence, width=100))
+
 
 # %% tags=["parameters"]
-seed = 0               # one seed for random, numpy and mx.random
-zero_tol = 1e-6        # eigenvalues with |λ| <= zero_tol count as zero (these float64 Hessians are good to ~1e-10)
-critical_tol = 1e-9    # a point whose gradient norm ‖∇L‖ is below this counts as a critical point
-gd_tol = 1e-3          # full-batch gradient descent stops once ‖∇L‖ is below this (then Newton takes over)
-escape_step = 1.0      # length of the step along the lecture's negative-curvature eigenvector
-num_examples = 100     # examples in the small network's synthetic data set
-input_dim = 2          # features per example
-teacher_units = 4      # hidden units of the tanh network that made the labels
-hidden_units = 3       # hidden units of the tanh network we train (the student)
-label_noise = 0.1      # standard deviation of the noise added to the labels
-num_starts = 12        # random starting points for full-batch gradient descent
-init_scale = 1.0       # standard deviation of the random starting weights
-lr = 0.6               # learning rate of full-batch gradient descent
-max_steps = 5000       # most full-batch steps per start
-check_every = 250      # steps between two looks at the gradient norm
-escape_steps = 300     # updates each escape run gets
-escape_lr = 0.1        # learning rate of the escape runs
-momentum = 0.9         # momentum of the heavy-ball escape run
-batch_size = 10        # examples per mini-batch in the noisy escape run
-escape_drop = 0.1      # a run has escaped once its loss is this fraction below the saddle's
-saddle_offset = 1e-8   # how far from the saddle the escape runs start (0: exactly at it)
-out_dir = None         # None: figures inline in a notebook; the command line saves them (lesson_output/critical-points)
-QUICK = dict(num_starts=3, max_steps=1000, escape_steps=150)  # what --quick (and the tests) change
+seed = 0                # one seed for random, numpy and mx.random
+zero_tol = 1e-6         # |λ| <= zero_tol counts as zero (these float64 Hessians are good to ~1e-9)
+critical_tol = 1e-9     # ‖∇L‖ below this counts as an exact critical point (Newton's target)
+gd_tol = 1e-3           # descent stops once ‖∇L‖ < gd_tol: the lecture's "small gradient"
+escape_step = 1.0       # length of the step along the lecture's negative-curvature eigenvector
+num_examples = 100      # examples in the synthetic regression data
+input_dim = 2           # features per example
+teacher_units = 4       # hidden units of the tanh network that made the labels
+label_noise = 0.1       # standard deviation of the noise added to the labels
+hidden_units = 20       # hidden units of section 5's network: (input_dim + 2)·20 + 1 = 81 weights
+small_hidden_units = 3  # hidden units of the smallest network (sections 6-7): 13 parameters
+num_starts = 12         # random starts (runs) of each network
+init_scale = 1.0        # standard deviation of the starting weights (biases start at 0)
+lr = 0.3                # learning rate of full-batch descent (2/λ_max ≈ 0.31 at the end points)
+small_lr = 0.6          # the same for the smallest network, whose largest curvature is lower
+max_steps = 3000        # most descent steps per run
+check_every = 50        # steps between two looks at each run's ‖∇L‖
+newton_iterations = 8   # most Newton iterations per end point of the smallest network
+escape_steps = 200      # updates each escape run gets
+escape_lr = 0.1         # learning rate of the escape runs
+momentum = 0.9          # momentum of the heavy-ball escape run
+batch_size = 10         # examples per mini-batch in the noisy escape run
+escape_drop = 0.1       # a run has escaped once its loss is this fraction below the saddle's
+saddle_offset = 1e-8    # how far from the saddle the escape runs start (0: exactly at it)
+tilt = 0.3              # the ball's loss w⁴/4 − w²/2 + tilt·w: a dip and a valley if tilt < 0.385
+ball_momenta = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9)  # β of the balls rolled in section 8
+out_dir = None          # None: figures inline in a notebook; the command line saves them
+QUICK = dict(num_starts=4, hidden_units=8, max_steps=2000, escape_steps=150,
+             ball_momenta=(0.0, 0.6, 0.9))  # what --quick (and the tests) change; --set always wins
 
 # %%
-with runner.checking_settings():  # a bad setting stops here with one line that names it
-    for name, value in [("zero_tol", zero_tol), ("critical_tol", critical_tol), ("gd_tol", gd_tol),
-                        ("escape_step", escape_step), ("init_scale", init_scale)]:
-        runner.require(name, value, value > 0, "a number > 0")
-    for name, value in [("label_noise", label_noise), ("saddle_offset", saddle_offset)]:
-        runner.require(name, value, value >= 0, "a number >= 0")
-    runner.require("escape_drop", escape_drop, 0 < escape_drop < 1, "a number between 0 and 1")
-    for name, value, least in [("num_examples", num_examples, 2), ("input_dim", input_dim, 1),
-                               ("teacher_units", teacher_units, 1), ("hidden_units", hidden_units, 1),
-                               ("num_starts", num_starts, 1), ("check_every", check_every, 1),
-                               ("max_steps", max_steps, 1), ("escape_steps", escape_steps, 1)]:
-        runner.require(name, value, value >= least, "an integer >= %d" % least)
-    training.check_hyperparameters(lr, momentum)
-    runner.require("escape_lr", escape_lr, escape_lr > 0, "a number > 0")
-    runner.require("batch_size", batch_size, 1 <= batch_size < num_examples, "an integer in 1..num_examples − 1")
-    student_size = (input_dim + 2) * hidden_units + 1  # weights and biases; the Hessian is student_size² float64
-    runner.check_memory(8 * (4 * student_size ** 2 + 100 * num_examples * (input_dim + teacher_units + hidden_units)),
-                        "num_examples=%d, input_dim=%d, teacher_units=%d and hidden_units=%d (%d parameters)"
-                        % (num_examples, input_dim, teacher_units, hidden_units, student_size))
+TILT_LIMIT = 2 / (3 * math.sqrt(3))  # beyond it w³ − w + tilt has one real root: no dip, no ridge
+seed = checks.integer("seed", seed, 0, 2**32 - 1)
+zero_tol = checks.number("zero_tol", zero_tol, 1e-12, 1e-3)  # far below the saddles' |λ| ≈ 0.2-2
+critical_tol = checks.number("critical_tol", critical_tol, 1e-14, 1e-4)
+gd_tol = checks.number("gd_tol", gd_tol, 1e-6, 1.0)
+escape_step = checks.positive("escape_step", escape_step, high=10.0)
+num_examples = checks.integer("num_examples", num_examples, 10, 2000)
+input_dim = checks.integer("input_dim", input_dim, 1, 5)
+teacher_units = checks.integer("teacher_units", teacher_units, 1, 50)
+label_noise = checks.number("label_noise", label_noise, 0.0, 10.0)
+hidden_units = checks.integer("hidden_units", hidden_units, 1, 40)  # at most 281 parameters
+small_hidden_units = checks.integer("small_hidden_units", small_hidden_units, 1, hidden_units)
+num_starts = checks.integer("num_starts", num_starts, 1, 48)
+init_scale = checks.number("init_scale", init_scale, 0.01, 10.0)
+lr = checks.number("lr", lr, 1e-3, 2.0)
+small_lr = checks.number("small_lr", small_lr, 1e-3, 2.0)
+max_steps = checks.integer("max_steps", max_steps, 1, 30_000)
+check_every = checks.integer("check_every", check_every, 1, 1000)
+newton_iterations = checks.integer("newton_iterations", newton_iterations, 0, 20)
+escape_steps = checks.integer("escape_steps", escape_steps, 10, 5000)
+escape_lr = checks.number("escape_lr", escape_lr, 1e-4, 1.0)  # lower: no run leaves the saddle
+momentum = checks.fraction("momentum", momentum)
+batch_size = checks.integer("batch_size", batch_size, 1, num_examples - 1)
+escape_drop = checks.number("escape_drop", escape_drop, 0.0, 1.0, low_open=True, high_open=True)
+saddle_offset = checks.number("saddle_offset", saddle_offset, 0.0, 1.0)
+tilt = checks.number("tilt", tilt, 0.0, TILT_LIMIT, low_open=True, high_open=True)
+ball_momenta = checks.numbers("ball_momenta", ball_momenta, 0.0, 1.0, high_open=True, max_length=10)
 set_seed(seed)
+say(f"seed {seed}; {num_examples} examples, {num_starts} starts, networks of {hidden_units} and "
+    f"{small_hidden_units} hidden units; descent until ‖∇L‖ < {gd_tol:g} (at most {max_steps} "
+    f"steps); zero_tol {zero_tol:g}")
+findings = {"seed": seed, "zero_tol": zero_tol, "critical_tol": critical_tol, "gd_tol": gd_tol,
+            "verdicts": {}, "figures": []}
+verdicts = findings["verdicts"]
 
 # %% [markdown]
 # ## 1. The lecture's network
@@ -92,8 +118,9 @@ lecture_net.cast("float64")
 squared_error = gluon.loss.L2Loss(weight=2.0)  # (ŷ − y)²
 lecture = hessian.BlockLoss(lecture_net, squared_error, onp.ones((1, 1)), onp.ones(1))
 origin = onp.zeros(2)
-print("parameters:", [p.name for p in lecture.params])
-print("L(0, 0) = %g, gradient there (autograd) = %s" % (lecture.value(origin), lecture.gradient(origin)))
+gradient_at_origin = lecture.gradient(origin)
+print("θ = (w1, w2): the weights of the first and the second Dense layer, one number each")
+print(f"L(0, 0) = {lecture.value(origin):g}, gradient there (autograd) = {gradient_at_origin}")
 
 # %% [markdown]
 # The error surface, drawn the brute-force way (the lecture's first method): the loss at every
@@ -103,7 +130,7 @@ print("L(0, 0) = %g, gradient there (autograd) = %s" % (lecture.value(origin), l
 # %%
 probe = onp.random.default_rng(seed).uniform(-2, 2, size=(5, 2))
 formula_gap = max(abs(lecture.value(p) - (1 - p[0] * p[1]) ** 2) for p in probe)
-print("largest |network − (1 − w1·w2)²| at 5 random points: %.1e" % formula_gap)
+print(f"largest |network − (1 − w1·w2)²| at 5 random points: {formula_gap:.1e}")
 grid = onp.linspace(-2.5, 2.5, 201)
 W1, W2 = onp.meshgrid(grid, grid)
 surface = (1 - W1 * W2) ** 2
@@ -113,8 +140,9 @@ surface = (1 - W1 * W2) ** 2
 # The gradient is zero at the origin, so it is a critical point. Which kind? The second-order
 # Taylor expansion L(θ) ≈ L(θ′) + ½(θ − θ′)ᵀH(θ − θ′) says: the eigenvalues of the Hessian H decide.
 # MXNet 1.9.1 cannot differentiate its gradient a second time, so `BlockLoss.hessian` moves each
-# parameter by ±h, asks autograd for the gradient at both points, and divides the difference by 2h.
-# The analytic Hessian of (1 − w₁w₂)² is [[2w₂², 4w₁w₂ − 2], [4w₁w₂ − 2, 2w₁²]], [[0, −2], [−2, 0]] at the origin.
+# parameter by ±h, asks autograd for the gradient at both points, and divides the difference by
+# 2h. The analytic Hessian of (1 − w₁w₂)² is [[2w₂², 4w₁w₂ − 2], [4w₁w₂ − 2, 2w₁²]]: [[0, −2],
+# [−2, 0]] at the origin.
 
 # %%
 def analytic_hessian(w1, w2):
@@ -123,11 +151,17 @@ def analytic_hessian(w1, w2):
 
 hessian_at_origin = lecture.hessian(origin)
 hessian_error = float(onp.max(onp.abs(hessian_at_origin - analytic_hessian(0, 0))))
-print("H at the origin (MXNet, central differences):\n", hessian_at_origin)
-print("largest |numerical − analytic| = %.1e" % hessian_error)
 origin_report = hessian.examine(hessian_at_origin, zero_tol)
 eigenvalues = origin_report.eigenvalues
-print("eigenvalues %s -> %s (|λ| <= %g counts as zero)" % (eigenvalues, origin_report.kind, zero_tol))
+print("H at the origin (MXNet, central differences):\n", hessian_at_origin)
+verdicts["origin_hessian"] = "agrees" if hessian_error < 1e-8 else "does not agree"
+verdicts["origin_kind"] = origin_report.kind
+SAY_ORIGIN = {"agrees": "MXNet's Hessian agrees with the analytic one (largest gap {gap:.0e}); "
+                        "eigenvalues {low:.3g} and {high:.3g}: a {kind}.",
+              "does not agree": "MXNet's Hessian differs from the analytic one by {gap:.0e}; "
+                                "eigenvalues {low:.3g} and {high:.3g}: a {kind}."}
+say(SAY_ORIGIN[verdicts["origin_hessian"]].format(gap=hessian_error, low=eigenvalues[0],
+                                                   high=eigenvalues[-1], kind=origin_report.kind))
 
 # %% [markdown]
 # ## 3. The way down from a saddle
@@ -137,13 +171,18 @@ print("eigenvalues %s -> %s (|λ| <= %g counts as zero)" % (eigenvalues, origin_
 # w₁ = w₂ = s/√2 = t, where the loss is exactly (1 − t²)², below 1 for 0 < |t| < √2.
 
 # %%
-escape_direction = origin_report.escape_direction
-print("eigenvector of λ = %.3g: %s" % (eigenvalues[0], escape_direction))
+escape_direction = origin_report.escape_direction  # zero_tol <= 1e-3 keeps λ = −2 negative
+print(f"eigenvector of λ = {eigenvalues[0]:.3g}: {escape_direction}")
 for length in sorted({0.5, 1.0, 1.5, 2.0, escape_step}):
     t = length / math.sqrt(2)
-    print("step %.2f along u: L = %.4f   (1 − t²)² = %.4f" % (length, lecture.value(length * escape_direction),
-                                                             (1 - t * t) ** 2))
+    print(f"step {length:.2f} along u: L = {lecture.value(length * escape_direction):.4f}"
+          f"   (1 − t²)² = {(1 - t * t) ** 2:.4f}")
 loss_after_escape = lecture.value(escape_step * escape_direction)
+verdicts["step_along_u"] = "lowers the loss" if loss_after_escape < 1 - 1e-9 else "does not"
+SAY_STEP = {"lowers the loss": "A step of {s:g} along u lowers the loss from 1 to {after:.3f}.",
+            "does not": "A step of {s:g} along u does not lower the loss (1 -> {after:.3f}): the "
+                        "quadratic picture holds only for short steps (here below 2)."}
+say(SAY_STEP[verdicts["step_along_u"]].format(s=escape_step, after=loss_after_escape))
 
 # %% [markdown]
 # ## 4. More critical points, and a degenerate one
@@ -153,17 +192,21 @@ loss_after_escape = lecture.value(escape_step * escape_direction)
 # direction and the second-order test cannot tell what happens there.
 
 # %%
-candidates = {"origin": (0.0, 0.0), "(1, 1)": (1.0, 1.0), "(2, 1/2)": (2.0, 0.5), "(−1, −1)": (-1.0, -1.0),
-              "(0.5, 0.5)": (0.5, 0.5)}
+candidates = {"origin": (0.0, 0.0), "(1, 1)": (1.0, 1.0), "(2, 1/2)": (2.0, 0.5),
+              "(−1, −1)": (-1.0, -1.0), "(0.5, 0.5)": (0.5, 0.5)}
 critical_points = {}
 for label, point in candidates.items():
     gradient_norm = float(onp.linalg.norm(lecture.gradient(point)))
     report = hessian.examine(lecture.hessian(point), zero_tol)
     kind = report.kind if gradient_norm < critical_tol else "not critical"
-    critical_points[label] = dict(point=point, loss=lecture.value(point), gradient_norm=gradient_norm,
-                                  eigenvalues=report.eigenvalues, kind=kind)
-    print("%-10s L = %.3f  ‖∇L‖ = %.1e  eigenvalues %-22s %s"
-          % (label, critical_points[label]["loss"], gradient_norm, onp.round(report.eigenvalues, 6), kind))
+    critical_points[label] = dict(point=point, loss=lecture.value(point), kind=kind,
+                                  gradient_norm=gradient_norm, eigenvalues=report.eigenvalues)
+    print(f"{label:<10} L = {lecture.value(point):.3f}  ‖∇L‖ = {gradient_norm:.1e}  eigenvalues "
+          f"{onp.round(report.eigenvalues, 6)!s:<22} {kind}")
+findings["lecture_network"] = dict(hessian_at_origin=hessian_at_origin, eigenvalues=eigenvalues,
+                                   hessian_error=hessian_error, escape_direction=escape_direction,
+                                   escape_step=escape_step, loss_after_escape=loss_after_escape,
+                                   critical_points=critical_points)
 
 # %% [markdown]
 # At (1, 1) the zero eigenvalue's eigenvector is ±[1, −1]/√2, the tangent of the curve w₁w₂ = 1.
@@ -175,147 +218,338 @@ for label, point in candidates.items():
 valley_report = hessian.examine(lecture.hessian((1.0, 1.0)), zero_tol)
 flat, steep = valley_report.eigenvectors[:, 0], valley_report.eigenvectors[:, 1]
 for s in (0.1, 0.3):
-    print("s = %.1f: along the flat eigenvector L = %.2e (s⁴/4 = %.2e), along the steep one L = %.2e (2s² = %.2e)"
-          % (s, lecture.value(onp.ones(2) + s * flat), s ** 4 / 4, lecture.value(onp.ones(2) + s * steep), 2 * s * s))
+    print(f"s = {s:.1f}: along the flat eigenvector L = {lecture.value(1 + s * flat):.2e} "
+          f"(s⁴/4 = {s ** 4 / 4:.2e}),")
+    print(f"         along the steep one L = {lecture.value(1 + s * steep):.2e} "
+          f"(2s² = {2 * s * s:.2e})")
+on_valley = [label for label in ("(1, 1)", "(2, 1/2)", "(−1, −1)")]
+degenerate = sum(critical_points[label]["kind"] == "degenerate" for label in on_valley)
+verdicts["valley_points"] = "degenerate" if degenerate == len(on_valley) else "not all degenerate"
+print(f"{degenerate} of the {len(on_valley)} points on w₁w₂ = 1 are degenerate.")
 marks = [(label, p["point"], p["kind"]) for label, p in critical_points.items()]
-surface_figure = plots.error_surface(W1, W2, surface, marks, out_dir, "error_surface",
-                                     arrows=[("u (λ = −2)", (0.0, 0.0), tuple(escape_step * escape_direction))],
-                                     title="L(w₁, w₂) = (1 − w₁w₂)²: a saddle and a valley of minima")
+findings["figures"].append(plots.error_surface(
+    W1, W2, surface, marks, out_dir, "error_surface",
+    arrows=[("u (λ = −2)", (0.0, 0.0), tuple(escape_step * escape_direction))],
+    title="L(w₁, w₂) = (1 − w₁w₂)²: a saddle and a valley of minima"))
 
 # %% [markdown]
-# ## 5. The minimum ratio of a small network
+# ## 5. The lecture's experiment: the minimum ratio where training stops
 # The lecture trains a network many times until the gradient is tiny and asks, at each end point,
 # what share of the Hessian's eigenvalues is positive — the *minimum ratio* (1 at a strict local
-# minimum). It reports at most about 60%: most points where training got stuck were saddles.
+# minimum). In its picture no end point gets above about 0.6: even the best ones have some 40% of
+# directions with a way down. Its homework takes the points with ‖∇L‖ < 10⁻³ and calls a ratio
+# above 0.5 "local-minimum-like".
 #
-# Our version: a synthetic regression task made by a "teacher" tanh network with `teacher_units`
-# hidden units, plus label noise; a smaller "student" (`input_dim` → `hidden_units` tanh → 1, in
-# float64) trained by full-batch gradient descent from `num_starts` random starts.
+# Our version: regression data made by a "teacher" tanh network with `teacher_units` hidden units,
+# plus label noise; a "student" input_dim → `hidden_units` tanh → 1 (tanh is smooth, so the
+# finite-difference Hessians hold everywhere; across ReLU kinks they would not).
 
 # %%
 rng = onp.random.default_rng(seed)
 X = rng.standard_normal((num_examples, input_dim))
-teacher_W, teacher_v = 1.5 * rng.standard_normal((teacher_units, input_dim)), rng.standard_normal(teacher_units)
+teacher_W = 1.5 * rng.standard_normal((teacher_units, input_dim))
+teacher_v = rng.standard_normal(teacher_units)
 y = onp.tanh(X @ teacher_W.T) @ teacher_v + label_noise * rng.standard_normal(num_examples)
 
 
-def student():
-    """input_dim -> hidden_units (tanh) -> 1, random normal weights of std init_scale, in float64."""
+def student(units):
+    """One network input_dim -> units (tanh) -> 1 in float64, the Gluon way."""
     net = nn.HybridSequential()
-    net.add(nn.Dense(hidden_units, activation="tanh", in_units=input_dim), nn.Dense(1, in_units=hidden_units))
-    net.initialize(init.Normal(init_scale))
+    net.add(nn.Dense(units, activation="tanh", in_units=input_dim), nn.Dense(1, in_units=units))
+    net.initialize()
     net.cast("float64")
     return net
 
 
-num_parameters = hessian.BlockLoss(student(), model.l2_loss(), X, y).size
-print("%d examples, %d features; the student has %d parameters; label variance %.3f"
-      % (num_examples, input_dim, num_parameters, y.var()))
+print(f"{num_examples} examples, {input_dim} features; label variance {y.var():.3f}, "
+      f"of which noise {label_noise ** 2:.3f}")
 
 # %% [markdown]
-# Gradient descent slows to a crawl near a critical point: the step is `lr` times a gradient that
-# is itself shrinking, and along the flattest directions (eigenvalues ~1e-3 here) it shrinks by only
-# a factor 1 − `lr`·λ per step. So each run takes full-batch steps (`training.fit`, `check_every` at a
-# time) until ‖∇L‖ < `gd_tol`, and then Newton's method (`hessian.find_critical_point`, steps
-# −H⁻¹∇L) finishes the job: it homes in on the nearby critical point whatever its kind — which is
-# why nobody trains with it. That is also its danger here: it can climb to a saddle that gradient
-# descent had already passed. Gradient descent only goes down, so a critical point *above* the loss
-# where descent stopped cannot be where it was stalling: such a point is reported, and left out of
-# the minimum ratios.
+# Training `num_starts` networks one after another would spend most of the time in MXNet's
+# per-call overhead. `hessian.TanhNetworks` holds them side by side: row k of its one parameter
+# `theta` is network k's w1 (row by row), b1, w2 and b2 — the order of the Gluon network above —
+# and column k of its output is network k's prediction. No parameter is shared, so a step of
+# gradient descent on the sum of the runs' losses is one step of every run. First a check that a
+# row gives what `student` gives with the same weights.
 
 # %%
-def descend(net):
-    """Full-batch gradient descent with `training.fit`, `check_every` steps at a time, until ‖∇L‖ < gd_tol."""
-    net_loss = hessian.BlockLoss(net, model.l2_loss(), X, y)
-    trainer = training.make_trainer(net, "sgd", lr)
-    steps, gradient_norm = 0, float(onp.linalg.norm(net_loss.gradient()))
-    while steps < max_steps and gradient_norm >= gd_tol:
-        chunk = min(check_every, max_steps - steps)
-        training.fit(net, recording.full_batches(X, y, chunk), trainer, 1, progress=False)
-        steps += chunk
-        gradient_norm = float(onp.linalg.norm(net_loss.gradient()))
-    return net_loss, steps, gradient_norm
+def starting_points(size, units):
+    """One starting θ per run: weights N(0, init_scale²), biases 0 (as Gluon's Dense has them)."""
+    points = init_scale * rng.standard_normal((num_starts, size))
+    points[:, units * input_dim:units * (input_dim + 1)] = 0.0  # b1
+    points[:, -1] = 0.0  # b2
+    return points
 
 
-runs = []
-for start in range(num_starts):
-    net_loss, steps, gd_gradient_norm = descend(student())
-    runs_gd_loss = net_loss.value()
-    theta, norms = hessian.find_critical_point(net_loss, tol=zero_tol, grad_tol=critical_tol)
-    report = hessian.examine(net_loss.hessian(theta), zero_tol)
-    runs.append(dict(steps=steps, gd_loss=net_loss.value(), gd_gradient_norm=gd_gradient_norm,
-                     newton_iterations=len(norms) - 1, moved=float(onp.linalg.norm(theta - net_loss.get())),
-                     theta=theta, loss=net_loss.value(theta), gradient_norm=norms[-1],
-                     critical=norms[-1] < critical_tol,
-                     uphill=net_loss.value(theta) > runs_gd_loss + 1e-12 * max(1.0, runs_gd_loss),
-                     eigenvalues=report.eigenvalues, counts=report.counts, minimum_ratio=report.minimum_ratio,
-                     kind=report.kind))
-    print("start %2d: GD %4d steps, loss %.5f, ‖∇L‖ %.0e | Newton %d its, moved %.2f: loss %.5f, ‖∇L‖ %.0e, "
-          "eigenvalues −/0/+ %s, ratio %.2f, %s" % (start, steps, runs[-1]["gd_loss"], gd_gradient_norm,
-                                                    len(norms) - 1, runs[-1]["moved"], runs[-1]["loss"], norms[-1],
-                                                    report.counts, report.minimum_ratio,
-                                                    "NOT critical" if not runs[-1]["critical"] else report.kind
-                                                    + (" ABOVE where GD stopped" if runs[-1]["uphill"] else "")))
+def side_by_side(units):
+    networks = hessian.TanhNetworks(num_starts, input_dim, units)
+    networks.initialize()
+    networks.cast("float64")
+    runs = hessian.RunsLoss(networks, X, y)
+    runs.set(starting_points(networks.size, units))
+    return networks, runs
+
+
+networks, runs = side_by_side(hidden_units)
+one = hessian.BlockLoss(student(hidden_units), model.l2_loss(), X, y)
+first_row = runs.get().reshape(num_starts, -1)[0]
+same = abs(one.value(first_row) - runs.run_values()[0])
+say(f"{num_starts} networks of {networks.size} parameters (per network: "
+    + ", ".join(f"{name} {value.shape}" for name, value in networks.named(first_row).items())
+    + f"); run 0 and the Gluon network differ by {same:.1e} in loss")
 
 # %% [markdown]
-# The picture the lecture draws: training loss against minimum ratio, one dot per end point.
-# Filled dots are critical points (‖∇L‖ < `critical_tol`) no higher than where descent stopped;
-# hollow ones are where Newton's method could not get the gradient that small, or climbed above.
-# On the right, every eigenvalue of every end point (symmetric log scale: the band around 0 is
-# |λ| < 1e-6).
+# Each run takes full-batch steps (`training.fit`, `check_every` at a time) until its ‖∇L‖ is
+# below `gd_tol`; we keep where it first got there. A run still above it after `max_steps` is
+# "not reached" and left out of the verdicts.
 
 # %%
-ratio_figure = plots.minimum_ratio([r["minimum_ratio"] for r in runs], [r["loss"] for r in runs],
-                                   [r["critical"] and not r["uphill"] for r in runs], [r["eigenvalues"] for r in runs],
-                                   out_dir,
-                                   "minimum_ratio", reference=0.6,
-                                   title="%d starts, %d parameters, full-batch GD then Newton"
-                                   % (num_starts, num_parameters))
-critical_runs = [r for r in runs if r["critical"] and not r["uphill"]]  # where descent was stalling
-print("%d of %d end points are critical (‖∇L‖ < %g) and no higher than where descent stopped; %d more are critical"
-      " but above it; largest gradient norm left %.1e, largest Newton move %.2f"
-      % (len(critical_runs), num_starts, critical_tol, sum(r["critical"] and r["uphill"] for r in runs),
-         max(r["gradient_norm"] for r in runs), max(r["moved"] for r in runs)))
-print("most negative eigenvalue at any end point: %.2e; eigenvalues counted as zero in all: %d"
-      % (min(r["eigenvalues"][0] for r in runs), sum(r["counts"][1] for r in runs)))
+def descend(networks, runs, rate):
+    """Full-batch descent of all runs at once: (end points, steps each run took or None)."""
+    trainer = training.make_trainer(networks, "sgd", rate)
+    ends, steps, taken = runs.get().reshape(num_starts, -1), [None] * num_starts, 0
+    while taken < max_steps and None in steps:
+        chunk = min(check_every, max_steps - taken)
+        try:
+            training.fit(networks, recording.full_batches(X, y, chunk), trainer, 1,
+                         loss=hessian.sum_of_l2_losses, progress=False)
+        except training.DivergenceError:
+            print(f"descent diverged after about {taken + chunk} steps at lr {rate:g}: the runs "
+                  f"not yet below gd_tol are left out")
+            break
+        taken += chunk
+        rows = runs.get().reshape(num_starts, -1)
+        norms = onp.linalg.norm(runs.run_gradients(), axis=1)
+        for run in range(num_starts):
+            if steps[run] is None and onp.all(onp.isfinite(rows[run])):
+                ends[run] = rows[run]  # the latest point; final once the gradient is small
+                steps[run] = taken if norms[run] < gd_tol else None
+    return ends, steps
+
+
+ends, steps = descend(networks, runs, lr)
+print(f"{sum(s is not None for s in steps)} of {num_starts} runs reached ‖∇L‖ < {gd_tol:g}; steps: "
+      + ", ".join(str(s) for s in steps))
 
 # %% [markdown]
-# ## 6. Escaping a saddle
-# A saddle of this network that we can write down: all input weights 0, output weights 0, output
-# bias ȳ (the mean label), and hidden biases b₁ ≠ 0. The network then predicts ȳ everywhere and
-# every hidden unit outputs the constant tanh(b₁), which cannot correlate with y — so the gradient
-# of the mean loss is zero. It is the network's version of the lecture's origin: input and output
-# weights multiply, as w₁ and w₂ did. Its Hessian:
+# At each end point: the full Hessian (`RunsLoss.run_hessians`: one pair of gradients per
+# parameter gives that column of every run's Hessian), its eigenvalues, the minimum ratio and the
+# number of negative eigenvalues. These are points where the gradient is *small*, not proven
+# critical points. How far could a critical point be? If the quadratic model held, the
+# pseudo-inverse Newton step −H⁺∇L (eigenvalues with |λ| <= zero_tol left out) would land on one:
+# its length is that estimate.
 
 # %%
-saddle_net = student()
-saddle_net[0].weight.set_data(np.zeros((hidden_units, input_dim), dtype="float64"))
-saddle_net[0].bias.set_data(np.array(onp.linspace(0.5, 1.5, hidden_units), dtype="float64"))
-saddle_net[1].weight.set_data(np.zeros((1, hidden_units), dtype="float64"))
+def examine_end_points(runs, ends, steps):
+    """Per end point: loss, ‖∇L‖, eigenvalues, minimum ratio, counts, the Newton step's length."""
+    gradients, matrices = runs.run_gradients(ends), runs.run_hessians(ends)
+    reports = [hessian.examine(matrix, zero_tol) for matrix in matrices]
+    return dict(training_losses=runs.run_values(ends),
+                gradient_norms=onp.linalg.norm(gradients, axis=1),
+                minimum_ratios=onp.array([r.minimum_ratio for r in reports]),
+                negative_counts=onp.array([r.counts[0] for r in reports]),
+                zero_counts=onp.array([r.counts[1] for r in reports]),
+                most_negative=onp.array([r.eigenvalues[0] for r in reports]),
+                newton_lengths=onp.array([onp.linalg.norm(r.newton_step(g))
+                                          for r, g in zip(reports, gradients)]),
+                eigenvalues=[r.eigenvalues for r in reports], ends=ends,
+                reached=onp.array([s is not None for s in steps]), steps=steps)
+
+
+def show_end_points(points):
+    print("run  steps  training loss  ‖∇L‖     ratio  negative  zero  smallest λ  Newton step")
+    for run in range(len(points["steps"])):
+        print(f"{run:3d}  {points['steps'][run] or 'not reached':>5}  "
+              f"{points['training_losses'][run]:13.5f}  {points['gradient_norms'][run]:.1e}  "
+              f"{points['minimum_ratios'][run]:5.2f}  {points['negative_counts'][run]:8d}  "
+              f"{points['zero_counts'][run]:4d}  {points['most_negative'][run]:10.1e}  "
+              f"{points['newton_lengths'][run]:11.2f}")
+
+
+network = examine_end_points(runs, ends, steps)
+network["num_parameters"] = networks.size
+show_end_points(network)
+
+# %% [markdown]
+# Three questions for these points, each answered by a verdict. Does every end point have a way
+# down (a negative eigenvalue), as the lecture says? Are the ratios as low as the lecture's, at most
+# about 0.6? And does the ratio go with the loss — a Spearman rank correlation over all points,
+# its p-value from scipy (below 0.05 counts)?
+
+# %%
+LECTURE_RATIO = 0.6  # the lecture's largest minimum ratio
+
+
+def span(values):
+    """'a to b' for the smallest and largest of `values`, 'none' if there are none."""
+    return f"{min(values):.2f} to {max(values):.2f}" if len(values) else "none"
+
+
+def judge_ratios(points):
+    """Verdicts on the reached end points: ways down, ratios against the lecture's, trend."""
+    reached = points["reached"]
+    ratios, losses = points["minimum_ratios"][reached], points["training_losses"][reached]
+    negative = int(onp.sum(points["negative_counts"][reached] > 0))
+    rho, p_value = math.nan, math.nan
+    if len(ratios) >= 4 and onp.ptp(ratios) > 0 and onp.ptp(losses) > 0:
+        rho, p_value = (float(value) for value in stats.spearmanr(losses, ratios))
+    points.update(reached_count=int(reached.sum()), with_negative=negative, rank_correlation=rho,
+                  p_value=p_value, ratio_span=span(ratios))
+    if not reached.any():
+        return dict.fromkeys(("ways_down", "ratio_range", "loss_and_ratio"), "not measured")
+    share = negative / reached.sum()
+    ways_down = "every point" if share == 1 else "most points" if share > 0.5 else "some points"
+    ways_down = "no point" if share == 0 else ways_down
+    ratio_range = "as in the lecture" if ratios.max() <= LECTURE_RATIO else "above the lecture's"
+    loss_and_ratio = "no clear trend"
+    if math.isnan(p_value):
+        loss_and_ratio = "not measured"
+    elif p_value < 0.05:
+        loss_and_ratio = "lower ratio at higher loss" if rho < 0 else "higher ratio at higher loss"
+    return dict(ways_down=ways_down, ratio_range=ratio_range, loss_and_ratio=loss_and_ratio)
+
+
+def ratio_sentence(points, judged):
+    """The verdicts on one network's end points, in words."""
+    if judged["ways_down"] == "not measured":
+        return (f"{points['num_parameters']} parameters: no run reached ‖∇L‖ < {gd_tol:g} within "
+                f"{max_steps} steps, so there is nothing to judge.")
+    return (f"{points['num_parameters']} parameters: of {points['reached_count']} end points with "
+            f"‖∇L‖ < {gd_tol:g}, {points['with_negative']} have a negative eigenvalue "
+            f"({judged['ways_down']}); minimum ratios {points['ratio_span']} "
+            f"({judged['ratio_range']}, at most ~{LECTURE_RATIO}); loss against ratio: Spearman "
+            f"ρ = {points['rank_correlation']:.2f}, p = {points['p_value']:.2g} "
+            f"({judged['loss_and_ratio']}).")
+
+
+network_verdicts = judge_ratios(network)
+verdicts.update(network_verdicts)
+say(ratio_sentence(network, network_verdicts))
+reached = network["reached"]
+say(f"These are small-gradient points, not proven critical points: "
+    f"{network['zero_counts'][reached].sum()} eigenvalues in all count as zero, the most negative "
+    f"is {network['most_negative'][reached].min(initial=0):.1e}, and the pseudo-inverse Newton "
+    f"step, where the quadratic model puts a critical point, is "
+    f"{span(network['newton_lengths'][reached])} long.")
+
+# %% [markdown]
+# The lecture's picture: training loss against minimum ratio, one point per run (hollow: the run
+# did not reach ‖∇L‖ < `gd_tol`). On the right, every eigenvalue of every end point on a
+# symmetric log scale (the band around 0 is |λ| < `zero_tol`).
+
+# %%
+findings["figures"].append(plots.minimum_ratio(
+    {f"{networks.size} parameters": network}, out_dir, "minimum_ratio", reference=LECTURE_RATIO,
+    spectra=network["eigenvalues"], linthresh=zero_tol,
+    title=f"{num_starts} starts, full-batch descent until ‖∇L‖ < {gd_tol:g}"))
+
+# %% [markdown]
+# ## 6. The smallest network, and exact critical points
+# The same experiment with `small_hidden_units` hidden units (13 parameters at the defaults). Few
+# parameters leave few directions, and the lecture's picture may not appear: we compare the two
+# networks' ratios with a Mann-Whitney test (p below 0.05 counts).
+
+# %%
+small_networks, small_runs = side_by_side(small_hidden_units)
+small_ends, small_steps = descend(small_networks, small_runs, small_lr)
+small = examine_end_points(small_runs, small_ends, small_steps)
+small["num_parameters"] = small_networks.size
+show_end_points(small)
+small_verdicts = judge_ratios(small)
+verdicts.update({f"small_network_{name}": value for name, value in small_verdicts.items()})
+say(ratio_sentence(small, small_verdicts))
+big_ratios = network["minimum_ratios"][reached]
+small_ratios = small["minimum_ratios"][small["reached"]]
+if len(big_ratios) and len(small_ratios) and onp.ptp(onp.append(big_ratios, small_ratios)) > 0:
+    size_p = float(stats.mannwhitneyu(big_ratios, small_ratios).pvalue)
+    lower = onp.median(big_ratios) < onp.median(small_ratios)
+    verdicts["ratio_and_size"] = ("no clear difference" if size_p >= 0.05 else
+                                  "lower in the bigger network" if lower else
+                                  "higher in the bigger network")
+else:
+    size_p, verdicts["ratio_and_size"] = math.nan, "not measured"
+say(f"Median minimum ratio: {onp.median(big_ratios):.2f} with {networks.size} parameters, "
+    f"{onp.median(small_ratios):.2f} with {small_networks.size}; Mann-Whitney p = {size_p:.2g}: "
+    f"{verdicts['ratio_and_size']}.")
+findings["figures"].append(plots.minimum_ratio(
+    {f"{networks.size} parameters": network, f"{small_networks.size} parameters": small}, out_dir,
+    "minimum_ratio_by_size", reference=LECTURE_RATIO, title="Minimum ratio and network size"))
+
+# %% [markdown]
+# Is there an exact critical point near each end point, and of which kind? Newton's method
+# (`hessian.newton`, steps −H⁺∇L, halved until ‖∇L‖ falls) heads for the nearby critical point
+# of any kind, all runs at once. We give it `newton_iterations` and stop a run when an iteration
+# lowers its ‖∇L‖ by less than 1%. How far it moved says how near the critical point was.
+
+# %%
+STALL = 0.99  # an iteration leaving ‖∇L‖ above 99% of what it was ends that run's search
+newton_ends, newton_norms = hessian.newton(small_runs.run_gradients, small_runs.run_hessians,
+                                           small["ends"], tol=zero_tol, grad_tol=critical_tol,
+                                           max_iterations=newton_iterations, min_progress=STALL)
+moved = onp.linalg.norm(newton_ends - small["ends"], axis=1)
+found = onp.array([norms[-1] < critical_tol for norms in newton_norms]) & small["reached"]
+exact_kinds = [hessian.examine(m, zero_tol).kind for m in small_runs.run_hessians(newton_ends)]
+end_kinds = [hessian.classify(values, zero_tol) for values in small["eigenvalues"]]
+print("run  iterations  ‖∇L‖ before  after    moved  kind at the end point  at Newton's point")
+for run, norms in enumerate(newton_norms):
+    there = exact_kinds[run] if norms[-1] < critical_tol else "not critical"
+    print(f"{run:3d}  {len(norms) - 1:10d}  {norms[0]:11.0e}  {norms[-1]:7.0e}  {moved[run]:5.3f}  "
+          f"{end_kinds[run]:<21}  {there}")
+agree = sum(exact_kinds[run] == end_kinds[run] for run in onp.flatnonzero(found))
+share = found.sum() / max(1, small["reached"].sum())
+verdicts["exact_critical_points"] = ("found for most" if share > 0.5 else
+                                     "found for some" if share > 0 else "found for none")
+verdicts["kinds_agree"] = ("not measured" if not found.any() else "agree" if agree == found.sum()
+                           else "differ for some")
+newton_sentence = (
+    f"Newton reached ‖∇L‖ < {critical_tol:g} from {found.sum()} of {small['reached'].sum()} end "
+    f"points of the smallest network ({verdicts['exact_critical_points']}), moving "
+    f"{span(moved[found])} from where descent stopped; the kinds there and at the end points "
+    f"{verdicts['kinds_agree']} ({agree} of {found.sum()} the same).")
+say(newton_sentence)
+small.update(newton_iterations=[len(norms) - 1 for norms in newton_norms], newton_moved=moved,
+             newton_gradient_norms=[norms[-1] for norms in newton_norms], newton_found=found,
+             newton_kinds=exact_kinds, end_kinds=end_kinds)
+
+# %% [markdown]
+# ## 7. Escaping a saddle
+# A saddle of the smallest network that we can write down: all input weights 0, output weights 0,
+# output bias ȳ (the mean label), and hidden biases b₁ ≠ 0. The network then predicts ȳ everywhere
+# and every hidden unit outputs the constant tanh(b₁), which cannot correlate with y — so the
+# gradient of the mean loss is zero. It is the network's version of the lecture's origin: input
+# and output weights multiply, as w₁ and w₂ did. Its Hessian:
+
+# %%
+saddle_net = student(small_hidden_units)
+saddle_net[0].weight.set_data(np.zeros((small_hidden_units, input_dim), dtype="float64"))
+saddle_net[0].bias.set_data(np.array(onp.linspace(0.5, 1.5, small_hidden_units), dtype="float64"))
+saddle_net[1].weight.set_data(np.zeros((1, small_hidden_units), dtype="float64"))
 saddle_net[1].bias.set_data(np.array([y.mean()], dtype="float64"))
 saddle_loss = hessian.BlockLoss(saddle_net, model.l2_loss(), X, y)
 saddle = saddle_loss.get()
 saddle_report = hessian.examine(saddle_loss.hessian(), zero_tol)
 saddle_value, saddle_gradient = saddle_loss.value(), float(onp.linalg.norm(saddle_loss.gradient()))
-print("loss %.4f (½·variance of y = %.4f), ‖∇L‖ = %.1e" % (saddle_value, y.var() / 2, saddle_gradient))
-print("eigenvalues −/0/+ %s: %s; most negative %.3f" % (saddle_report.counts, saddle_report.kind,
-                                                       saddle_report.eigenvalues[0]))
+print(f"loss {saddle_value:.4f} (½·variance of y = {y.var() / 2:.4f}), "
+      f"‖∇L‖ = {saddle_gradient:.1e}")
+print(f"eigenvalues −/0/+ {saddle_report.counts}: {saddle_report.kind}; most negative "
+      f"{saddle_report.eigenvalues[0]:.3f}")
 
 # %% [markdown]
-# Four runs of `escape_steps` updates from the saddle (moved `saddle_offset` in a random direction):
-# full-batch gradient descent; the same after one step of length `escape_step` along the eigenvector
-# of the most negative eigenvalue; mini-batch SGD with batches of `batch_size`; and full-batch gradient
-# descent with momentum. A run has escaped once the full-data loss is `escape_drop` below the saddle's.
-# Mini-batch noise can help here because each example's own gradient is not zero at the saddle —
-# the output weights' gradient is (ȳ − yᵢ)·tanh(b₁), zero only on average.
+# Four runs of `escape_steps` updates from the saddle (moved `saddle_offset` in a random
+# direction): full-batch gradient descent; the same after one step of length `escape_step` along
+# the eigenvector of the most negative eigenvalue; mini-batch SGD with batches of `batch_size`;
+# and full-batch gradient descent with momentum. A run has escaped once the full-data loss is
+# `escape_drop` below the saddle's. Mini-batch noise can help here because each example's own
+# gradient is not zero at the saddle — the output weights' gradient is (ȳ − yᵢ)·tanh(b₁), zero
+# only on average.
 
 # %%
-def escape_run(start, momentum=0.0, batch_size=None):
-    """The full-data loss before each of `escape_steps` updates from `start`, and after the last."""
+def escape_run(from_theta, momentum=0.0, batch_size=None):
+    """The full-data loss before each of `escape_steps` updates from `from_theta`, and after."""
     set_seed(seed)
-    net = student()
+    net = student(small_hidden_units)
     net_loss = hessian.BlockLoss(net, model.l2_loss(), X, y)
-    net_loss.set(start)
+    net_loss.set(from_theta)
     trainer = training.make_trainer(net, "sgd", escape_lr, momentum)
     recorder = recording.Recorder(trainer, net_loss.params)  # parameters in BlockLoss's order
     if batch_size is None:
@@ -323,142 +557,185 @@ def escape_run(start, momentum=0.0, batch_size=None):
     else:
         batches = loading.data_loader(X, y, batch_size)
         num_epochs = math.ceil(escape_steps / len(batches))
-    training.fit(net, batches, trainer, num_epochs, max_steps=escape_steps, on_step=recorder, progress=False)
+    training.fit(net, batches, trainer, num_epochs, max_steps=escape_steps, on_step=recorder,
+                 progress=False)
     return net_loss.values(recorder.parameters)
 
 
 nudge = onp.random.default_rng(seed + 1).standard_normal(saddle.size)
-start = saddle + saddle_offset * nudge / onp.linalg.norm(nudge)
-escape_curves = {"gradient descent": escape_run(start),
-                 "step along u, then GD": escape_run(start + escape_step * saddle_report.escape_direction),
-                 "mini-batch SGD (B = %d)" % batch_size: escape_run(start, batch_size=batch_size),
-                 "GD + momentum %g" % momentum: escape_run(start, momentum=momentum)}
+near_saddle = saddle + saddle_offset * nudge / onp.linalg.norm(nudge)
+way_down = saddle_report.escape_direction  # None if no eigenvalue is below −zero_tol
+step_down = 0.0 if way_down is None else escape_step * way_down
+NAMES = ("gradient descent", "step along u, then GD", f"mini-batch SGD (B = {batch_size})",
+         f"GD + momentum {momentum:g}")
+ESCAPE_VERDICTS = dict(zip(NAMES[1:], ("escape_step_along_u", "escape_minibatch",
+                                       "escape_momentum")))
+escape_curves = {NAMES[0]: escape_run(near_saddle),
+                 NAMES[1]: escape_run(near_saddle + step_down),
+                 NAMES[2]: escape_run(near_saddle, batch_size=batch_size),
+                 NAMES[3]: escape_run(near_saddle, momentum=momentum)}
 
 # %%
 threshold = (1 - escape_drop) * saddle_value
 escape = {}
 for name, losses in escape_curves.items():
     below = onp.flatnonzero(losses < threshold)
+    early = losses[:len(losses) // 2] - losses[0]
     escape[name] = dict(steps=int(below[0]) if below.size else None, final_loss=float(losses[-1]),
-                        largest_change_in_first_half=float(onp.max(onp.abs(losses[:len(losses) // 2] - losses[0]))))
-    print("%-26s %s; loss after %d updates %.4f" % (name, "escaped after %d updates" % escape[name]["steps"]
-                                                     if below.size else "did not escape", escape_steps, losses[-1]))
-escape_figure = plots.loss_curves(escape_curves, out_dir, "saddle_escape", xlabel="update (1: before the first)",
-                                  ylabel="full-data loss",
-                                  logy=False, title="From the saddle (loss %.3f), lr %g" % (saddle_value, escape_lr))
+                        largest_early_change=float(onp.max(onp.abs(early))))
+gd_steps = escape[NAMES[0]]["steps"]
+verdicts["plain_descent_at_saddle"] = "stalled" if gd_steps is None else "escaped"
+for name, key in ESCAPE_VERDICTS.items():
+    steps_out = escape[name]["steps"]
+    sooner = gd_steps is None or (steps_out is not None and steps_out < gd_steps)
+    verdicts[key] = ("did not escape" if steps_out is None else
+                     "escaped sooner" if sooner else "escaped, not sooner")
+for name, key in zip(NAMES, ("plain_descent_at_saddle", *ESCAPE_VERDICTS.values())):
+    print(f"{name:<26} {verdicts[key]:<15} (update {escape[name]['steps']}); loss after "
+          f"{escape_steps} updates {escape[name]['final_loss']:.4f}")
+escape_sentence = (f"From the network's saddle: plain descent "
+                   f"{verdicts['plain_descent_at_saddle']}; "
+                   + "; ".join(f"{name} {verdicts[key]}" for name, key in ESCAPE_VERDICTS.items())
+                   + ".")
+findings["figures"].append(plots.loss_curves(
+    escape_curves, out_dir, "saddle_escape", xlabel="update (1: before the first)",
+    ylabel="full-data loss", logy=False,
+    title=f"From the saddle (loss {saddle_value:.3f}), lr {escape_lr:g}"))
 
 # %% [markdown]
-# Why momentum gets out sooner, in numbers. Near the saddle the gradient along u is λ_min times the
-# distance x along u, so gradient descent multiplies x by 1 + `escape_lr`·|λ_min| per update. With
-# momentum β, x_{k+1} = x_k + β(x_k − x_{k−1}) + `escape_lr`·|λ_min|·x_k, whose growth per update is
-# the larger root z of z² − (1 + β + `escape_lr`·|λ_min|)z + β = 0. Both start from the same tiny
-# offset and must reach the same distance, so the ratio of their escape times should be about
-# ln z / ln(1 + `escape_lr`·|λ_min|).
+# Why momentum gets out sooner, in numbers. Near the saddle the gradient along u is λ_min times
+# the distance x along u, so gradient descent multiplies x by 1 + `escape_lr`·|λ_min| per update.
+# With momentum β, x_{k+1} = x_k + β(x_k − x_{k−1}) + `escape_lr`·|λ_min|·x_k, whose growth per
+# update is the larger root z of z² − (1 + β + `escape_lr`·|λ_min|)z + β = 0. Both start from the
+# same tiny offset and must reach the same distance, so the ratio of their escape times should be
+# about ln z / ln(1 + `escape_lr`·|λ_min|).
 
 # %%
-curvature = escape_lr * abs(saddle_report.eigenvalues[0])
-gd_growth = 1 + curvature
+curvature = escape_lr * max(0.0, -saddle_report.eigenvalues[0])
 momentum_growth = max(onp.roots([1.0, -(1 + momentum + curvature), momentum]).real)
-predicted_speedup = math.log(momentum_growth) / math.log(gd_growth)
-momentum_steps = escape["GD + momentum %g" % momentum]["steps"]
-measured_speedup = (escape["gradient descent"]["steps"] / momentum_steps
-                    if escape["gradient descent"]["steps"] and momentum_steps else None)
-print("growth per update along u: gradient descent %.4f, momentum %g %.4f -> predicted speed-up %.2f, measured %s"
-      % (gd_growth, momentum, momentum_growth, predicted_speedup,
-         "%.2f" % measured_speedup if measured_speedup else "— (a run did not escape)"))
+predicted_speedup = math.log(momentum_growth) / math.log1p(curvature) if curvature > 0 else math.nan
+momentum_steps = escape[NAMES[3]]["steps"]
+measured_speedup = gd_steps / momentum_steps if gd_steps and momentum_steps else math.nan
+verdicts["momentum_speedup"] = (
+    "not measured" if math.isnan(measured_speedup * predicted_speedup) else
+    "agrees" if abs(measured_speedup / predicted_speedup - 1) < 0.2 else "does not agree")
+SAY_SPEEDUP = {"agrees": "Momentum got out {measured:.2f} times sooner; the linear prediction "
+                         "says {predicted:.2f} (within 20%).",
+               "does not agree": "Momentum got out {measured:.2f} times sooner; the linear "
+                                 "prediction says {predicted:.2f} (more than 20% apart).",
+               "not measured": "Momentum's head start is predicted to be {predicted:.2f} times; "
+                               "not measured, since a run did not get out."}
+say(SAY_SPEEDUP[verdicts["momentum_speedup"]].format(measured=measured_speedup,
+                                                     predicted=predicted_speedup))
+findings["escape"] = dict(saddle=saddle, saddle_loss=saddle_value,
+                          saddle_gradient_norm=saddle_gradient,
+                          saddle_eigenvalues=saddle_report.eigenvalues,
+                          saddle_kind=saddle_report.kind,
+                          runs=escape, predicted_speedup=predicted_speedup,
+                          measured_speedup=measured_speedup, lr=escape_lr, momentum=momentum,
+                          batch_size=batch_size, steps=escape_steps, drop=escape_drop,
+                          offset=saddle_offset)
+
+# %% [markdown]
+# ## 8. A ball with momentum rolls past a critical point
+# The lecture's picture: plain gradient descent stops wherever the gradient is zero; momentum
+# keeps the speed it had and may roll on. A one-parameter loss, L(w) = w⁴/4 − w²/2 + tilt·w: at
+# the default tilt 0.3 it has a shallow dip near w ≈ 0.79 and a deeper valley near w ≈ −1.13,
+# separated by a low ridge at w ≈ 0.34 (the gradient is zero at all three). A
+# `landscape.PositionLoss` makes the parameter itself the thing being trained, so the same
+# `Trainer` and loop move it; each ball starts at w = 2 with η = 0.1, one per β.
+
+# %%
+ridge_points = landscape.critical_points_of_double_well(tilt)  # deep valley, ridge, shallow dip
+ball_start, ball_lr, ball_steps = 2.0, 0.1, 150
+balls = {}
+for beta in ball_momenta:
+    recorder = recording.record_position(lambda w: landscape.tilted_double_well(w, tilt),
+                                         [ball_start], ball_lr, beta, num_steps=ball_steps)
+    path = recorder.parameters[:, 0]
+    crossed = bool(onp.any(path < ridge_points[1]))
+    ends_in = "dip" if path[-1] > ridge_points[1] else "valley"
+    balls[beta] = dict(path=path, final=float(path[-1]), ends_in=ends_in, crossed_ridge=crossed,
+                       final_slope=float(landscape.tilted_double_well_slope(path[-1], tilt)),
+                       story="stops in the dip" if not crossed else "rolls into the valley"
+                       if ends_in == "valley" else "crosses the ridge and rolls back into the dip")
+say(f"L(w) = w⁴/4 − w²/2 + {tilt:.2g}·w: deep valley at w = {ridge_points[0]:.3f}, ridge at "
+    f"{ridge_points[1]:.3f}, shallow dip at {ridge_points[2]:.3f}; start {ball_start}, "
+    f"η = {ball_lr}")
+for beta, ball in balls.items():
+    print(f"β = {beta:<4g} ends at w = {ball['final']:+.3f} (slope {ball['final_slope']:.1e}): "
+          f"{ball['story']}")
+slowest = balls[min(balls)]
+rolled = [beta for beta, ball in balls.items() if ball["ends_in"] == "valley"]
+verdicts["momentum_past_dip"] = ("inconclusive" if slowest["crossed_ridge"] else
+                                 "carried past" if rolled else "not carried past")
+SAY_BALL = {"carried past": "Plain descent (β = {low:g}) stops in the shallow dip; momentum β = "
+                            "{rolled} carries the ball over the ridge into the deeper valley.",
+            "not carried past": "No β tried carries the ball past the shallow dip.",
+            "inconclusive": "Even β = {low:g} rolls over the ridge: momentum's part is unclear."}
+ball_sentence = SAY_BALL[verdicts["momentum_past_dip"]].format(low=min(balls),
+                                                              rolled=", ".join(map(str, rolled)))
+say(ball_sentence)
+line = onp.linspace(-2.0, 2.1, 400)
+shown = [beta for beta in (0.0, 0.6, 0.9) if beta in balls] or list(balls)[:3]
+findings["figures"].append(plots.ball_on_curve(
+    line, landscape.tilted_double_well(line, tilt), {f"β = {b:g}": balls[b]["path"] for b in shown},
+    out_dir, "momentum_ball",
+    finals=("momentum β", list(balls), [ball["final"] for ball in balls.values()]),
+    marks={"shallow dip": ridge_points[2], "ridge": ridge_points[1],
+           "deep valley": ridge_points[0]},
+    title="Where each ball comes to rest, by momentum"))
+findings["ball"] = dict(
+    tilt=tilt, critical_points=ridge_points, rolled_through=rolled,
+    final_position={str(beta): ball["final"] for beta, ball in balls.items()},
+    stayed=[beta for beta, ball in balls.items() if not ball["crossed_ridge"]],
+    overshot_back=[beta for beta, ball in balls.items()
+                   if ball["crossed_ridge"] and ball["ends_in"] == "dip"])
 
 # %% [markdown]
 # ## What we found
+# The lecture's network, its saddle and its valley:
 
 # %%
-print("At the origin of ŷ = w₁w₂x the gradient is %s and MXNet's numerical Hessian %s the analytic "
-      "[[0, −2], [−2, 0]] (largest gap %.0e): eigenvalues %.3g and %.3g, a %s."
-      % ("zero" if not onp.any(lecture.gradient(origin)) else "NOT zero",
-         "matches" if hessian_error < 1e-8 else "does NOT match", hessian_error, eigenvalues[0], eigenvalues[1],
-         origin_report.kind))
-if loss_after_escape < lecture.value(origin) - 1e-9:
-    print("A step of %g along the eigenvector of the negative eigenvalue lowered the loss from %.3f to %.3f."
-          % (escape_step, lecture.value(origin), loss_after_escape))
-else:
-    print("A step of %g along the negative-curvature eigenvector did NOT lower the loss (%.3f -> %.3f): "
-          "the quadratic picture only holds for short steps (here below 2)."
-          % (escape_step, lecture.value(origin), loss_after_escape))
-degenerate = [label for label, p in critical_points.items() if p["kind"] == "degenerate"]
-print("Degenerate critical points (a zero eigenvalue): %s." % (", ".join(degenerate) or "none"))
+say(SAY_ORIGIN[verdicts["origin_hessian"]].format(gap=hessian_error, low=eigenvalues[0],
+                                                   high=eigenvalues[-1], kind=origin_report.kind))
+say(SAY_STEP[verdicts["step_along_u"]].format(s=escape_step, after=loss_after_escape))
+print(f"Points on the valley w₁w₂ = 1: {verdicts['valley_points']}.")
+
+# %% [markdown]
+# The minimum ratio, by the lecture's method, at two network sizes:
 
 # %%
-LECTURE_RATIO = 0.6
-if not critical_runs and any(r["critical"] for r in runs):
-    print("Minimum ratio: inconclusive — every critical point Newton's method found lies above the loss where "
-          "gradient descent stopped, so none is where a run was stalling.")
-elif not critical_runs:
-    print("Minimum ratio: inconclusive — Newton's method brought no run's ‖∇L‖ below %g (smallest %.1e), so no "
-          "end point is a critical point." % (critical_tol, min(r["gradient_norm"] for r in runs)))
-else:
-    ratios = [r["minimum_ratio"] for r in critical_runs]
-    kinds = [r["kind"] for r in critical_runs]
-    summary = ", ".join("%d %s" % (kinds.count(kind), kind) for kind in hessian.KINDS if kind in kinds)
-    if max(ratios) <= LECTURE_RATIO + 0.05:
-        print("As in the lecture, at every critical end point at most ~%.0f%% of the eigenvalues were positive "
-              "(largest %.2f): %s." % (100 * LECTURE_RATIO, max(ratios), summary))
-    else:
-        print("Unlike the lecture's ≤ ~%.0f%%, the critical end points (%s) had minimum ratios from %.2f to %.2f."
-              % (100 * LECTURE_RATIO, summary, min(ratios), max(ratios)))
-    saddles = [r["loss"] for r in critical_runs if r["kind"] == "saddle"]
-    minima = [r["loss"] for r in critical_runs if r["kind"] == "minimum"]
-    if saddles and minima:
-        print("The saddles sat at %s loss (mean %.4f) than the minima (%.4f)."
-              % ("higher" if onp.mean(saddles) > onp.mean(minima) else "lower or equal", onp.mean(saddles),
-                 onp.mean(minima)))
-print("Gradient descent alone left ‖∇L‖ at %s after %s steps; Newton's method then reached %s."
-      % (", ".join("%.0e" % r["gd_gradient_norm"] for r in runs), ", ".join(str(r["steps"]) for r in runs),
-         ", ".join("%.0e" % r["gradient_norm"] for r in runs)))
+say(ratio_sentence(network, network_verdicts))
+say(ratio_sentence(small, small_verdicts))
+print(f"Minimum ratio and network size: {verdicts['ratio_and_size']}.")
+say(newton_sentence)
+
+# %% [markdown]
+# Leaving a critical point: the network's saddle and the ball.
 
 # %%
-print("From the network's saddle (‖∇L‖ = %.0e there; runs started %s):"
-      % (saddle_gradient, "exactly at it" if saddle_offset == 0 else "%g away" % saddle_offset))
-gd_steps = escape["gradient descent"]["steps"]
-if gd_steps is None:
-    print("- plain gradient descent stalled: %d updates later the loss was still within %.0f%% of the saddle's "
-          "(largest change %.1e in the first half)." % (escape_steps, 100 * escape_drop,
-                                                        escape["gradient descent"]["largest_change_in_first_half"]))
-else:
-    print("- plain gradient descent stayed near the saddle's loss for %d updates, then got out too." % gd_steps)
-for name, e in list(escape.items())[1:]:
-    if e["steps"] is not None and (gd_steps is None or e["steps"] < gd_steps):
-        print("- %s got out after %d updates, sooner than plain gradient descent." % (name, e["steps"]))
-    elif e["steps"] is not None:
-        print("- %s got out after %d updates, NOT sooner than plain gradient descent." % (name, e["steps"]))
-    else:
-        print("- %s did NOT get out within %d updates." % (name, escape_steps))
-
-if measured_speedup is not None:
-    agrees = abs(measured_speedup / predicted_speedup - 1) < 0.2
-    print("Momentum's head start %s the linear prediction: %.2f times faster measured, %.2f predicted."
-          % ("matches" if agrees else "does NOT match (within 20%)", measured_speedup, predicted_speedup))
+say(escape_sentence)
+say(SAY_SPEEDUP[verdicts["momentum_speedup"]].format(measured=measured_speedup,
+                                                     predicted=predicted_speedup))
+say(ball_sentence)
 
 # %%
-findings = {
-    "seed": seed, "zero_tol": zero_tol, "critical_tol": critical_tol, "gd_tol": gd_tol, "escape_step": escape_step,
-    "hessian_at_origin": hessian_at_origin, "hessian_error": hessian_error, "eigenvalues": eigenvalues,
-    "escape_direction": escape_direction, "loss_after_escape": loss_after_escape, "critical_points": critical_points,
-    "network": dict(features=X, labels=y, hidden_units=hidden_units, num_parameters=num_parameters, lr=lr,
-                    max_steps=max_steps, runs=runs),
-    "saddle": dict(theta=saddle, loss=saddle_value, gradient_norm=saddle_gradient,
-                   eigenvalues=saddle_report.eigenvalues, kind=saddle_report.kind, offset=saddle_offset),
-    "escape": escape, "predicted_speedup": predicted_speedup, "measured_speedup": measured_speedup,
-    "escape_settings": dict(lr=escape_lr, momentum=momentum, batch_size=batch_size, steps=escape_steps,
-                            drop=escape_drop),
-    "figures": [surface_figure, ratio_figure, escape_figure],
-}
+findings.update(
+    num_parameters=networks.size, features=X, labels=y, hidden_units=hidden_units,
+    minimum_ratios=network["minimum_ratios"], gradient_norms=network["gradient_norms"],
+    training_losses=network["training_losses"], negative_counts=network["negative_counts"],
+    network=network, small_network=small)
 
 # %% [markdown]
 # ## Exercises
-# 1. Set `hidden_units = 8` (`--set hidden_units=8`). What happens to the number of eigenvalues
-#    counted as zero, and why might a bigger network have more flat directions?
-# 2. Raise `gd_tol` to `1e-1`: gradient descent now stops much earlier and Newton's method does more
-#    of the work. How do the kinds of critical points found change, and how far does Newton move?
+# 1. Set `hidden_units = 8` (`--set hidden_units=8`, 33 parameters). How many negative eigenvalues
+#    and how many counted as zero do the end points have now, and where do the ratios fall between
+#    the 13- and the 81-parameter networks?
+# 2. Lower `gd_tol` to `1e-4` (and raise `max_steps`): descent runs longer. Do the negative
+#    eigenvalues disappear, or do they stay — and what does the Newton step's length do?
 # 3. Run the escape with `saddle_offset = 1e-4`, then with `momentum = 0.5`. Does the predicted
 #    speed-up of momentum still match? Which of the four runs would you trust at an *exact* saddle
 #    (`saddle_offset = 0`), and why does mini-batch noise not need an offset at all?
 # 4. In section 3, try `escape_step = 2.5`. Why does the "way down" now go up?
+# 5. The ball of section 8: try `--set tilt=0.2` (a deeper dip). Which β still roll through?
