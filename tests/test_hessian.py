@@ -3,8 +3,8 @@
 Truths used: the lecture's L(w1, w2) = (1 − w1·w2)² (Hessian [[2w2², 4w1w2 − 2], [4w1w2 − 2, 2w1²]],
 [[0, −2], [−2, 0]] at the origin); linear regression's constant Hessian X̃ᵀX̃/n written out here;
 random quadratics ½wᵀAw + bᵀw (Hessian A); and a tanh MLP whose gradient is written out in float64
-NumPy and differentiated once more by the complex step (Im g(θ + i·h·e_j) / h: no subtraction, so
-exact to float64 rounding), independent of MXNet.
+NumPy and differentiated once more by the complex step (tests/oracles.py), independent of MXNet,
+for one network and for many side by side (`TanhNetworks`).
 
 Tolerances. Central differences of float64 autograd gradients with h = ε^(1/3) ≈ 6e-6: rounding
 costs about ε·|g|/h ≈ 4e-11·|g| and truncation h²/6·|∂⁴L| ≈ 6e-12·|∂⁴L|, so 1e-8 relative to the
@@ -16,6 +16,7 @@ import numpy as onp
 import pytest
 from mxnet import gluon, init, np
 from mxnet.gluon import nn
+from oracles import complex_step_hessian, lecture_hessian, mlp_gradient, mlp_loss
 
 from gluon_lessons import hessian, landscape, model
 
@@ -42,10 +43,6 @@ def lecture_loss(w1, w2, dtype="float64"):
     net[0].weight.set_data(np.array([[w1]], dtype=dtype))
     net[1].weight.set_data(np.array([[w2]], dtype=dtype))
     return hessian.BlockLoss(net, gluon.loss.L2Loss(weight=2.0), onp.ones((1, 1)), onp.ones(1))
-
-
-def lecture_hessian(w1, w2):
-    return onp.array([[2 * w2 ** 2, 4 * w1 * w2 - 2], [4 * w1 * w2 - 2, 2 * w1 ** 2]])
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -134,28 +131,6 @@ def test_hvp_of_random_quadratics(seed, dtype):
 
 # ---------------------------------------------------------------- a tanh MLP against NumPy
 
-def mlp_gradient(theta, X, y, hidden):
-    """∇ of mean ½(ŷ − y)², ŷ = W2 tanh(W1 x + b1) + b2, written out; θ in Gluon's order [W1, b1, W2, b2]."""
-    d = X.shape[1]
-    W1 = theta[:hidden * d].reshape(hidden, d)
-    b1 = theta[hidden * d:hidden * (d + 1)]
-    W2 = theta[hidden * (d + 1):hidden * (d + 2)]
-    b2 = theta[-1]
-    a = onp.tanh(X @ W1.T + b1)  # (n, hidden)
-    r = (a @ W2 + b2 - y) / len(X)  # dL/dŷ per example
-    delta = onp.outer(r, W2) * (1 - a * a)  # dL/d(pre-activation)
-    return onp.concatenate([(delta.T @ X).ravel(), delta.sum(0), a.T @ r, [r.sum()]])
-
-
-def complex_step_hessian(theta, X, y, hidden, h=1e-30):
-    columns = []
-    for j in range(len(theta)):
-        shifted = theta.astype(complex)
-        shifted[j] += 1j * h
-        columns.append(mlp_gradient(shifted, X, y, hidden).imag / h)
-    return onp.array(columns).T
-
-
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_mlp_hessian_against_complex_step_of_numpy_gradient(dtype):
     rng = onp.random.default_rng(3)
@@ -178,6 +153,83 @@ def test_mlp_hessian_against_complex_step_of_numpy_gradient(dtype):
     v = rng.standard_normal(f.size)
     assert close(f.hvp(v), truth @ v, RTOL[dtype] * onp.linalg.norm(v))
     assert hessian.examine(f.hessian(), 1e-6).kind == hessian.examine(truth, 1e-6).kind
+
+
+# ---------------------------------------------------------------- many tanh networks side by side
+
+def side_by_side(num_runs=3, input_dim=2, hidden=4, n=30, seed=6):
+    rng = onp.random.default_rng(seed)
+    X = rng.standard_normal((n, input_dim))
+    y = onp.sin(X @ onp.linspace(1.0, -0.5, input_dim))
+    networks = hessian.TanhNetworks(num_runs, input_dim, hidden)
+    networks.initialize()
+    networks.cast("float64")
+    runs = hessian.RunsLoss(networks, X, y)
+    rows = rng.normal(0, 0.8, (num_runs, networks.size))
+    runs.set(rows)
+    return runs, rows, X, y
+
+
+def test_each_row_is_the_gluon_network_with_those_weights():
+    runs, rows, X, y = side_by_side()
+    net = nn.HybridSequential()
+    net.add(nn.Dense(4, activation="tanh", in_units=2), nn.Dense(1, in_units=4))
+    net.initialize()
+    net.cast("float64")
+    one = hessian.BlockLoss(net, model.l2_loss(), X, y)
+    assert runs.run_size == one.size == 4 * (2 + 2) + 1
+    predictions = runs.net(np.array(X, dtype="float64")).asnumpy()
+    for k, row in enumerate(rows):
+        one.set(row)
+        onp.testing.assert_allclose(predictions[:, k], net(np.array(X, dtype="float64")).asnumpy().ravel(),
+                                    rtol=1e-12)
+        assert runs.run_values()[k] == pytest.approx(mlp_loss(row, X, y, 4), rel=1e-12)
+        assert close(runs.run_gradients()[k], mlp_gradient(row, X, y, 4), FLOAT64_RTOL)
+    named = runs.net.named(rows[1])
+    assert list(named) == ["w1", "b1", "w2", "b2"]
+    onp.testing.assert_array_equal(named["w1"], rows[1][:8].reshape(4, 2))
+    assert named["b2"][0] == rows[1][-1]
+
+
+def test_run_hessians_are_each_runs_hessian_by_the_complex_step():
+    runs, rows, X, y = side_by_side(num_runs=4)
+    raw = runs.run_hessians(symmetrize=False)
+    for k, row in enumerate(rows):
+        truth = complex_step_hessian(row, X, y, 4)
+        assert close(raw[k], truth, FLOAT64_RTOL)
+        assert hessian.asymmetry(raw[k]) <= FLOAT64_RTOL * max(1.0, onp.max(onp.abs(truth)))
+    # the block-diagonal shortcut against one run at a time through BlockLoss.hessian
+    one = hessian.BlockLoss(runs.net, hessian.sum_of_l2_losses, X, y)
+    onp.testing.assert_allclose(one.hessian()[:runs.run_size, :runs.run_size], runs.run_hessians()[0],
+                                atol=1e-9)
+    onp.testing.assert_array_equal(runs.get(), rows.ravel())  # the parameters were put back
+
+
+def test_newton_on_all_runs_at_once_follows_each_run_alone():
+    runs, rows, X, y = side_by_side(num_runs=3)
+    net = nn.HybridSequential()
+    net.add(nn.Dense(4, activation="tanh", in_units=2), nn.Dense(1, in_units=4))
+    net.initialize()
+    net.cast("float64")
+    one = hessian.BlockLoss(net, model.l2_loss(), X, y)
+    ends, norms = hessian.newton(runs.run_gradients, runs.run_hessians, rows, tol=1e-6, grad_tol=1e-9,
+                                 max_iterations=4)
+    for k, row in enumerate(rows):
+        alone, alone_norms = hessian.find_critical_point(one, row, tol=1e-6, grad_tol=1e-9, max_iterations=4)
+        onp.testing.assert_allclose(ends[k], alone, atol=1e-9)
+        onp.testing.assert_allclose(norms[k], alone_norms, rtol=1e-6)
+        assert norms[k][-1] == pytest.approx(onp.linalg.norm(mlp_gradient(ends[k], X, y, 4)), rel=1e-6)
+
+
+def test_newton_stops_when_it_stagnates():
+    f = lecture_loss(0.3, 0.1)
+    _, going_on = hessian.find_critical_point(f, tol=1e-6, grad_tol=1e-10)
+    # demanding a thousandfold drop per iteration: the first iteration that falls short ends it
+    _, stopped = hessian.find_critical_point(f, tol=1e-6, grad_tol=1e-10, min_progress=1e-3)
+    first_short = next(i for i in range(1, len(going_on)) if going_on[i] > 1e-3 * going_on[i - 1])
+    assert stopped == going_on[:first_short + 1] and len(stopped) < len(going_on)
+    with pytest.raises(ValueError, match="min_progress"):
+        hessian.find_critical_point(f, min_progress=0)
 
 
 # ---------------------------------------------------------------- eigen-analysis

@@ -1,20 +1,22 @@
-"""Lesson 8: the lecture's saddle, critical points of a small network, and escaping a saddle, against truths.
+"""Lesson 8: the lecture's saddle, the minimum ratio at small-gradient points, Newton's exact critical
+points, escaping a saddle and a ball with momentum, against truths.
 
-Truths: the analytic gradient and Hessian of L = (1 − w1·w2)²; for the student network, its gradient
-written out in float64 NumPy and its Hessian by the complex step (tests/test_hessian.py), both
-independent of MXNet; the label variance (the loss of predicting the mean). Tolerances: the
-lesson's Hessians are float64 central differences, good to ~1e-10 relative (test_hessian.py), so
-1e-7 relative to the largest eigenvalue leaves a margin of about 1000.
+Truths (tests/oracles.py): the analytic gradient and Hessian of L = (1 − w1·w2)²; for the tanh
+networks, the loss and gradient written out in float64 NumPy and the Hessian by the complex step,
+independent of MXNet; Spearman's ρ from ranks; the label variance (the loss of predicting the mean);
+the heavy-ball recursion for the ball. Tolerances: the lesson's Hessians are float64 central
+differences, good to ~1e-10 relative (test_hessian.py), so 1e-7 relative to the largest eigenvalue
+leaves a margin of about 1000; an eigenvalue counts by its sign only when it is 100 times the
+lesson's zero_tol away from it.
 """
 import math
 
 import numpy as onp
 import pytest
-from lesson_checks import check_figures, check_json, run_quietly
-from test_hessian import complex_step_hessian, lecture_hessian, mlp_gradient
+from lesson_checks import assert_teaching_shape, check_figures, check_json, run_quietly
+from oracles import complex_step_hessian, lecture_gradient, lecture_hessian, mlp_gradient, mlp_loss, spearman
 
-from gluon_lessons import hessian
-from gluon_lessons.lessons import runner
+from gluon_lessons import hessian, landscape, recording
 
 EIGEN_RTOL = 1e-7
 
@@ -26,140 +28,249 @@ def lesson8(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def flipped(tmp_path_factory):
-    # Settings that flip three verdicts: escape runs started 1e-4 from the saddle (plain GD now gets out
-    # within the quick 150 updates), a critical-point tolerance no float64 gradient can meet, and a step
-    # along u long enough to climb out the far side of the valley.
-    return run_quietly("critical-points", tmp_path_factory.mktemp("flipped"), saddle_offset=1e-4, critical_tol=1e-30,
-                       escape_step=2.5, num_starts=1, max_steps=250)
+    # Settings that flip verdicts: escape runs started 1e-4 from the saddle (plain descent now gets out
+    # within the quick 150 updates, so momentum's head start is measured), a step along u long enough to
+    # climb out the far side of the valley, section 5's network as small as the smallest one (its end
+    # points then mostly have no way down), Newton given no iteration, and balls too slow to leave the dip.
+    return run_quietly("critical-points", tmp_path_factory.mktemp("flipped"), saddle_offset=1e-4,
+                       escape_step=2.5, hidden_units=3, newton_iterations=0, ball_momenta=(0.0, 0.3))
 
 
 def test_the_lecture_saddle(lesson8):
-    findings, text = lesson8
-    onp.testing.assert_allclose(findings["hessian_at_origin"], [[0, -2], [-2, 0]], atol=1e-8)
-    onp.testing.assert_allclose(findings["eigenvalues"], [-2, 2], atol=1e-8)
-    u = onp.asarray(findings["escape_direction"])
+    findings, _ = lesson8
+    lecture = findings["lecture_network"]
+    onp.testing.assert_allclose(lecture["hessian_at_origin"], lecture_hessian(0, 0), atol=1e-8)
+    onp.testing.assert_allclose(lecture["eigenvalues"], [-2, 2], atol=1e-8)
+    u = onp.asarray(lecture["escape_direction"])
     assert abs(abs(u @ [1, 1]) / math.sqrt(2) - 1) < 1e-9  # ±[1, 1]/√2
-    t = findings["escape_step"] / math.sqrt(2)  # the step lands on w1 = w2 = t (or −t)
-    assert findings["loss_after_escape"] == pytest.approx((1 - t * t) ** 2, abs=1e-12)
-    assert "matches the analytic" in text and "lowered the loss from 1.000 to 0.250" in text
+    t = lecture["escape_step"] / math.sqrt(2)  # the step lands on w1 = w2 = t (or −t)
+    assert lecture["loss_after_escape"] == pytest.approx((1 - t * t) ** 2, abs=1e-12)
+    verdicts = findings["verdicts"]
+    assert verdicts["origin_hessian"] == "agrees" and verdicts["origin_kind"] == "saddle"
+    assert verdicts["step_along_u"] == "lowers the loss"
 
 
 def test_critical_points_of_the_lecture_network(lesson8):
-    findings, text = lesson8
-    points = findings["critical_points"]
-    for label, p in points.items():
+    findings, _ = lesson8
+    for label, p in findings["lecture_network"]["critical_points"].items():
         w1, w2 = p["point"]
-        gradient = -2 * (1 - w1 * w2) * onp.array([w2, w1])
-        assert p["gradient_norm"] == pytest.approx(onp.linalg.norm(gradient), abs=1e-12)
+        assert p["gradient_norm"] == pytest.approx(onp.linalg.norm(lecture_gradient(w1, w2)), abs=1e-12)
         onp.testing.assert_allclose(p["eigenvalues"], onp.linalg.eigvalsh(lecture_hessian(w1, w2)), atol=1e-8)
         on_valley = abs(w1 * w2 - 1) < 1e-12
         expected = "saddle" if (w1, w2) == (0, 0) else "degenerate" if on_valley else "not critical"
         assert p["kind"] == expected, label
-    assert "Degenerate critical points (a zero eigenvalue): (1, 1), (2, 1/2), (−1, −1)." in text
+    assert findings["verdicts"]["valley_points"] == "degenerate"
 
 
-def mlp_loss(theta, X, y, hidden):
-    """Mean ½(ŷ − y)² of the student, ŷ = W2 tanh(W1 x + b1) + b2, θ in Gluon's order [W1, b1, W2, b2]."""
-    d = X.shape[1]
-    W1, b1 = theta[:hidden * d].reshape(hidden, d), theta[hidden * d:hidden * (d + 1)]
-    W2, b2 = theta[hidden * (d + 1):hidden * (d + 2)], theta[-1]
-    return 0.5 * onp.mean((onp.tanh(X @ W1.T + b1) @ W2 + b2 - y) ** 2)
-
-
-def student_truths(findings, theta):
-    network = findings["network"]
-    X, y, hidden = network["features"], network["labels"], network["hidden_units"]
-    return mlp_gradient(theta, X, y, hidden), complex_step_hessian(theta, X, y, hidden)
-
-
-def test_network_end_points_are_what_the_lesson_says(lesson8):
-    findings, text = lesson8
-    network, tol = findings["network"], findings["zero_tol"]
-    assert network["num_parameters"] == 13
-    for run in network["runs"]:
-        gradient, truth = student_truths(findings, run["theta"])
-        assert run["gradient_norm"] == pytest.approx(onp.linalg.norm(gradient), rel=1e-3, abs=1e-13)
-        assert run["critical"] == (onp.linalg.norm(gradient) < findings["critical_tol"])
+def check_end_points(points, X, y, hidden, zero_tol, gd_tol):
+    """Every number of every end point against the NumPy oracle."""
+    assert len(points["steps"]) == len(points["ends"]) == len(points["minimum_ratios"])
+    for run, theta in enumerate(points["ends"]):
+        gradient, truth = mlp_gradient(theta, X, y, hidden), complex_step_hessian(theta, X, y, hidden)
+        assert points["gradient_norms"][run] == pytest.approx(onp.linalg.norm(gradient), rel=1e-6)
+        assert points["training_losses"][run] == pytest.approx(mlp_loss(theta, X, y, hidden), rel=1e-12)
+        assert points["reached"][run] == (points["steps"][run] is not None)
+        if points["reached"][run]:
+            assert onp.linalg.norm(gradient) < gd_tol
         values = onp.linalg.eigvalsh(truth)
-        onp.testing.assert_allclose(run["eigenvalues"], values, atol=EIGEN_RTOL * onp.abs(values).max())
-        assert run["minimum_ratio"] == hessian.minimum_ratio(values, tol)
-        assert run["kind"] == hessian.classify(values, tol)
-        assert run["gd_gradient_norm"] < findings["gd_tol"] or run["steps"] == network["max_steps"]
-        # gradient descent only goes down: a critical point above where it stopped is not where it stalled
-        loss = mlp_loss(run["theta"], network["features"], network["labels"], network["hidden_units"])
-        assert run["loss"] == pytest.approx(loss, rel=1e-9)
-        if abs(loss - run["gd_loss"]) > 1e-9 * run["gd_loss"]:  # away from the 1e-12 cut
-            assert run["uphill"] == (loss > run["gd_loss"])
-    ratios = [run["minimum_ratio"] for run in network["runs"] if run["critical"] and not run["uphill"]]
-    if ratios and max(ratios) > 0.65:
-        assert "Unlike the lecture's" in text
-    elif ratios:
-        assert "As in the lecture" in text
+        onp.testing.assert_allclose(points["eigenvalues"][run], values,
+                                    atol=EIGEN_RTOL * onp.abs(values).max())
+        clear = onp.abs(values) > 100 * zero_tol  # signs that rounding cannot flip
+        assert points["negative_counts"][run] >= onp.sum(values[clear] < 0)
+        assert points["negative_counts"][run] <= onp.sum(values < -zero_tol / 100)
+        assert points["minimum_ratios"][run] == hessian.minimum_ratio(points["eigenvalues"][run], zero_tol)
+        step = hessian.examine(truth, zero_tol).newton_step(gradient)
+        assert points["newton_lengths"][run] == pytest.approx(onp.linalg.norm(step), rel=1e-3)
+
+
+def test_end_points_of_both_networks_against_numpy(lesson8):
+    findings, _ = lesson8
+    X, y, tol = findings["features"], findings["labels"], findings["zero_tol"]
+    hidden, small_hidden = findings["hidden_units"], findings["small_hidden_units"]
+    assert findings["num_parameters"] == (X.shape[1] + 2) * hidden + 1 == 33  # quick: 8 hidden units
+    for key in ("minimum_ratios", "gradient_norms", "training_losses", "negative_counts"):
+        assert len(findings[key]) == 4  # one entry per point (quick: 4 starts)
+        onp.testing.assert_array_equal(findings[key], findings["network"][key])
+    check_end_points(findings["network"], X, y, hidden, tol, findings["gd_tol"])
+    check_end_points(findings["small_network"], X, y, small_hidden, tol, findings["gd_tol"])
+
+
+def expected_ratio_verdicts(points, lecture_ratio=0.6):
+    reached = onp.asarray(points["reached"])
+    if not reached.any():
+        return dict.fromkeys(("ways_down", "ratio_range", "loss_and_ratio"), "not measured")
+    ratios = onp.asarray(points["minimum_ratios"])[reached]
+    negative = onp.asarray(points["negative_counts"])[reached] > 0
+    ways_down = {1.0: "every point", 0.0: "no point"}.get(
+        negative.mean(), "most points" if negative.mean() > 0.5 else "some points")
+    trend = "not measured"
+    if reached.sum() >= 4 and onp.ptp(ratios) > 0:
+        trend = "no clear trend" if points["p_value"] >= 0.05 else (
+            "lower ratio at higher loss" if points["rank_correlation"] < 0 else "higher ratio at higher loss")
+    return dict(ways_down=ways_down, loss_and_ratio=trend,
+                ratio_range="as in the lecture" if ratios.max() <= lecture_ratio else "above the lecture's")
+
+
+def test_ratio_verdicts_follow_the_numbers(lesson8):
+    findings, _ = lesson8
+    verdicts, network, small = findings["verdicts"], findings["network"], findings["small_network"]
+    for name, value in expected_ratio_verdicts(network).items():
+        assert verdicts[name] == value, name
+    for name, value in expected_ratio_verdicts(small).items():
+        assert verdicts["small_network_" + name] == value, name
+    # quick, seed 0: every end point of the 33-parameter network has a way down, the 13-parameter
+    # network's have none, and the ratios are lower in the bigger network
+    assert verdicts["ways_down"] == "every point" and verdicts["small_network_ways_down"] == "no point"
+    assert verdicts["ratio_and_size"] == "lower in the bigger network"
+    assert max(network["minimum_ratios"]) < min(small["minimum_ratios"])
+
+
+def test_rank_correlation_against_ranks(tmp_path):
+    findings, _ = run_quietly("critical-points", tmp_path, num_starts=6, hidden_units=3, escape_steps=10,
+                              ball_momenta=(0.0,), newton_iterations=0)
+    for points in (findings["network"], findings["small_network"]):
+        reached = onp.asarray(points["reached"])
+        assert reached.sum() >= 4
+        rho = spearman(points["training_losses"][reached], points["minimum_ratios"][reached])
+        if len(set(points["minimum_ratios"][reached])) == reached.sum():  # no ties: plain ranks hold
+            assert points["rank_correlation"] == pytest.approx(rho, abs=1e-12)
+        for name, value in expected_ratio_verdicts(points).items():
+            prefix = "" if points is findings["network"] else "small_network_"
+            assert findings["verdicts"][prefix + name] == value
+
+
+def test_newton_finds_critical_points_and_says_how_far(lesson8):
+    findings, _ = lesson8
+    small, tol = findings["small_network"], findings["critical_tol"]
+    X, y, hidden = findings["features"], findings["labels"], findings["small_hidden_units"]
+    found = onp.asarray(small["newton_found"])
+    for run, theta in enumerate(small["newton_ends"]):
+        norm = onp.linalg.norm(mlp_gradient(theta, X, y, hidden))
+        assert small["newton_gradient_norms"][run] == pytest.approx(norm, rel=1e-3, abs=1e-13)
+        assert small["newton_moved"][run] == pytest.approx(onp.linalg.norm(theta - small["ends"][run]),
+                                                           rel=1e-12)
+        assert small["newton_iterations"][run] <= 8
+        if found[run]:
+            assert norm < 10 * tol  # exact to the tolerance, by an independent gradient
+            values = onp.linalg.eigvalsh(complex_step_hessian(theta, X, y, hidden))
+            assert small["newton_kinds"][run] == hessian.classify(values, findings["zero_tol"])
+    share = found.sum() / onp.sum(small["reached"])
+    assert findings["verdicts"]["exact_critical_points"] == (
+        "found for most" if share > 0.5 else "found for some" if share > 0 else "found for none")
+    agree = all(small["newton_kinds"][run] == small["end_kinds"][run] for run in onp.flatnonzero(found))
+    assert findings["verdicts"]["kinds_agree"] == ("agree" if agree else "differ for some")
 
 
 def test_the_network_saddle(lesson8):
     findings, _ = lesson8
-    saddle = findings["saddle"]
-    y = findings["network"]["labels"]
-    gradient, truth = student_truths(findings, saddle["theta"])
+    escape = findings["escape"]
+    X, y, hidden = findings["features"], findings["labels"], findings["small_hidden_units"]
+    gradient, truth = mlp_gradient(escape["saddle"], X, y, hidden), complex_step_hessian(escape["saddle"],
+                                                                                        X, y, hidden)
     assert onp.linalg.norm(gradient) < 1e-12  # zero up to float64 rounding
-    assert saddle["loss"] == pytest.approx(0.5 * y.var(), rel=1e-12)  # predicting the mean everywhere
+    assert escape["saddle_loss"] == pytest.approx(0.5 * y.var(), rel=1e-12)  # predicting the mean
     values = onp.linalg.eigvalsh(truth)
-    onp.testing.assert_allclose(saddle["eigenvalues"], values, atol=EIGEN_RTOL * onp.abs(values).max())
-    assert values[0] < -0.1 and values[-1] > 0.1 and saddle["kind"] == "saddle"
+    onp.testing.assert_allclose(escape["saddle_eigenvalues"], values, atol=EIGEN_RTOL * onp.abs(values).max())
+    assert values[0] < -0.1 and values[-1] > 0.1 and escape["saddle_kind"] == "saddle"
 
 
 def test_escape_results_and_their_verdicts(lesson8):
-    findings, text = lesson8
-    escape, steps = findings["escape"], findings["escape_settings"]["steps"]
-    assert escape["step along u, then GD"]["steps"] == 0
-    gd = escape["gradient descent"]
+    findings, _ = lesson8
+    runs, verdicts = findings["escape"]["runs"], findings["verdicts"]
+    assert runs["step along u, then GD"]["steps"] == 0
+    gd = runs["gradient descent"]
     # From 1e-8 away, GD's distance along u grows by 1 + lr·|λ_min| ≈ 1.1 per update: after 150
     # updates ~1e-2, a loss change of order λ·(1e-2)² — far from the 10% needed to count as escaped.
-    assert gd["steps"] is None and gd["largest_change_in_first_half"] < 1e-6
-    assert "plain gradient descent stalled" in text and findings["measured_speedup"] is None
-    for name, e in escape.items():
-        if name != "gradient descent" and e["steps"] is not None:
-            assert "%s got out after %d updates, sooner than plain gradient descent." % (name, e["steps"]) in text
-            assert e["final_loss"] < findings["saddle"]["loss"]
-    assert escape["mini-batch SGD (B = 10)"]["steps"] is not None
-    assert escape["GD + momentum 0.9"]["steps"] is not None and escape["GD + momentum 0.9"]["steps"] < steps
+    assert gd["steps"] is None and gd["largest_early_change"] < 1e-6
+    assert verdicts["plain_descent_at_saddle"] == "stalled"
+    assert math.isnan(findings["escape"]["measured_speedup"]) and verdicts["momentum_speedup"] == "not measured"
+    for name, key in [("step along u, then GD", "escape_step_along_u"),
+                      ("mini-batch SGD (B = 10)", "escape_minibatch"), ("GD + momentum 0.9", "escape_momentum")]:
+        assert runs[name]["steps"] is not None and verdicts[key] == "escaped sooner"
+        assert runs[name]["final_loss"] < findings["escape"]["saddle_loss"]
 
 
-def test_verdicts_follow_the_numbers_when_settings_flip(flipped):
-    findings, text = flipped
-    gd_steps = findings["escape"]["gradient descent"]["steps"]
-    assert gd_steps is not None and "plain gradient descent stalled" not in text
-    assert "plain gradient descent stayed near the saddle's loss for %d updates, then got out too." % gd_steps in text
-    assert "Minimum ratio: inconclusive" in text and not any(r["critical"] for r in findings["network"]["runs"])
-    t = 2.5 / math.sqrt(2)
-    assert findings["loss_after_escape"] == pytest.approx((1 - t * t) ** 2, abs=1e-12)
-    assert "did NOT lower the loss" in text
-
-
-def test_bad_settings_are_refused_with_their_name(tmp_path):
-    for name, value in [("gd_tol", -1.0), ("escape_drop", 1.5), ("batch_size", 100), ("num_starts", 0)]:
-        with pytest.raises(runner.SettingError, match=name):
-            runner.run_lesson("critical-points", quick=True, out_dir=tmp_path, settings={name: value})
-
-
-def test_figures_and_json(lesson8):
+def test_the_ball_stops_in_the_dip_without_momentum_and_rolls_through_with_it(lesson8):
     findings, _ = lesson8
-    check_figures(findings, ["error_surface", "minimum_ratio", "saddle_escape"])
-    check_json(findings)
+    ball = findings["ball"]
+    for momentum, w in ball["final_position"].items():
+        assert abs(w ** 3 - w + 0.3) < 1e-3, momentum  # every ball has come to rest at a critical point
+    dip, ridge, valley = sorted(landscape.critical_points_of_double_well(0.3), reverse=True)
+    assert ball["final_position"]["0.0"] == pytest.approx(dip, abs=1e-3)  # plain descent stays in the dip
+    assert ball["final_position"]["0.6"] == pytest.approx(valley, abs=1e-3)  # momentum carries it over
+    assert ball["final_position"]["0.9"] > ridge and ball["overshot_back"] == [0.9]  # too much: back again
+    assert ball["rolled_through"] == [0.6] and findings["verdicts"]["momentum_past_dip"] == "carried past"
+
+
+def test_ball_through_the_trainer_follows_the_heavy_ball_recursion():
+    lr, momentum, start, tilt = 0.1, 0.6, 2.0, 0.3
+    recorder = recording.record_position(lambda w: landscape.tilted_double_well(w, tilt), [start], lr, momentum,
+                                         num_steps=100)
+    w, v, path = start, 0.0, [start]
+    for _ in range(100):
+        v = momentum * v - lr * (w ** 3 - w + tilt)
+        w = w + v
+        path.append(w)
+    onp.testing.assert_allclose(recorder.parameters[:, 0], path, atol=1e-5)
+
+
+def test_verdicts_follow_the_numbers_when_settings_flip(lesson8, flipped):
+    findings, _ = flipped
+    verdicts, before = findings["verdicts"], lesson8[0]["verdicts"]
+    assert findings["escape"]["runs"]["gradient descent"]["steps"] is not None
+    assert verdicts["plain_descent_at_saddle"] == "escaped" != before["plain_descent_at_saddle"]
+    t = 2.5 / math.sqrt(2)
+    assert findings["lecture_network"]["loss_after_escape"] == pytest.approx((1 - t * t) ** 2, abs=1e-12)
+    assert verdicts["step_along_u"] == "does not" != before["step_along_u"]
+    assert findings["num_parameters"] == 13
+    assert verdicts["ways_down"] == "some points" != before["ways_down"]
+    assert verdicts["ratio_and_size"] == "no clear difference" != before["ratio_and_size"]
+    assert verdicts["exact_critical_points"] == "found for none" != before["exact_critical_points"]
+    assert verdicts["kinds_agree"] == "not measured" != before["kinds_agree"]
+    assert verdicts["momentum_past_dip"] == "not carried past" != before["momentum_past_dip"]
 
 
 def test_momentum_escapes_as_fast_as_the_linearized_dynamics_predict(flipped):
-    findings, text = flipped
+    findings, _ = flipped
     # Along the saddle's most negative eigenvector (eigenvalue from the complex-step oracle) GD multiplies
     # the distance by 1 + lr·|λ| per update; heavy ball by the larger root of z² − (1 + β + lr·|λ|)z + β.
-    values = onp.linalg.eigvalsh(student_truths(findings, findings["saddle"]["theta"])[1])
-    settings = findings["escape_settings"]
-    a, beta = settings["lr"] * abs(values[0]), settings["momentum"]
+    escape = findings["escape"]
+    truth = complex_step_hessian(escape["saddle"], findings["features"], findings["labels"],
+                                 findings["small_hidden_units"])
+    a, beta = escape["lr"] * abs(onp.linalg.eigvalsh(truth)[0]), escape["momentum"]
     z = (1 + beta + a + math.sqrt((1 + beta + a) ** 2 - 4 * beta)) / 2
     predicted = math.log(z) / math.log(1 + a)
-    assert findings["predicted_speedup"] == pytest.approx(predicted, rel=1e-6)
+    assert escape["predicted_speedup"] == pytest.approx(predicted, rel=1e-6)
     # The ratio of escape times matches only up to the transients (momentum starts at rest) and the
     # non-linear last stretch, both a few updates out of ~40 and ~110: 20% covers them.
-    assert findings["measured_speedup"] == pytest.approx(predicted, rel=0.2)
-    assert "Momentum's head start matches the linear prediction" in text
+    assert escape["measured_speedup"] == pytest.approx(predicted, rel=0.2)
+    assert findings["verdicts"]["momentum_speedup"] == "agrees"
+
+
+def test_descent_that_cannot_reach_the_tolerance_is_reported_not_reached(tmp_path):
+    findings, text = run_quietly("critical-points", tmp_path, num_starts=2, max_steps=50, gd_tol=1e-6,
+                                 escape_steps=10, ball_momenta=(0.0,), newton_iterations=1)
+    assert not any(findings["network"]["reached"]) and not any(findings["small_network"]["reached"])
+    for prefix in ("", "small_network_"):
+        for name in ("ways_down", "ratio_range", "loss_and_ratio"):
+            assert findings["verdicts"][prefix + name] == "not measured"
+    assert findings["verdicts"]["ratio_and_size"] == "not measured"
+    assert "no run reached ‖∇L‖ < 1e-06 within 50 steps" in text
+
+
+@pytest.mark.parametrize("name, value", [
+    ("zero_tol", 3.0), ("escape_lr", 1e-17), ("label_noise", 1e308), ("label_noise", -1.0),
+    ("num_starts", 10**12), ("max_steps", 10**12), ("escape_steps", 10**12), ("hidden_units", 0),
+    ("gd_tol", -1.0), ("escape_drop", 1.5), ("batch_size", 100), ("tilt", 0.5), ("init_scale", 1e308),
+    ("ball_momenta", (0.5, 1.5)), ("small_hidden_units", 30)])
+def test_bad_settings_are_refused_with_their_name(tmp_path, name, value):
+    with pytest.raises(ValueError, match=name):
+        run_quietly("critical-points", tmp_path, **{name: value})
+
+
+def test_figures_json_and_teaching_shape(lesson8):
+    findings, text = lesson8
+    check_figures(findings, ["error_surface", "minimum_ratio", "minimum_ratio_by_size", "saddle_escape",
+                             "momentum_ball"])
+    check_json(findings)
+    assert_teaching_shape("critical-points", findings, text)

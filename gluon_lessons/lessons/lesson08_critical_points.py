@@ -468,9 +468,8 @@ if len(big_ratios) and len(small_ratios) and onp.ptp(onp.append(big_ratios, smal
                                   "higher in the bigger network")
 else:
     size_p, verdicts["ratio_and_size"] = math.nan, "not measured"
-say(f"Median minimum ratio: {onp.median(big_ratios):.2f} with {networks.size} parameters, "
-    f"{onp.median(small_ratios):.2f} with {small_networks.size}; Mann-Whitney p = {size_p:.2g}: "
-    f"{verdicts['ratio_and_size']}.")
+say(f"Minimum ratios: {span(big_ratios)} with {networks.size} parameters, {span(small_ratios)} "
+    f"with {small_networks.size}; Mann-Whitney p = {size_p:.2g}: {verdicts['ratio_and_size']}.")
 findings["figures"].append(plots.minimum_ratio(
     {f"{networks.size} parameters": network, f"{small_networks.size} parameters": small}, out_dir,
     "minimum_ratio_by_size", reference=LECTURE_RATIO, title="Minimum ratio and network size"))
@@ -507,7 +506,8 @@ newton_sentence = (
     f"{span(moved[found])} from where descent stopped; the kinds there and at the end points "
     f"{verdicts['kinds_agree']} ({agree} of {found.sum()} the same).")
 say(newton_sentence)
-small.update(newton_iterations=[len(norms) - 1 for norms in newton_norms], newton_moved=moved,
+small.update(newton_ends=newton_ends, newton_iterations=[len(norms) - 1 for norms in newton_norms],
+             newton_moved=moved,
              newton_gradient_norms=[norms[-1] for norms in newton_norms], newton_found=found,
              newton_kinds=exact_kinds, end_kinds=end_kinds)
 
@@ -723,6 +723,7 @@ say(ball_sentence)
 # %%
 findings.update(
     num_parameters=networks.size, features=X, labels=y, hidden_units=hidden_units,
+    small_hidden_units=small_hidden_units,
     minimum_ratios=network["minimum_ratios"], gradient_norms=network["gradient_norms"],
     training_losses=network["training_losses"], negative_counts=network["negative_counts"],
     network=network, small_network=small)
