@@ -328,8 +328,8 @@ def descend(networks, runs, rate):
 
 
 ends, steps = descend(networks, runs, lr)
-print(f"{sum(s is not None for s in steps)} of {num_starts} runs reached ‖∇L‖ < {gd_tol:g}; steps: "
-      + ", ".join(str(s) for s in steps))
+say(f"{sum(s is not None for s in steps)} of {num_starts} runs reached ‖∇L‖ < {gd_tol:g}; steps: "
+    + ", ".join(str(s or "not reached") for s in steps))
 
 # %% [markdown]
 # At each end point: the full Hessian (`RunsLoss.run_hessians`: one pair of gradients per
