@@ -13,46 +13,68 @@ import mxnet as mx
 import numpy as onp
 from mxnet import gluon
 
+from . import checks
+
 RPROP_DEFAULTS = dict(initial_step=0.01, eta_plus=1.2, eta_minus=0.5, step_min=1e-6, step_max=50.0)
 
 
-def _positive_number(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, onp.floating, onp.integer)):
-        raise TypeError("%s must be a number, got %r" % (name, value))
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError("%s must be a finite number > 0, got %r" % (name, value))
-    return float(value)
+def _first_step(initial_step, learning_rate):
+    """The first step size, given as `initial_step`, as `learning_rate`, or as both when they agree."""
+    if initial_step is None and learning_rate is None:
+        return RPROP_DEFAULTS["initial_step"]
+    if initial_step is None:
+        return checks.positive("learning_rate", learning_rate)
+    initial_step = checks.positive("initial_step", initial_step)
+    if learning_rate is not None and checks.positive("learning_rate", learning_rate) != initial_step:
+        raise ValueError(f"initial_step and learning_rate both name rprop's first step size: give one, "
+                         f"or the same number twice, got {initial_step!r} and {learning_rate!r}")
+    return initial_step
 
 
 @mx.optimizer.register
 class Rprop(mx.optimizer.Optimizer):
-    """Resilient backpropagation: each weight moves by its own step against the *sign* of its gradient.
+    """iRprop− (Igel & Hüsken 2000): each weight moves by its own step against the *sign* of its gradient.
 
     Per element: the step grows by `eta_plus` while the gradient keeps its sign, shrinks by `eta_minus`
     when it flips, and stays within [`step_min`, `step_max`]; after a flip the gradient counts as 0 for
-    one step (no move, and the next step neither grows nor shrinks). Steps start at `initial_step`
-    (times the parameter's `lr_mult`), which is also what `learning_rate` reports; there is no other
-    learning rate. `wd` adds `wd * weight` to the gradient before its sign is taken.
+    one step (no move, and the next step neither grows nor shrinks), and the last move is not undone.
+    PyTorch's `torch.optim.Rprop` is the same rule. Riedmiller & Braun's original Rprop (1993) also
+    takes the last move back after a flip ("weight backtracking").
+
+    Steps start at `initial_step` (times the parameter's `lr_mult`). `learning_rate`, the name every
+    MXNet optimizer takes (PyTorch's Rprop calls it `lr`), is the same number: give either, or both when
+    they agree. So `gluon.Trainer(params, 'rprop', {'learning_rate': 0.01})`, `trainer.learning_rate`
+    and `trainer.set_learning_rate(...)` work; as in PyTorch, a new learning rate is the first step of
+    weights not yet updated (a step, once adapted, is the weight's own). There is no schedule.
+    `wd` adds `wd * weight` to the gradient before its sign is taken.
     State per weight: (sign of the last gradient used, 0 after a flip; step sizes), on the weight's device.
     """
 
-    def __init__(self, initial_step=RPROP_DEFAULTS["initial_step"], eta_plus=RPROP_DEFAULTS["eta_plus"],
+    def __init__(self, initial_step=None, eta_plus=RPROP_DEFAULTS["eta_plus"],
                  eta_minus=RPROP_DEFAULTS["eta_minus"], step_min=RPROP_DEFAULTS["step_min"],
-                 step_max=RPROP_DEFAULTS["step_max"], **kwargs):
-        if "learning_rate" in kwargs or "lr_scheduler" in kwargs:
-            raise ValueError("rprop has no learning rate or schedule: give initial_step (the first step size)")
-        initial_step = _positive_number("initial_step", initial_step)
-        self.eta_plus = _positive_number("eta_plus", eta_plus)
-        self.eta_minus = _positive_number("eta_minus", eta_minus)
-        self.step_min = _positive_number("step_min", step_min)
-        self.step_max = _positive_number("step_max", step_max)
-        if not self.eta_minus < 1 < self.eta_plus:
-            raise ValueError("need 0 < eta_minus < 1 < eta_plus, got eta_minus=%r, eta_plus=%r" % (eta_minus, eta_plus))
-        if not self.step_min <= initial_step <= self.step_max:
-            raise ValueError("initial_step must lie in [step_min, step_max] = [%g, %g], got %r"
-                             % (self.step_min, self.step_max, initial_step))
+                 step_max=RPROP_DEFAULTS["step_max"], learning_rate=None, **kwargs):
+        if kwargs.get("lr_scheduler") is not None:
+            raise ValueError("rprop takes no lr_scheduler: its steps adapt by themselves, and "
+                             "learning_rate (initial_step) is only the first step size")
+        initial_step = _first_step(initial_step, learning_rate)
+        self.eta_plus = checks.number("eta_plus", eta_plus, 1.0, low_open=True)
+        self.eta_minus = checks.number("eta_minus", eta_minus, 0.0, 1.0, low_open=True, high_open=True)
+        self.step_min = checks.positive("step_min", step_min)
+        self.step_max = checks.number("step_max", step_max, self.step_min)
+        self._check_first_step(initial_step)
         super().__init__(learning_rate=initial_step, **kwargs)
         self._tables = {}
+
+    def _check_first_step(self, first):
+        if not self.step_min <= first <= self.step_max:
+            raise ValueError(f"initial_step (learning_rate) must lie in [step_min, step_max] = "
+                             f"[{self.step_min:g}, {self.step_max:g}], got {first!r}")
+
+    def set_learning_rate(self, lr):
+        """The first step of weights not updated yet (`Trainer.set_learning_rate` calls this)."""
+        lr = checks.positive("learning_rate", lr)
+        self._check_first_step(lr)
+        super().set_learning_rate(lr)
 
     def create_state(self, index, weight):
         previous_sign = mx.nd.zeros(weight.shape, ctx=weight.context, dtype=weight.dtype)
@@ -114,61 +136,91 @@ def step_sizes(trainer, param, device=0):
     raise ValueError("step_sizes knows rprop, rmsprop, sgd and nag, not %s" % type(optimizer).__name__)
 
 
-class StepSizeRecorder:
-    """An `on_step` callback keeping `step_sizes` of `params` after every update, one flat row per update."""
+class RunRecorder:
+    """An `on_step` callback copying, after the updates numbered in `record_at` (all when None), the
+    parameters, `step_sizes` and, if asked, the batch's mean gradient: flat rows in the order of `params`.
 
-    def __init__(self, trainer, params):
+    Reading values from the device waits for MXNet to finish the update, so recording fewer updates is
+    faster: a few hundred rows draw a figure as well as thousands.
+    """
+
+    def __init__(self, trainer, params, record_at=None, gradients=False):
         self.trainer, self.params = trainer, list(params)
-        self._rows = []
+        self.record_at = None if record_at is None else set(int(update) for update in record_at)
+        self.updates, self.parameters, self.step_sizes = [], [], []
+        self.gradients = [] if gradients else None
+        self.num_updates = 0
 
     def __call__(self, info):
-        self._rows.append(onp.concatenate([step_sizes(self.trainer, p) for p in self.params]))
+        self.num_updates = info.global_step
+        if self.record_at is not None and info.global_step not in self.record_at:
+            return
+        self.updates.append(info.global_step)
+        self.parameters.append(_flat(p.data() for p in self.params))
+        self.step_sizes.append(onp.concatenate([step_sizes(self.trainer, p) for p in self.params]))
+        if self.gradients is not None:
+            self.gradients.append(_flat(p.grad() for p in self.params) / info.batch_size)
 
-    @property
-    def steps(self):
-        return onp.array(self._rows)
+
+def _flat(arrays):
+    return onp.concatenate([a.asnumpy().astype(onp.float64).ravel() for a in arrays])
 
 
 @dataclasses.dataclass
 class RecordedRun:
-    """What `record_run` saw, one row per update; parameters are [w..., b], row 0 the start."""
+    """What `record_run` saw; parameters are [w..., b]. Row i of `step_sizes` (and `gradients`) belongs
+    to update `updates[i]`, row i + 1 of `parameters` too (row 0: the start)."""
 
-    parameters: onp.ndarray  # (updates + 1, d + 1)
-    gradients: onp.ndarray  # (updates, d + 1): the mean gradient of each update's batch (None if not recorded)
-    step_sizes: onp.ndarray  # (updates, d + 1): `step_sizes` after each update
+    updates: onp.ndarray  # (rows,) update numbers, 1-based
+    parameters: onp.ndarray  # (rows + 1, d + 1)
+    step_sizes: onp.ndarray  # (rows, d + 1): `step_sizes` after each recorded update
+    gradients: onp.ndarray  # (rows, d + 1): the mean gradient of each recorded update's batch, or None
+    final: onp.ndarray  # (d + 1,) where the run ended (where the guard stopped it, if it diverged)
+    num_updates: int  # updates made (fewer than asked when the guard stopped it; None if not counted)
     batch_size: int
     diverged: bool
     message: str = None  # the DivergenceError's text when the run diverged
 
 
 def record_run(features, labels, optimizer, optimizer_params, num_steps, batch_size=None, seed=0, ctx=None,
-               gradients=False):
+               gradients=False, record_at=None):
     """`Dense(1)` trained by `training.fit` with `gluon.Trainer(params, optimizer, optimizer_params)` for
     `num_steps` updates on full batches (`batch_size=None`, one update per epoch) or shuffled mini-batches,
-    recording parameters, step sizes and, if asked, batch gradients after every update; a `DivergenceError`
-    ends the run and is reported, not raised (lesson 10)."""
+    recording parameters, step sizes and, if asked, batch gradients after the updates in `record_at`
+    (every update when None; `()` records none). A `DivergenceError` ends the run and is reported, not
+    raised (lesson 10)."""
     from . import loading, model, recording, training  # not at the top: see the module's docstring
     from .seeding import set_seed
 
     if not isinstance(optimizer, str):
-        raise TypeError("optimizer must be an optimizer's name such as 'rprop', got %r" % (optimizer,))
-    num_steps = loading.check_count(num_steps, "num_steps")
+        raise ValueError(f"optimizer must be an optimizer's name such as 'rprop', got {optimizer!r}")
+    num_steps = checks.integer("num_steps", num_steps, 1)
     features = onp.asarray(features, dtype=onp.float32)
     set_seed(seed)
     net = model.linear_regression(ctx, num_inputs=features.shape[1], hybrid=True)
     trainer = gluon.Trainer(net.collect_params(), optimizer, dict(optimizer_params))
     params = recording.dense_parameters(net)
-    recorder, sizes = recording.Recorder(trainer, params, gradients=gradients), StepSizeRecorder(trainer, params)
+    start = _flat(p.data() for p in params)
+    recorder = RunRecorder(trainer, params, record_at, gradients)
     if batch_size is None:
         batches, num_epochs = recording.full_batches(features, labels, 1, "float32", ctx), num_steps
     else:
         batches = loading.ShuffledBatches(features, labels, batch_size, ctx=ctx)
         num_epochs = math.ceil(num_steps / len(batches))
+    on_step = None if record_at is not None and not recorder.record_at else recorder  # () costs nothing
     try:
-        training.fit(net, batches, trainer, num_epochs, on_step=lambda info: (recorder(info), sizes(info)),
-                     max_steps=num_steps, progress=False)
+        training.fit(net, batches, trainer, num_epochs, on_step=on_step, max_steps=num_steps, progress=False)
         diverged, message = False, None
     except training.DivergenceError as error:
         diverged, message = True, str(error)
-    return RecordedRun(recorder.parameters, recorder.gradients if gradients else None, sizes.steps,
+    width = len(start)
+    if on_step is not None:
+        num_updates = recorder.num_updates
+    else:
+        num_updates = None if diverged else num_steps
+    return RecordedRun(onp.array(recorder.updates, dtype=int),
+                       onp.vstack([start] + recorder.parameters),
+                       onp.array(recorder.step_sizes).reshape(-1, width),
+                       None if recorder.gradients is None else onp.array(recorder.gradients).reshape(-1, width),
+                       _flat(p.data() for p in params), num_updates,
                        len(features) if batch_size is None else batch_size, diverged, message)

@@ -487,12 +487,14 @@ def paired_runs(measures, out_dir, name="small_vs_large", groups=("small batch",
 
 
 def step_size_panels(panels, weight_names, out_dir, name="step_sizes"):
-    """Per-weight step sizes against the update, one panel per run (title -> (updates, weights) array) (lesson 10)."""
+    """Per-weight step sizes against the update, log-log, one panel per run; title -> (update numbers,
+    (updates, weights) array of step sizes) (lesson 10)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
-    for ax, (title, steps) in zip(axes[0], panels.items()):
+    for ax, (title, (updates, steps)) in zip(axes[0], panels.items()):
         steps = onp.asarray(steps, dtype=float)
         for j, weight in enumerate(weight_names):
-            ax.plot(onp.arange(1, len(steps) + 1), steps[:, j], label=weight)
+            ax.plot(onp.asarray(updates), steps[:, j], label=weight)
+        ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("update")
         ax.set_title(title, fontsize=10)

@@ -127,18 +127,58 @@ def test_two_devices_update_alike(update_on_kvstore):
     (dict(eta_minus=1.0), "eta_minus"),
     (dict(eta_plus=0.9), "eta_plus"),
     (dict(initial_step=100.0), "initial_step"),
+    (dict(learning_rate=100.0), "learning_rate"),
     (dict(step_min=-1.0), "step_min"),
-    (dict(learning_rate=0.1), "initial_step"),
+    (dict(step_min=1e-320), "step_min"),  # float32 holds no positive number below 1.2e-38 but 0
     (dict(step_max=float("inf")), "step_max"),
+    (dict(step_max=1e39), "step_max"),
+    (dict(step_min=0.5, step_max=0.1), "step_max"),
+    (dict(initial_step=0.1, learning_rate=0.2), "initial_step and learning_rate"),
+    (dict(lr_scheduler=mx.lr_scheduler.FactorScheduler(10)), "lr_scheduler"),
+    (dict(initial_step="0.1"), "initial_step"),
+    (dict(learning_rate=True), "learning_rate"),
 ])
 def test_bad_settings_are_refused(settings, word):
     with pytest.raises(ValueError, match=word):
         mx.optimizer.create("rprop", **settings)
 
 
-def test_wrong_type_is_a_type_error():
-    with pytest.raises(TypeError, match="initial_step"):
-        mx.optimizer.create("rprop", initial_step="0.1")
+def test_learning_rate_is_the_first_step_by_either_name():
+    # MXNet's name (learning_rate), the explicit one (initial_step), or both when they agree: the same
+    # rule, checked against the NumPy reference; the Trainer reports the number as its learning rate.
+    start = [0.5, -0.5, 0.0, 1.0]
+    expected = reference_rprop(GRADIENTS, start, **SETTINGS)
+    other = {key: value for key, value in SETTINGS.items() if key != "initial_step"}
+    for first in ({"learning_rate": 0.1}, {"initial_step": 0.1}, {"initial_step": 0.1, "learning_rate": 0.1}):
+        after, trainer = drive(GRADIENTS, [mx.cpu(0)], dict(other, **first), start=start)
+        onp.testing.assert_allclose(after[:, 0], expected, atol=1e-12)
+        assert trainer.learning_rate == 0.1
+    assert mx.optimizer.create("rprop").learning_rate == optimizers.RPROP_DEFAULTS["initial_step"]
+
+
+def test_set_learning_rate_sets_the_first_step_of_weights_not_yet_updated():
+    # As PyTorch's Rprop: the learning rate is where each weight's step starts; once a weight has been
+    # updated its step is its own. First step 0.05 after set_learning_rate, then 0.05 * 1.2.
+    param = gluon.Parameter("w", shape=(1,), dtype="float64")
+    param.initialize(mx.init.Constant(0.0), ctx=mx.cpu(0))
+    trainer = gluon.Trainer([param], "rprop", {"learning_rate": 0.01})
+    trainer.set_learning_rate(0.05)
+    assert trainer.learning_rate == 0.05
+
+    def step():
+        with autograd.record():
+            loss = (param.data() * np.array([1.0], dtype="float64")).sum()
+        loss.backward()
+        trainer.step(1)
+        return float(param.data().asnumpy()[0])
+
+    assert step() == pytest.approx(-0.05, abs=1e-12)
+    trainer.set_learning_rate(1.0)  # the weight's step (now 0.05) is adapted from here on, not reset
+    assert step() == pytest.approx(-0.05 - 0.06, abs=1e-12)
+    with pytest.raises(ValueError, match="learning_rate"):
+        trainer.set_learning_rate(1e-320)
+    with pytest.raises(ValueError, match="step_min, step_max"):
+        trainer.set_learning_rate(100.0)
 
 
 @pytest.fixture(scope="module")
