@@ -4,6 +4,8 @@ the house prices through `kvstore='dist_sync'`, and the same global batches in o
 Lesson 11 launches the workers (`gluon_lessons.shell.worker` is the program each runs) and checks
 that they end where one process training on the same global batches ends.
 """
+import time
+
 import mxnet as mx
 import numpy as onp
 from mxnet import gluon, np, npx
@@ -88,22 +90,58 @@ def train_one_process(data, num_workers, batch_size=10, lr=0.03, momentum=0.0, o
                 num_epochs, seed, ctx or mx.cpu(), used)
 
 
-def train_worker(data, kv, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3, seed=0):
+def train_worker(data, kv, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3, seed=0,
+                 slow_rank=None, slow_ms=0.0, time_one_process=False):
     """Train on this worker's shard through `kv`; the servers sum the N gradients of each step.
 
     The optimizer runs on the servers with `rescale_grad = 1/N`, and `fit` steps with this worker's B/N
     rows, so each update is the mean gradient over the global batch of B rows, as in one process.
+    Returns (weight, bias, history, alone); `alone` is None unless `time_one_process` (lesson 11):
+    then after each epoch the workers wait for each other, worker 0 trains one epoch of the same
+    global batches alone on a copy of its own, and they wait again, so the distributed epochs and
+    the one-process epochs are timed in turn; worker 0's `alone` is (weight, bias, seconds per epoch).
+    Worker `slow_rank` sleeps `slow_ms` milliseconds after each of its steps (does the store wait?).
     """
     rank, num_workers = kv.rank, kv.num_workers
     check_sharding(data.num_examples, num_workers, batch_size)
     training.check_hyperparameters(lr, momentum, num_epochs, optimizer)
+    ctx, rows = mx.cpu(), shard(data.num_examples, rank, num_workers)
+    net = _hybrid_net(data, seed, ctx)
+    params = {"learning_rate": lr, "momentum": momentum, "rescale_grad": 1.0 / num_workers}
+    trainer = gluon.Trainer(net.collect_params(), optimizer, params, kvstore=kv)
+    batches = EpochBatches(data.features, data.labels, lambda epoch: worker_batches(
+        data.num_examples, rank, num_workers, batch_size, seed, epoch), ctx)
+    pause = (lambda info: time.sleep(slow_ms / 1000)) if rank == slow_rank and slow_ms > 0 else None
+    alone = time_one_process and rank == 0
+    if alone:  # one process from the same start, on the global batches (as `train_one_process`)
+        alone_net = _hybrid_net(data, seed, ctx)
+        alone_trainer, alone_seconds = training.make_trainer(alone_net, optimizer, lr, momentum), []
+        alone_batches = EpochBatches(data.features, data.labels, lambda epoch: global_batches(
+            data.num_examples, num_workers, batch_size, seed, epoch), ctx)
+    history = training.History(path="steps")
+    for _ in range(num_epochs):  # one `fit` per epoch: the epochs of one process go in between
+        part = training.fit(net, batches, trainer, 1, ctx=[ctx], hybridize=False, on_step=pause,
+                            eval_data=(data.features[rows], data.labels[rows]))
+        history.epoch_loss += part.epoch_loss
+        history.step_loss += part.step_loss
+        history.seconds_per_epoch += part.seconds_per_epoch
+        history.start_loss = part.start_loss if history.start_loss is None else history.start_loss
+        if time_one_process:
+            kv._barrier()  # every worker has finished this epoch
+            if alone:
+                part = training.fit(alone_net, alone_batches, alone_trainer, 1, ctx=[ctx], hybridize=False)
+                alone_seconds += part.seconds_per_epoch
+            kv._barrier()  # worker 0 has finished its epoch alone
+    weight, bias = model.extract_weights(net)
+    return weight, bias, history, (*model.extract_weights(alone_net), alone_seconds) if alone else None
 
-    def trainer_of(net):
-        params = {"learning_rate": lr, "momentum": momentum, "rescale_grad": 1.0 / num_workers}
-        return gluon.Trainer(net.collect_params(), optimizer, params, kvstore=kv)
 
-    return _fit(data, lambda epoch: worker_batches(data.num_examples, rank, num_workers, batch_size, seed, epoch),
-                trainer_of, num_epochs, seed, mx.cpu(), shard(data.num_examples, rank, num_workers))
+def _hybrid_net(data, seed, ctx):
+    """`Dense(1)` from `seed`, compiled once (its `fit` calls then share the graph)."""
+    set_seed(seed)
+    net = model.linear_regression(ctx, num_inputs=data.num_features, hybrid=True)
+    net.hybridize(static_alloc=True, static_shape=True)
+    return net
 
 
 def launch_phases(results, launched):

@@ -525,29 +525,50 @@ def excess_loss_curves(curves, out_dir, name="loss_curves", diverged=(), title=N
     return save(fig, out_dir, name)
 
 
-def parallel_times(device_seconds, worker_phases, one_process_seconds, out_dir, name="parallel_times"):
-    """Seconds per epoch against devices in one process and against worker processes, and where each launch's
-    wall time went (lesson 11). `device_seconds`: devices -> s/epoch; `worker_phases`: workers -> dict with
-    `epoch`, `startup`, `training`, `shutdown` seconds; `one_process_seconds`: one device, dashed."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    devices = sorted(device_seconds)
-    left.plot(devices, [device_seconds[k] for k in devices], "o-", label="CPU devices, one process")
-    workers = sorted(worker_phases)
-    left.plot(workers, [worker_phases[n]["epoch"] for n in workers], "s-", label="worker processes, dist_sync")
-    left.axhline(one_process_seconds, linestyle="--", color="grey", label="one process, one device")
-    left.set_xticks(sorted(set(devices) | set(workers)))
-    left.set_ylim(bottom=0)
-    left.set_xlabel("devices or workers sharing one global batch")
-    left.set_ylabel("seconds per epoch")
-    left.legend(fontsize=8)
-    bottom = onp.zeros(len(workers))
-    for part, label in (("startup", "start-up"), ("training", "training"), ("shutdown", "shutdown")):
-        values = onp.array([worker_phases[n][part] for n in workers], dtype=float)
-        right.bar([str(n) for n in workers], values, bottom=bottom, label=label)
-        bottom += values
-    right.set_xlabel("workers (+ 1 scheduler + servers)")
-    right.set_ylabel("wall seconds of one launch")
-    right.legend(fontsize=8)
+def parallel_times(device_seconds, launch_seconds, launch_phases, out_dir, name="parallel_times"):
+    """Lesson 11's timings, one titled panel each: seconds per epoch against the devices of one process
+    (`device_seconds`: devices -> timed epochs; median, bars to the range); inside a launch, a worker
+    epoch against an epoch of one process (`launch_seconds`: label -> timed epochs, or None); where each
+    launch's wall time went (`launch_phases`: label -> `startup`, `training`, `shutdown` seconds)."""
+    panels = 1 + (launch_seconds is not None) + bool(launch_phases)
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.8), squeeze=False)
+    axes = list(axes[0])
+
+    def median_and_range(ax, positions, series):
+        medians = onp.array([onp.median(s) for s in series])
+        low = medians - onp.array([min(s) for s in series])
+        high = onp.array([max(s) for s in series]) - medians
+        ax.errorbar(positions, medians, yerr=[low, high], fmt="o", capsize=4)
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("seconds per epoch")
+
+    left = axes.pop(0)
+    counts = sorted(device_seconds)
+    median_and_range(left, counts, [device_seconds[k] for k in counts])
+    left.set_xticks(counts)
+    left.set_xlabel("CPU devices sharing each global batch")
+    left.set_title("One process: median and range of the timed epochs", fontsize=9)
+    if launch_seconds is not None:
+        middle = axes.pop(0)
+        labels = list(launch_seconds)
+        median_and_range(middle, range(len(labels)), [launch_seconds[label] for label in labels])
+        middle.set_xticks(range(len(labels)))
+        middle.set_xticklabels(labels)
+        middle.set_xlim(-0.5, len(labels) - 0.5)
+        middle.set_title("Inside the launch, interleaved epochs", fontsize=9)
+    if launch_phases:
+        right = axes.pop(0)
+        labels = list(launch_phases)
+        bottom = onp.zeros(len(labels))
+        for part, label in (("startup", "start-up"), ("training", "training"), ("shutdown", "shutdown")):
+            values = onp.array([launch_phases[launch][part] for launch in labels], dtype=float)
+            right.bar(range(len(labels)), values, bottom=bottom, label=label)
+            bottom += values
+        right.set_xticks(range(len(labels)))
+        right.set_xticklabels(labels, fontsize=8)
+        right.set_ylabel("wall seconds of one launch")
+        right.set_title("Where each launch's time went", fontsize=9)
+        right.legend(fontsize=8)
     return save(fig, out_dir, name)
 
 

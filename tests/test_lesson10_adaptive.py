@@ -7,6 +7,8 @@ sign under a normal approximation; and the budget runs replayed in NumPy (float6
 start and the same shuffles, with MXNet's rmsprop and sgd formulas and its cosine schedule.
 """
 import math
+import subprocess
+import sys
 
 import numpy as onp
 import pytest
@@ -205,3 +207,17 @@ def test_the_cheaper_cure_follows_the_budgets(tmp_path, settings, cheaper):
         assert smallest == {"rmsprop": 400, "standardized": None}
     else:
         assert smallest == {"rmsprop": 50, "standardized": 50}
+
+
+@pytest.mark.parametrize("setting, word", [
+    ("sgd_fraction=1e308", "sgd_fraction"),  # float32 holds no such learning rate
+    ("tolerance=1e-320", "tolerance"),
+    ("initial_step=100.0", "initial_step"),
+    ("budgets=(50, 1000000000000)", "budgets"),
+    ("batch_size=2000", "batch_size"),
+])
+def test_bad_settings_are_one_line(tmp_path, setting, word):
+    done = subprocess.run([sys.executable, "-m", "gluon_lessons", "run", "adaptive", "--quick", "--out",
+                           str(tmp_path), "--set", setting], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and word in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

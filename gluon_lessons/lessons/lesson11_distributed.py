@@ -1,63 +1,72 @@
 # %% [markdown]
-# # Lesson 11 — Data parallel and distributed training: several devices, and a parameter server on local processes
+# # Lesson 11 — Data parallel and distributed training: several devices, and a parameter server
 #
 # What you will see: one global batch split over several devices with `split_and_load`, the
-# `Trainer` summing their gradients, and the weights of one device coming out to float32 rounding;
-# why more devices mean a larger global batch and a larger learning rate, and where that stops;
-# then MXNet's parameter server — a scheduler, a server and worker processes started by MXNet's
-# own launcher — with each worker training on its own shard of the house prices and every worker
-# ending with the weights one process gets on the same global batches. Timed throughout, so you
-# see what parallel hardware costs and gains for a model as small as ours on this machine.
+# `Trainer` summing their gradients, and the weights of one device coming out to float32
+# rounding; why more devices mean a larger global batch and a larger learning rate, and where
+# that stops; then MXNet's parameter server (a scheduler, a server and worker processes started by
+# MXNet's own launcher), each worker training on its own shard of the house prices and every
+# worker ending with the weights one process gets on the same global batches; what a worker
+# epoch costs against one process, timed in interleaved repeats; and `dist_async`, where a fast
+# worker does not wait for a slow one.
 #
-# Run it: `gluon-lessons run distributed`, `python -m gluon_lessons.lessons.lesson11_distributed`,
-# or as a notebook: `gluon-lessons notebook 11`.
+# Run it: `gluon-lessons run distributed` (about 15 s here; `--quick` in a few), or as a notebook:
+# `gluon-lessons notebook 11`.
 
 # %%
-import math
-import os
+import textwrap
 
 import mxnet as mx
 import numpy as onp
 from mxnet import autograd, gluon, np, npx
 
+from gluon_lessons import checks, devices, landscape, loading, model, parameter_server, plots
 from gluon_lessons import data as house_data
-from gluon_lessons import devices, landscape, loading, model, plots, training
-from gluon_lessons.shell import launcher as distributed
-from gluon_lessons.shell import worker as dist_worker
-from gluon_lessons.lessons import runner
+from gluon_lessons import training
 from gluon_lessons.seeding import set_seed
+from gluon_lessons.shell import launcher, worker
 
 npx.set_np()
-if __name__ == "__main__" and not runner.in_notebook():  # `python -m ...`: run these cells with the command line's settings
-    raise SystemExit(runner.main(__spec__.name))
 
 # %% tags=["parameters"]
 seed = 0                   # one seed for random, numpy and mx.random
 batch_size = 24            # global batch: examples per update, all devices or workers together
 lr = 0.1                   # learning rate of the global batch
-num_epochs = 3             # passes over the data
-device_counts = (1, 2, 3)  # CPU contexts each batch is split over in part 1 (with GPUs they would be gpu(i))
-num_workers = 2            # worker processes of the parameter server in part 2
-num_servers = 1            # server processes holding the weights
-worker_counts = (1, 2, 3)  # worker counts timed for the figure; each is one launch of fresh processes
-compare_async = True       # also train with kvstore='dist_async' and compare
-start_processes = True     # False: part 1 only, no process is started
+num_epochs = 6             # passes over the data (sections 2, 5, 6); after the first, each is timed
+device_counts = (1, 2, 3)  # sections 1-2: CPU contexts each batch is split over (gpu(i) with GPUs)
+scaling_epochs = 2         # section 3: passes over the data of each run
+num_workers = 2            # sections 4-7: worker processes of the parameter server
+num_servers = 1            # sections 4-7: server processes holding the weights
+start_processes = True     # False: sections 1-3 only, no process is started
+compare_async = True       # section 7: launch once more, with one slow worker
+slow_kvstore = "dist_async"  # section 7's store: dist_async, or dist_sync to see the waiting
+slow_worker_ms = 20.0      # section 7: worker 1 sleeps this long after each of its steps
+slow_epochs = 2            # section 7: passes over the data
 timeout_seconds = 120.0    # every launch is stopped after this long, whatever happens
-out_dir = None             # None: figures show inline in a notebook; the command line saves them (lesson_output/distributed)
-QUICK = dict(worker_counts=(2,), compare_async=False)  # one launch: starting processes is most of a quick run
+out_dir = None             # None: figures show inline in a notebook; the command line saves them
+QUICK = dict(device_counts=(1, 2), compare_async=False)  # one launch: most of a quick run
 
 # %%
+seed = checks.integer("seed", seed, 0, 2**31 - 1)
+batch_size = checks.integer("batch_size", batch_size, 1, 1000)
+lr = checks.positive("lr", lr, high=10.0)
+num_epochs = checks.integer("num_epochs", num_epochs, 6, 50)  # 5 timed repeats at least
+device_counts = checks.integers("device_counts", device_counts, 1, 8, max_length=8)
+scaling_epochs = checks.integer("scaling_epochs", scaling_epochs, 1, 50)
+num_workers = checks.integer("num_workers", num_workers, 1, 4)
+num_servers = checks.integer("num_servers", num_servers, 1, 2)
+start_processes = checks.flag("start_processes", start_processes)
+compare_async = checks.flag("compare_async", compare_async)
+slow_kvstore = checks.choice("slow_kvstore", slow_kvstore, parameter_server.KVSTORES)
+slow_worker_ms = checks.number("slow_worker_ms", slow_worker_ms, 0.0, 200.0)
+slow_epochs = checks.integer("slow_epochs", slow_epochs, 1, 10)
+timeout_seconds = checks.positive("timeout_seconds", timeout_seconds, high=600.0)
 house = house_data.walkthrough_data()  # 1000 examples, w = [2, -3.4], b = 4.2 (lesson 1)
-with runner.checking_settings():  # a bad setting stops here with one line that names it
-    training.check_hyperparameters(lr, 0.0, num_epochs)
-    loading.check_batch_size(batch_size)
-    for name, counts in (("device_counts", device_counts), ("worker_counts", worker_counts)):
-        runner.require(name, counts, all(1 <= count <= 8 for count in counts), "whole numbers from 1 to 8")
-    distributed.check_launch(num_workers, num_servers, timeout=timeout_seconds)
-    launched_counts = sorted(set(worker_counts) | {num_workers}) if start_processes else []
-    for count in launched_counts:
-        dist_worker.check_sharding(house.num_examples, count, batch_size)
+parameter_server.check_sharding(house.num_examples, num_workers, batch_size)
+launcher.check_launch(num_workers, num_servers, timeout=timeout_seconds)  # memory for the processes
 device_counts = sorted(set(device_counts) | {1})  # one device is what the others are compared with
+print(f"seed {seed}, global batch {batch_size}, lr {lr:g}, {num_epochs} epochs, devices "
+      f"{device_counts}, {num_workers} workers and {num_servers} server(s)")
 
 # %% [markdown]
 # ## 1. One batch, several devices
@@ -75,289 +84,361 @@ X, y = np.array(house.features[:batch_size]), np.array(house.labels[:batch_size]
 set_seed(seed)
 net = model.linear_regression(contexts, num_inputs=house.num_features)
 loss = gluon.loss.L2Loss()
-Xs = gluon.utils.split_and_load(X, contexts, even_split=False)
-ys = gluon.utils.split_and_load(y, contexts, even_split=False)
+X_parts = gluon.utils.split_and_load(X, contexts, even_split=False)
+y_parts = gluon.utils.split_and_load(y, contexts, even_split=False)
 with autograd.record():
-    losses = [loss(net(X_part), y_part) for X_part, y_part in zip(Xs, ys)]
-for l in losses:
-    l.backward()
-parts = [onp.append(net[0].weight.grad(c).asnumpy(), net[0].bias.grad(c).asnumpy()) for c in contexts]
+    losses = [loss(net(X_part), y_part) for X_part, y_part in zip(X_parts, y_parts)]
+for part_loss in losses:
+    part_loss.backward()
+parts = [onp.append(net[0].weight.grad(c).asnumpy(), net[0].bias.grad(c).asnumpy())
+         for c in contexts]
 start = onp.append(*model.extract_weights(net))
-by_hand = landscape.gradient(house.features[:batch_size], house.labels[:batch_size], start) * batch_size
-for c, X_part, part in zip(contexts, Xs, parts):
-    print("%s: rows %d, gradient of its loss sum (w1, w2, b) %s" % (c, len(X_part), onp.round(part, 4)))
+by_hand = landscape.gradient(house.features[:batch_size], house.labels[:batch_size], start)
+by_hand = by_hand * batch_size
+for c, X_part, part in zip(contexts, X_parts, parts):
+    print(f"{c}: rows {len(X_part)}, gradient of its loss sum (w1, w2, b) {onp.round(part, 4)}")
 split_gap = float(onp.max(onp.abs(sum(parts) - by_hand)))
-print("sum over the devices %s\nby hand, float64        %s   (largest difference %.1e)"
-      % (onp.round(sum(parts), 4), onp.round(by_hand, 4), split_gap))
+verdicts = {"split_gradients": "add up" if split_gap < 1e-4 else "do not add up"}  # ulp of ~70
+print(f"sum over the devices {onp.round(sum(parts), 4)}")
+print(f"by hand, float64        {onp.round(by_hand, 4)}   (largest difference {split_gap:.1e}: "
+      f"they {verdicts['split_gradients']})")
 
 # %% [markdown]
-# ## 2. Training on 1, 2 and 3 devices
-# The same seed, the same shuffled global batches of `batch_size`, the same learning rate; only
-# the number of devices each batch is split over changes. The sums are the same sums, added in
-# another order, so the weights may differ by float32 rounding and nothing more. The time per
-# epoch tells what the split costs or gains here: the "devices" `cpu(0)`, `cpu(1)`, `cpu(2)`
-# are the same two cores.
+# ## 2. Training on several devices, timed in interleaved repeats
+# The same seed, the same global batches of `batch_size` (those the workers of section 5 will use
+# together, so that one device here is the one process they are compared with), the same
+# learning rate; only the number of devices each batch is split over changes. The sums are the
+# same sums added in another order, so the weights may differ by float32 rounding and nothing
+# more. Timing: every device count trains epoch e before any trains epoch e + 1, so a slow moment
+# of the machine hits them alike; the first epoch (MXNet builds its graphs) is not counted. We
+# report the median and the range of the other epochs, and call two timings different only when
+# their ranges do not overlap.
 
 # %%
+SAME = 1e-5  # float32 sums in another order move weights of size ~4 by a few ulp (~1e-6)
+
+
+def say(templates, verdict, **values):
+    """The sentence for `verdict`, filled with `values`, wrapped at 100 characters."""
+    print(textwrap.fill(templates[verdict].format(**values), 100))
+
+
 def max_gap(a, b):
     """Largest absolute difference between two weight vectors (w_1, ..., w_d, b)."""
     return float(onp.max(onp.abs(onp.asarray(a, onp.float64) - onp.asarray(b, onp.float64))))
 
 
-def train_on(num_devices, global_batch=batch_size, rate=lr):
-    """`Dense(1)` trained by `training.fit` from seed `seed`, each batch split over `num_devices` CPU contexts."""
+def compare(seconds, reference):
+    """'faster', 'slower' or 'indistinguishable': whether the two ranges (min to max) overlap."""
+    if max(seconds) < min(reference):
+        return "faster"
+    return "slower" if min(seconds) > max(reference) else "indistinguishable"
+
+
+def spread(seconds):
+    return f"{onp.median(seconds):.4f} s ({min(seconds):.4f}-{max(seconds):.4f})"
+
+
+def global_batches(epoch):
+    return parameter_server.global_batches(house.num_examples, num_workers, batch_size, seed, epoch)
+
+
+def start_training(num_devices):
+    """A hybridized `Dense(1)` from `seed` on `num_devices` CPU contexts, its trainer, batches."""
     ctx = [mx.cpu(i) for i in range(num_devices)]
     set_seed(seed)
     net = model.linear_regression(ctx, num_inputs=house.num_features, hybrid=True)
-    batches = loading.ShuffledBatches(house.features, house.labels, global_batch, ctx=ctx[0])
-    history = training.fit(net, batches, training.make_trainer(net, "sgd", rate), num_epochs, ctx=ctx,
-                           eval_data=(house.features, house.labels))
-    return onp.append(*model.extract_weights(net)), history
+    net.hybridize(static_alloc=True, static_shape=True)
+    batches = parameter_server.EpochBatches(house.features, house.labels, global_batches, ctx[0])
+    return net, training.make_trainer(net, "sgd", lr), batches, ctx
 
 
-device_runs = {k: train_on(k) for k in device_counts}
-device_seconds = {k: history.median_seconds_per_epoch for k, (_, history) in device_runs.items()}
-device_gaps = {k: max_gap(weights, device_runs[1][0]) for k, (weights, _) in device_runs.items()}
-for k, (weights, history) in device_runs.items():
-    print("%d device(s): w %s, b %.5f; differs from 1 device by %.1e; %.4f s per epoch"
-          % (k, onp.round(weights[:-1], 5), weights[-1], device_gaps[k], device_seconds[k]))
+runs = {count: start_training(count) for count in device_counts}
+device_seconds = {count: [] for count in device_counts}
+for epoch in range(num_epochs):  # interleaved: one epoch of each device count in turn
+    for count, (net, trainer, batches, ctx) in runs.items():
+        history = training.fit(net, batches, trainer, 1, ctx=ctx, hybridize=False)
+        device_seconds[count].append(history.seconds_per_epoch[0])
+device_seconds = {count: seconds[1:] for count, seconds in device_seconds.items()}  # warm-up out
+device_weights = {count: onp.append(*model.extract_weights(runs[count][0])) for count in runs}
+device_gaps = {count: max_gap(device_weights[count], device_weights[1]) for count in runs}
+verdicts["devices_weights"] = "same" if max(device_gaps.values()) < SAME else "differ"
+for count in device_counts:
+    print(f"{count} device(s): w {onp.round(device_weights[count], 5)}, "
+          f"{device_gaps[count]:.0e} from 1 device; epoch {spread(device_seconds[count])}")
+print(f"the weights: the {verdicts['devices_weights']} up to float32 rounding")
+for count in device_counts[1:]:
+    verdicts[f"speed_{count}_devices"] = compare(device_seconds[count], device_seconds[1])
+    print(f"an epoch on {count} devices against 1: {verdicts[f'speed_{count}_devices']}")
 
 # %% [markdown]
 # ## 3. Global batch = per-device batch × devices, and the learning rate
-# Above, the global batch stayed at `batch_size` and the devices shared it. In practice each device
-# is given a fixed batch it can hold, so k devices make a k times larger global batch and k times
-# fewer updates per epoch. Lesson 7's linear scaling rule multiplies the learning rate by k to
-# move as far per epoch — but only while k·lr stays under the stability limit of lesson 5: plain
-# gradient descent on this loss converges only for lr < 2/λ_max, λ_max the largest eigenvalue of
-# its Hessian X̃ᵀX̃/n. We train three ways and measure how far each ends from least squares.
+# Above, the global batch stayed at `batch_size` and the devices shared it. In practice each
+# device is given a fixed batch it can hold, so k devices make a k times larger global batch and
+# k times fewer updates per epoch. Lesson 7's linear scaling rule multiplies the learning rate by
+# k to move as far per epoch, but only while k·lr stays under the stability limit of lesson 5:
+# plain gradient descent on this loss converges only for lr < 2/λ_max, λ_max the largest
+# eigenvalue of its Hessian X̃ᵀX̃/n. We train three ways for `scaling_epochs` passes and measure
+# how far each ends from least squares.
 
 # %%
 ols = onp.append(*model.least_squares(house.features, house.labels))
 lambda_max = float(landscape.eigenvalues(landscape.hessian(house.features))[-1])
 stability_limit = 2 / lambda_max
-k = max(device_counts)
-plans = {"1 device, batch %d, lr %g" % (batch_size, lr): (1, batch_size, lr),
-         "%d devices, batch %d, lr %g" % (k, k * batch_size, lr): (k, k * batch_size, lr),
-         "%d devices, batch %d, lr %g" % (k, k * batch_size, k * lr): (k, k * batch_size, k * lr)}
-scaling = {}
-for label, (count, global_batch, rate) in plans.items():
+most = max(device_counts)
+
+
+def train_scaled(num_devices, global_batch, run_lr):
+    """Distance from least squares after `scaling_epochs` (inf if it diverged), and updates."""
+    ctx = [mx.cpu(i) for i in range(num_devices)]
+    set_seed(seed)
+    net = model.linear_regression(ctx, num_inputs=house.num_features, hybrid=True)
+    batches = loading.ShuffledBatches(house.features, house.labels, global_batch, ctx=ctx[0])
     try:
-        weights, history = train_on(count, global_batch, rate)
-        scaling[label] = {"distance": float(onp.linalg.norm(weights - ols)), "updates": len(history.step_loss)}
-    except training.DivergenceError as error:
-        scaling[label] = {"distance": math.inf, "updates": None, "diverged": str(error)}
-    print("%-28s updates %-5s distance to least squares %s" % (label, scaling[label]["updates"],
-          "diverged" if "diverged" in scaling[label] else "%.1e" % scaling[label]["distance"]))
-print("λ_max = %.3f, so lr must stay below 2/λ_max = %.3f; the scaled lr is %g" % (lambda_max, stability_limit, k * lr))
-base, unscaled, scaled = (scaling[label]["distance"] for label in plans)
+        history = training.fit(net, batches, training.make_trainer(net, "sgd", run_lr),
+                               scaling_epochs, ctx=ctx)
+    except training.DivergenceError:
+        return float("inf"), None
+    weights = onp.append(*model.extract_weights(net))
+    return float(onp.linalg.norm(weights - ols)), len(history.step_loss)
+
+
+plans = {"base": (1, batch_size, lr), "unscaled": (most, most * batch_size, lr),
+         "scaled": (most, most * batch_size, most * lr)}
+scaling = {name: train_scaled(*plan) for name, plan in plans.items()}
+for name, (count, global_batch, run_lr) in plans.items():
+    distance, updates = scaling[name]
+    print(f"{name:>8}: {count} device(s), batch {global_batch}, lr {run_lr:g}: {updates} updates, "
+          f"distance to least squares {distance:.1e}")
+base, unscaled, scaled = (scaling[name][0] for name in plans)
+floor = 3 * base + 1e-3  # the batch noise's floor (~1e-3) varies ~2x from run to run
+verdicts["unscaled"] = "lags" if unscaled > floor else "keeps up"
+if scaled == float("inf"):
+    verdicts["lr_scaling"] = "diverged"
+else:
+    verdicts["lr_scaling"] = "recovers" if scaled <= floor else "does not recover"
+predicted = most * lr < stability_limit
+verdicts["stability_limit"] = "agrees" if predicted == (scaled < float("inf")) else "disagrees"
+print(f"λ_max = {lambda_max:.3f}, so lr must stay below 2/λ_max = {stability_limit:.3f}; "
+      f"the scaled lr is {most * lr:g}")
+print(f"unscaled: {verdicts['unscaled']}; scaled: {verdicts['lr_scaling']}; the limit "
+      f"{verdicts['stability_limit']} with what happened")
 
 # %% [markdown]
 # ## 4. The parameter server: a scheduler, servers and workers
 # Across processes (and machines) there is no shared memory to sum gradients in. MXNet's
 # `kvstore='dist_sync'` uses a parameter server (ps-lite): **server** processes hold the weights
 # and run the optimizer; each **worker** computes the gradient of its part of the global batch,
-# pushes it, and pulls the new weights; a **scheduler** introduces them to each other. Each process
-# learns its part from environment variables: `DMLC_ROLE` (worker, server or scheduler),
+# pushes it, and pulls the new weights; a **scheduler** introduces them to each other. Each
+# process learns its part from environment variables: `DMLC_ROLE` (worker, server or scheduler),
 # `DMLC_PS_ROOT_URI` and `DMLC_PS_ROOT_PORT` (where the scheduler listens), `DMLC_NUM_WORKER`,
 # `DMLC_NUM_SERVER`. MXNet's wheel ships the launcher that sets them: `mxnet/tools/launch.py`
-# over the `dmlc_tracker` package (local processes, ssh, mpi, sge, yarn). `distributed.launch`
-# (and `gluon-lessons launch`) starts it with one fix for Python ≥ 3.9, keeps a local run on
-# 127.0.0.1, limits its time, and stops every process it started, whatever happens.
+# over the `dmlc_tracker` package (local processes, ssh, mpi, sge, yarn). The course's
+# `launcher.launch` (and `gluon-lessons launch`) starts it with one fix for Python ≥ 3.9, keeps a
+# local run on 127.0.0.1, limits its time, and stops every process it started, whatever happens.
 
 # %%
-train_arguments = ["--batch-size", str(batch_size), "--lr", str(lr), "--epochs", str(num_epochs), "--seed", str(seed)]
-print("MXNet's launcher:", distributed.launch_script())
-print("the same run from a shell: gluon-lessons launch --workers %d --servers %d -- train %s"
-      % (num_workers, num_servers, " ".join(train_arguments)))
-print("what every process runs:", " ".join(distributed.train_command(train_arguments)))
-print("each of the %d workers trains on %d of the %d examples, %d per step"
-      % (num_workers, house.num_examples // num_workers, house.num_examples, batch_size // num_workers))
+train_arguments = ["--batch-size", str(batch_size), "--lr", str(lr), "--epochs", str(num_epochs),
+                   "--seed", str(seed)]
+print(f"MXNet's launcher: {launcher.launch_script()}")
+print(f"the same run from a shell:\n  gluon-lessons launch --workers {num_workers} --servers "
+      f"{num_servers} -- train {' '.join(train_arguments)}")
+print(f"each of the {num_workers} workers trains on {house.num_examples // num_workers} of the "
+      f"{house.num_examples} examples, {batch_size // num_workers} per step")
 
 # %% [markdown]
-# ## 5. Two workers, one global batch
+# ## 5. Workers, one global batch
 # Worker r trains on rows r·n/N to (r+1)·n/N only (no worker sees another's examples), shuffled
 # anew each epoch, `batch_size/N` rows per step. The servers add the N gradients of a step, and
-# the optimizer on the servers divides by the global batch: `rescale_grad = 1/N` with each worker's
-# `trainer.step(batch_size/N)`. So each update is the mean gradient over a global batch of
-# `batch_size` rows — the same update one process makes when it trains on the union of the
-# workers' k-th batches at step k. We launch the workers, then train that one process to compare.
-# (The launcher numbers the processes as it starts them, "worker 0", "worker 1"; ps-lite numbers the
-# workers by the order they register, the rank, which is what picks the shard.)
+# the optimizer on the servers divides by the global batch: `rescale_grad = 1/N` with each
+# worker's `trainer.step(batch_size/N)`. So each update is the mean gradient over a global batch
+# of `batch_size` rows: the update one process makes when it trains on the union of the workers'
+# k-th batches at step k, as one device did in section 2. (The launcher numbers the processes as
+# it starts them, "worker 0", "worker 1"; ps-lite numbers the workers by the order they register,
+# the rank, which is what picks the shard.)
 
 # %%
 if start_processes:
-    sync_results, sync_launch = dist_worker.launch_training(
+    sync_results, sync_launch = worker.launch_training(
         num_workers, num_servers, "dist_sync", batch_size, lr, num_epochs=num_epochs, seed=seed,
-        timeout=timeout_seconds)
+        timeout=timeout_seconds, time_one_process=True)
     for result in sync_results:
-        print("%s, rank %d, rows %d-%d: w %s, b %.6f" % (result["label"], result["rank"], result["shard"][0],
-              result["shard"][1] - 1, onp.round(result["weight"], 6), result["bias"]))
-    worker_weights = [onp.append(r["weight"], r["bias"]) for r in sync_results]
+        rows = f"{result['shard'][0]}-{result['shard'][1] - 1}"
+        print(f"{result['label']}, rank {result['rank']}, rows {rows}: "
+              f"w {onp.round(result['weight'], 6)}, b {result['bias']:.6f}")
+    worker_weights = [onp.append(result["weight"], result["bias"]) for result in sync_results]
     worker_gap = max(max_gap(weights, worker_weights[0]) for weights in worker_weights)
-    one_w, one_b, one_history = dist_worker.train_one_process(house, num_workers, batch_size, lr,
-                                                              num_epochs=num_epochs, seed=seed)
-    dist_gap = max_gap(worker_weights[0], onp.append(one_w, one_b))
+    dist_gap = max_gap(worker_weights[0], device_weights[1])
     sync_distance = float(onp.linalg.norm(worker_weights[0] - ols))
-    print("one process, same global batches: w %s, b %.6f" % (onp.round(one_w, 6), one_b))
-    print("largest difference between workers %.1e, workers vs one process %.1e, |w̃ − least squares| %.1e"
-          % (worker_gap, dist_gap, sync_distance))
+    verdicts["workers_identical"] = "identical" if worker_gap == 0 else "differ"
+    verdicts["workers_vs_one_process"] = "same" if dist_gap < SAME else "differ"
+    print(f"one device (section 2): w {onp.round(device_weights[1], 6)}")
+    print(f"between workers {worker_gap:.1e} ({verdicts['workers_identical']}); "
+          f"workers against one process {dist_gap:.1e} ({verdicts['workers_vs_one_process']})")
 else:
     print("start_processes=False: no processes started")
 
 # %% [markdown]
 # ## 6. Where the time goes
-# Each worker notes when mxnet was imported, when it had joined the others (the kvstore is made),
+# Each worker notes when mxnet was imported, when it had joined the others (the kvstore is made)
 # and when it finished training; the launch notes when it started and when every process had
-# exited. We launch once more for each count in `worker_counts`, and compare the seconds per
-# epoch with part 2's devices in one process.
+# exited. Inside the launch, after each distributed epoch, the workers wait for each other and
+# worker 0 trains one epoch of the same global batches alone, on its own copy of the weights; then
+# the next distributed epoch starts. So the worker epochs and the one-process epochs are timed in
+# interleaved repeats, on a machine in the same state (the other processes idle).
 
 # %%
-phases = {}
 if start_processes:
-    phases[num_workers] = dist_worker.launch_phases(sync_results, sync_launch)
-    for count in launched_counts:
-        if count not in phases:
-            phases[count] = dist_worker.launch_phases(*dist_worker.launch_training(
-                count, num_servers, "dist_sync", batch_size, lr, num_epochs=num_epochs, seed=seed,
-                timeout=timeout_seconds))
-    for count, phase in sorted(phases.items()):
-        print("%d worker(s): start-up %.2f s (mxnet imported by %.2f s), training %.2f s, shutdown %.2f s; "
-              "%.4f s per epoch" % (count, phase["startup"], phase["imported"], phase["training"],
-                                    phase["shutdown"], phase["epoch"]))
-# The workers' yardstick: one process on one device, training on their global batches (section 5)
-one_process_seconds = one_history.median_seconds_per_epoch if start_processes else device_seconds[1]
-print("one process, one device, the same global batches: %.4f s per epoch" % one_process_seconds)
-figure = plots.parallel_times(device_seconds, phases, one_process_seconds, out_dir, "parallel_times")
+    phases = {"dist_sync": parameter_server.launch_phases(sync_results, sync_launch)}
+    first = sync_results[0]
+    worker_seconds = first["seconds_per_epoch"][1:]  # the first epoch builds graphs: not counted
+    one_process_seconds = first["one_process_seconds_per_epoch"][1:]
+    verdicts["workers_speed"] = compare(worker_seconds, one_process_seconds)
+    phase = phases["dist_sync"]
+    print(f"start-up {phase['startup']:.2f} s (mxnet imported by {phase['imported']:.2f} s), "
+          f"training {phase['training']:.2f} s, shutdown {phase['shutdown']:.2f} s")
+    print(f"an epoch: {num_workers} workers {spread(worker_seconds)}, "
+          f"one process {spread(one_process_seconds)}")
+    print(f"the workers against one process: {verdicts['workers_speed']}")
 
 # %% [markdown]
-# ## 7. `dist_async`: no waiting
+# ## 7. A slow worker: `dist_async` does not wait
 # With `kvstore='dist_async'` the servers apply each worker's gradient as soon as it arrives,
 # instead of waiting for all N. Nobody waits for the slowest worker; in exchange a worker's
-# gradient may be computed on weights that others have already moved, and the workers pull at
-# different moments. We run the same training that way.
+# gradient may be computed on weights the others have already moved, and the workers pull at
+# different moments. To see it, worker 1 sleeps `slow_worker_ms` after each of its steps. With
+# `dist_sync` every step of worker 0 would wait for worker 1's push, so both would finish
+# together; with `dist_async` worker 0 finishes in a fraction of worker 1's time. (Set
+# `slow_kvstore = "dist_sync"` to watch the waiting.)
 
 # %%
-async_results = None
-if start_processes and compare_async:
-    async_results, async_launch = dist_worker.launch_training(
-        num_workers, num_servers, "dist_async", batch_size, lr, num_epochs=num_epochs, seed=seed,
-        timeout=timeout_seconds)
-    async_weights = [onp.append(r["weight"], r["bias"]) for r in async_results]
-    async_gap = max(max_gap(weights, async_weights[0]) for weights in async_weights)
-    async_distance = max(float(onp.linalg.norm(weights - ols)) for weights in async_weights)
-    for result in async_results:
-        print("%s, rank %d: w %s, b %.6f" % (result["label"], result["rank"], onp.round(result["weight"], 6),
-                                             result["bias"]))
-    print("largest difference between workers %.1e; farthest from least squares %.1e (dist_sync: %.1e)"
-          % (async_gap, async_distance, sync_distance))
-    phases_async = dist_worker.launch_phases(async_results, async_launch)
-    print("%.4f s per epoch (dist_sync %.4f s)" % (phases_async["epoch"], phases[num_workers]["epoch"]))
+slow_results = None
+if start_processes and compare_async and num_workers >= 2:
+    slow_results, slow_launch = worker.launch_training(
+        num_workers, num_servers, slow_kvstore, batch_size, lr, num_epochs=slow_epochs, seed=seed,
+        timeout=timeout_seconds, slow_rank=1, slow_ms=slow_worker_ms)
+    phases[f"{slow_kvstore}, worker 1 slow"] = parameter_server.launch_phases(slow_results,
+                                                                              slow_launch)
+    training_seconds = {r["rank"]: sum(r["seconds_per_epoch"]) for r in slow_results}
+    fast_share = training_seconds[0] / training_seconds[1]
+    verdicts["slow_worker"] = "no waiting" if fast_share < 0.5 else "waits"
+    slow_weights = [onp.append(r["weight"], r["bias"]) for r in slow_results]
+    slow_gap = max(max_gap(weights, slow_weights[0]) for weights in slow_weights)
+    slow_distance = max(float(onp.linalg.norm(weights - ols)) for weights in slow_weights)
+    for r in slow_results:
+        print(f"{r['label']}, rank {r['rank']}: training {training_seconds[r['rank']]:.2f} s, "
+              f"w {onp.round(r['weight'], 6)}, b {r['bias']:.6f}")
+    print(f"worker 0 trained for {fast_share:.0%} of worker 1's time: {verdicts['slow_worker']}")
+    print(f"the workers ended {slow_gap:.1e} apart, at most {slow_distance:.1e} from least squares")
 else:
-    print("compare_async=False (or start_processes=False): dist_async not run")
+    print("compare_async=False, start_processes=False or one worker: section 7 not run")
+
+# %% [markdown]
+# The figure: seconds per epoch on 1, 2, ... devices in this process (median and range of the
+# timed epochs); inside the launch, a worker epoch against an epoch of one process; and where
+# each launch's wall time went.
+
+# %%
+launch_timings = None
+if start_processes:
+    launch_timings = {f"{num_workers} workers": worker_seconds, "one process": one_process_seconds}
+figure = plots.parallel_times(device_seconds, launch_timings, phases if start_processes else {},
+                              out_dir, "parallel_times")
+findings = {
+    "seed": seed, "batch_size": batch_size, "lr": lr, "num_epochs": num_epochs,
+    "num_servers": num_servers, "devices": devices.ctx_names(contexts),
+    "device_counts": device_counts, "split_gradient_gap": split_gap,
+    "device_weights": device_weights, "device_gaps": device_gaps,
+    "seconds_per_epoch_devices": device_seconds, "lambda_max": lambda_max,
+    "stability_limit": stability_limit, "scaling": scaling, "ols": ols,
+    "true_weight": list(house.true_w), "true_bias": house.true_b,
+    "workers": num_workers * start_processes, "verdicts": verdicts, "figures": [figure],
+}
+if start_processes:
+    findings.update(worker_results=sync_results, worker_gap=worker_gap, dist_gap=dist_gap,
+                    launch_seconds=phases, worker_seconds_per_epoch=worker_seconds,
+                    one_process_seconds_per_epoch=one_process_seconds)
+if slow_results is not None:
+    findings.update(slow_results=slow_results, slow_worker_gap=slow_gap,
+                    slow_training_seconds=training_seconds)
 
 # %% [markdown]
 # ## What we found
 
 # %%
-SAME = 1e-5  # float32 sums in another order move weights of size ~4 by a few ulp (~1e-6); SGD's own jitter is ~1e-3
-
-
-def speed(seconds, reference):
-    """How a time compares with a reference, 10% either way counting as the same: "... than" / "... as"."""
-    ratio = seconds / reference
-    return ("%.2f times slower than" % ratio if ratio > 1.1 else "%.2f times faster than" % (1 / ratio) if ratio < 0.9
-            else "as fast (within 10%) as")
-
-
-most_gap = max(device_gaps.values())
-print("Splitting each batch over %s CPU devices %s (largest difference %.0e); the devices' gradients %s the "
-      "hand-computed one (%.0e apart)." % (" and ".join(map(str, device_counts[1:])) or "no other",
-      "left the weights of one device unchanged up to float32 rounding" if most_gap < SAME
-      else "changed the weights by more than float32 rounding", most_gap,
-      "add up to" if split_gap < 1e-4 else "do NOT add up to", split_gap))  # 1e-4: a few float32 ulp of ~70
-for count in device_counts[1:]:
-    print("With %d devices an epoch was %s with one." % (count, speed(device_seconds[count], device_seconds[1])))
-if any(device_seconds[count] > 1.1 * device_seconds[1] for count in device_counts[1:]):
-    print("For a model this small, splitting a batch, copying the parts and summing the gradients costs more "
-          "than sharing the arithmetic saves; the devices here are also the same cores.")
+SAY_SPLIT = {"add up": "The devices' gradients add up to the one worked out by hand ({gap:.0e}).",
+             "do not add up": "The devices' gradients do NOT add up to the hand-computed one."}
+SAY_DEVICES = {"same": "Splitting batches over {counts} devices left the weights of one device "
+                       "unchanged up to float32 rounding ({gap:.0e}).",
+               "differ": "Splitting batches over {counts} devices changed the weights ({gap:.0e})."}
+SAY_SPEED = {"slower": "With {k} devices an epoch was slower than with one: {t} against {t1}.",
+             "faster": "With {k} devices an epoch was faster than with one: {t} against {t1}.",
+             "indistinguishable": "With {k} devices an epoch took {t} against {t1} with one: "
+                                  "the ranges overlap, indistinguishable."}
+say(SAY_SPLIT, verdicts["split_gradients"], gap=split_gap)
+say(SAY_DEVICES, verdicts["devices_weights"], counts=" and ".join(map(str, device_counts[1:])),
+    gap=max(device_gaps.values()))
+for k in device_counts[1:]:
+    say(SAY_SPEED, verdicts[f"speed_{k}_devices"], k=k, t=spread(device_seconds[k]),
+        t1=spread(device_seconds[1]))
 
 # %%
-scaled_lr = k * lr
-if math.isinf(scaled):
-    print("Scaling lr by %d to %g diverged; 2/λ_max = %.3f %s." % (k, scaled_lr, stability_limit,
-          "predicted it" if scaled_lr > stability_limit else "did not predict it (the batches' noise did it)"))
-elif scaled <= 3 * base + 1e-4:  # both at the batch noise's floor (~1e-3), which varies ~2x from run to run
-    print("With %d devices and batch %d, lr %g ended %.0e from least squares against 1 device's %.0e; scaling lr to "
-          "%g (below 2/λ_max = %.3f) brought it back to %.0e." % (k, k * batch_size, lr, unscaled, base, scaled_lr,
-                                                                stability_limit, scaled))
-else:
-    print("Scaling lr to %g with %d devices did not recover 1 device's result (%.0e against %.0e)."
-          % (scaled_lr, k, scaled, base))
-if not math.isinf(scaled) and scaled_lr > stability_limit:
-    print("Note: %g is above 2/λ_max = %.3f, yet the run did not blow up within %d epochs." % (scaled_lr, stability_limit, num_epochs))
+SAY_UNSCALED = {"lags": "With {k} devices and batch {b} at lr {lr:g}, training ended {d:.0e} from "
+                        "least squares, one device {base:.0e}: {k} times fewer updates per epoch.",
+                "keeps up": "With {k} devices and batch {b} at lr {lr:g}, training ended as close "
+                            "to least squares as one device ({d:.0e} against {base:.0e})."}
+SAY_SCALED = {"recovers": "Scaling lr by {k} to {slr:g} brought it back to {d:.0e}.",
+              "does not recover": "Scaling lr by {k} to {slr:g} did NOT recover ({d:.0e}).",
+              "diverged": "Scaling lr by {k} to {slr:g} diverged."}
+SAY_LIMIT = {"agrees": "The stability limit 2/λ_max = {limit:.3f} foretold whether it would.",
+             "disagrees": "The stability limit 2/λ_max = {limit:.3f} did NOT foretell it."}
+say(SAY_UNSCALED, verdicts["unscaled"], k=most, b=most * batch_size, lr=lr, d=unscaled, base=base)
+say(SAY_SCALED, verdicts["lr_scaling"], k=most, slr=most * lr, d=scaled)
+say(SAY_LIMIT, verdicts["stability_limit"], limit=stability_limit)
 
 # %%
+SAY_WORKERS = {"identical": "The {n} workers ended with identical weights, bit for bit.",
+               "differ": "The {n} workers ended with weights {gap:.0e} apart."}
+SAY_ONE = {"same": "They are the weights of one process on the same global batches ({gap:.0e}).",
+           "differ": "They are NOT the weights of one process on the same batches ({gap:.0e})."}
 if start_processes:
-    print("The %d workers ended with %s, and %s one process on the same global batches (%.0e)."
-          % (num_workers, "identical weights, bit for bit" if worker_gap == 0 else
-             "weights %.0e apart" % worker_gap, "the weights of" if dist_gap < SAME else "NOT the weights of", dist_gap))
-    print("They are %.0e from least squares and %.0e from the true weights."
-          % (sync_distance, max_gap(worker_weights[0], onp.append(house.true_w, house.true_b))))
-    phase, alone = phases[num_workers], num_epochs * one_process_seconds
-    print("An epoch on %d workers was %s one process on one device (%.3f s against %.3f s)."
-          % (num_workers, speed(phase["epoch"], one_process_seconds), phase["epoch"], one_process_seconds))
-    if phase["epoch"] > 1.1 * one_process_seconds:
-        print("Every step waits for a round trip through the server, and the %d processes share %d cores: a model "
-              "this small has no work worth spreading." % (num_workers + num_servers + 1, os.cpu_count()))
-    elif phase["epoch"] < 0.9 * one_process_seconds:
-        print("Here the server processes, not the workers, run the optimizer's update, and each worker computes "
-              "half the gradient of a step.")
-    total = phase["startup"] + phase["training"] + phase["shutdown"]
-    print("All told the launch took %.1f s, %s one process needs to train (%.2f s): starting %d processes and "
-          "importing mxnet in each took %.1f s, stopping them %.1f s." % (total, "%.0f times what" % (total / alone)
-          if total > alone else "less than", alone, num_workers + num_servers + 1, phase["startup"], phase["shutdown"]))
-if async_results is not None:
-    # one run each, both at the batch noise's floor, which varies ~2x from run to run (as in section 5's rule)
-    closer = ("about as close to least squares as" if max(async_distance, sync_distance) < 3 * min(
-        async_distance, sync_distance) else "closer to least squares than" if async_distance < sync_distance
-        else "farther from least squares than")
-    print("dist_async (one run): the workers ended %s, %s dist_sync (%.0e against %.0e), and an epoch was %s "
-          "dist_sync's." % ("with identical weights" if async_gap == 0 else
-                            "%.0e apart (each pulled the weights at its own moment)" % async_gap,
-                            closer, async_distance, sync_distance,
-                            speed(phases_async["epoch"], phases[num_workers]["epoch"])))
+    say(SAY_WORKERS, verdicts["workers_identical"], n=num_workers, gap=worker_gap)
+    say(SAY_ONE, verdicts["workers_vs_one_process"], gap=dist_gap)
 
 # %%
-findings = {
-    "seed": seed, "batch_size": batch_size, "lr": lr, "num_epochs": num_epochs, "num_servers": num_servers,
-    "devices": devices.ctx_names(contexts), "device_counts": device_counts, "split_gradient_gap": split_gap,
-    "device_weights": {count: weights for count, (weights, _) in device_runs.items()}, "device_gaps": device_gaps,
-    "seconds_per_epoch_devices": device_seconds, "lambda_max": lambda_max, "stability_limit": stability_limit,
-    "scaling": scaling, "true_weight": list(house.true_w), "true_bias": house.true_b,
-    "ols_weight": ols[:-1], "ols_bias": float(ols[-1]), "workers": num_workers if start_processes else 0,
-    "weights_per_worker": [r["weight"] for r in sync_results] if start_processes else [],
-    "biases_per_worker": [r["bias"] for r in sync_results] if start_processes else [],
-    "ranks": [r["rank"] for r in sync_results] if start_processes else [],
-    "shards": [r["shard"] for r in sync_results] if start_processes else [],
-    "one_process_weight": one_w if start_processes else None, "one_process_bias": one_b if start_processes else None,
-    "worker_gap": worker_gap if start_processes else None, "dist_gap": dist_gap if start_processes else None,
-    "launch_seconds": phases, "one_process_seconds_per_epoch": one_process_seconds,
-    "async_weights_per_worker": [r["weight"] + [r["bias"]] for r in async_results] if async_results else None,
-    "async_worker_gap": async_gap if async_results else None,
-    "async_seconds_per_epoch": phases_async["epoch"] if async_results else None,
-    "figures": [figure],
-}
+SAY_PACE = {"slower": "Inside the launch an epoch on {n} workers took {t}, one process {t1}: "
+                      "slower, as every step waits for a round trip through the server.",
+            "faster": "Inside the launch an epoch on {n} workers took {t}, one process {t1}: "
+                      "faster, each worker computing 1/{n} of the gradient.",
+            "indistinguishable": "Inside the launch an epoch on {n} workers took {t}, one process "
+                                 "{t1}: the ranges overlap, indistinguishable."}
+if start_processes:
+    say(SAY_PACE, verdicts["workers_speed"], n=num_workers, t=spread(worker_seconds),
+        t1=spread(one_process_seconds))
+    print(f"Of the launch's {sync_launch.seconds:.1f} s, starting {num_workers + num_servers + 1} "
+          f"processes and importing MXNet in each took {phases['dist_sync']['startup']:.1f} s.")
+
+# %%
+SAY_SLOW = {"no waiting": "With {store} and worker 1 slowed by {ms:g} ms a step, worker 0 trained "
+                          "for {share:.0%} of worker 1's time: it did not wait.",
+            "waits": "With {store} and worker 1 slowed by {ms:g} ms a step, worker 0 trained for "
+                     "{share:.0%} of worker 1's time: it waited for the slow worker."}
+if slow_results is not None:
+    say(SAY_SLOW, verdicts["slow_worker"], store=slow_kvstore, ms=slow_worker_ms, share=fast_share)
+    print(f"The workers ended {slow_gap:.0e} apart, each with the weights it pulled last.")
 
 # %% [markdown]
 # ## Exercises
-# 1. Run `gluon-lessons launch --workers 2 -- train --epochs 3` in a terminal, and press Ctrl-C while it
-#    starts. Check with `ps` that no worker, server or scheduler is left.
-# 2. Set `device_counts = (1, 4)` and `batch_size = 4`: each device gets one row. Then `batch_size = 2`:
-#    two devices get none. Do the weights still equal one device's?
-# 3. Set `lr = 0.8` (`--set lr=0.8`). Which of the three runs of section 3 diverges, and does 2/λ_max
-#    say so in advance?
-# 4. Set `num_workers = 3` and `batch_size = 20`. What does the lesson say, and why must the global
-#    batch be a multiple of the workers here (and not of the devices in part 1)?
-# 5. With two machines that reach each other by ssh, write their names in a file `hosts` and run
-#    `gluon-lessons launch --launcher ssh --hostfile hosts --workers 2 -- train`. The scheduler's port
-#    (chosen by the tracker, from 9091 up) and the ports ps-lite picks must be open between them.
+# 1. Run `gluon-lessons launch --workers 2 -- train --epochs 3` in a terminal, and press Ctrl-C
+#    while it starts. Check with `ps` that no worker, server or scheduler is left.
+# 2. Set `device_counts = (1, 4)` and `batch_size = 4`: each device gets one row. Then
+#    `batch_size = 2`: two devices get none. Do the weights still equal one device's?
+# 3. Set `lr = 0.8` (`--set lr=0.8`). Which of the three runs of section 3 diverges, and does
+#    2/λ_max say so in advance?
+# 4. Set `num_workers = 3` and `batch_size = 20`. What does the lesson say, and why must the
+#    global batch be a multiple of the workers here (and not of the devices in section 1)?
+# 5. Set `slow_kvstore = "dist_sync"`. How long does worker 0 train now, and why?
+# 6. With two machines that reach each other by ssh, write their names in a file `hosts` and run
+#    `gluon-lessons launch --launcher ssh --hostfile hosts --workers 2 -- train`. The
+#    scheduler's port (chosen by the tracker, from 9091 up) and the ports ps-lite picks must be
+#    open between them.

@@ -284,8 +284,10 @@ def _tolerant_streams():
 
 
 def _run_errors():
-    """DeviceError and DivergenceError, from those of their modules the command imported (importing MXNet is slow)."""
-    names = (("gluon_lessons.devices", "DeviceError"), ("gluon_lessons.training", "DivergenceError"))
+    """DeviceError, DivergenceError and LaunchError, from those of their modules the command imported (importing
+    MXNet is slow)."""
+    names = (("gluon_lessons.devices", "DeviceError"), ("gluon_lessons.training", "DivergenceError"),
+             ("gluon_lessons.shell.launcher", "LaunchError"))
     return tuple(getattr(sys.modules[module], name) for module, name in names if module in sys.modules)
 
 

@@ -13,20 +13,28 @@ import os
 import sys
 import time
 
+if __name__ == "__main__":  # a launched process (not an import): start it faster
+    # MXNet's import tries scikit-learn (a base class for its old FeedForward model, unused here), which
+    # brings scipy and pandas: 0.3-0.5 s of the ~2.3 s each scheduler, server and worker spends importing
+    # MXNet (measured). A None entry makes that import fail at once, and MXNet carries on without it.
+    sys.modules.setdefault("sklearn", None)
+
 import mxnet as mx  # with DMLC_ROLE=server or scheduler, this import runs MXNet's server loop and exits
 
+from .. import checks, training
 from .. import data as house_data
-from .. import training
 from ..parameter_server import KVSTORES, check_sharding, launch_phases, shard, train_one_process, train_worker  # noqa: F401
 from . import datafiles
 from . import launcher as distributed
 
 
 def launch_training(num_workers, num_servers=1, kvstore="dist_sync", batch_size=10, lr=0.03, momentum=0.0,
-                    optimizer="sgd", num_epochs=3, seed=0, data_path=None, timeout=distributed.DEFAULT_TIMEOUT_SECONDS):
+                    optimizer="sgd", num_epochs=3, seed=0, data_path=None, timeout=distributed.DEFAULT_TIMEOUT_SECONDS,
+                    slow_rank=None, slow_ms=0.0, time_one_process=False):
     """Start `num_workers` of these workers and `num_servers` servers on this machine; (results by rank, launch).
 
     `gluon-lessons launch --workers N -- train ...` runs the same; `data_path` None is the committed data.
+    `slow_rank`, `slow_ms` and `time_one_process` as in `parameter_server.train_worker` (lesson 11).
     """
     dataset = house_data.walkthrough_data() if data_path is None else datafiles.load_dataset(data_path)
     check_sharding(dataset.num_examples, num_workers, batch_size)  # here, before any process starts
@@ -36,6 +44,10 @@ def launch_training(num_workers, num_servers=1, kvstore="dist_sync", batch_size=
     arguments = ["--kvstore", kvstore, "--batch-size", str(batch_size), "--lr", repr(float(lr)),
                  "--momentum", repr(float(momentum)), "--optimizer", optimizer, "--epochs", str(num_epochs),
                  "--seed", str(seed)] + (["--data", str(data_path)] if data_path is not None else [])
+    if slow_rank is not None:
+        checks.integer("slow_rank", slow_rank, 0, num_workers - 1)
+        arguments += ["--slow-rank", str(slow_rank), "--slow-ms", repr(checks.number("slow_ms", slow_ms, 0.0, 1000.0))]
+    arguments += ["--time-one-process"] if time_one_process else []
     launched = distributed.launch(distributed.train_command(arguments), num_workers, num_servers, timeout=timeout)
     return launched.worker_results(), launched
 
@@ -57,6 +69,10 @@ def build_parser():
     parser.add_argument("--optimizer", choices=training.OPTIMIZERS, default="sgd")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the shuffles")
+    parser.add_argument("--slow-rank", type=int, help="this worker sleeps --slow-ms after each step")
+    parser.add_argument("--slow-ms", type=float, default=0.0, help="milliseconds (0 to 1000)")
+    parser.add_argument("--time-one-process", action="store_true",
+                        help="worker 0 also trains the global batches alone, an epoch after each")
     return parser
 
 
@@ -72,10 +88,13 @@ def parse_arguments(argv, num_workers):
                                       labels=dataset.labels[:args.num_examples])
     check_sharding(dataset.num_examples, num_workers, args.batch_size)
     training.check_hyperparameters(args.lr, args.momentum, args.epochs, args.optimizer)
+    if args.slow_rank is not None:
+        checks.integer("--slow-rank", args.slow_rank, 0, num_workers - 1)
+    checks.number("--slow-ms", args.slow_ms, 0.0, 1000.0)
     return args, dataset
 
 
-def _report(args, dataset, kv, weight, bias, history, times):
+def _report(args, dataset, kv, weight, bias, history, alone, times):
     """A line for people, then one JSON line (`LaunchResult.worker_results` reads it)."""
     rows = shard(dataset.num_examples, kv.rank, kv.num_workers)
     print("rank %d of %d, rows %d-%d, %s: w %s, b %.6f, loss on its rows %.3g after %d epochs (%.2f s)"
@@ -85,6 +104,8 @@ def _report(args, dataset, kv, weight, bias, history, times):
               "shard": [int(rows[0]), int(rows[-1]) + 1], "shard_loss": history.epoch_loss,
               "steps_per_epoch": len(history.step_loss) // args.epochs, "seconds_per_epoch": history.seconds_per_epoch,
               "num_examples": dataset.num_examples, **times, **vars(args)}
+    if alone is not None:  # worker 0 with --time-one-process: the one process it trained in between
+        result.update(one_process_weight=alone[0].tolist() + [alone[1]], one_process_seconds_per_epoch=alone[2])
     sys.stdout.write(json.dumps(result) + "\n")  # one write: stderr shares the pipe; print() writes "\n" apart
 
 
@@ -100,9 +121,10 @@ def main(argv=None):
         return 2
     kv = mx.kv.create(args.kvstore)  # waits until the scheduler has seen every server and worker
     connected = time.time()
-    weight, bias, history = train_worker(dataset, kv, args.batch_size, args.lr, args.momentum, args.optimizer,
-                                         args.epochs, args.seed)
-    _report(args, dataset, kv, weight, bias, history,
+    weight, bias, history, alone = train_worker(dataset, kv, args.batch_size, args.lr, args.momentum,
+                                                args.optimizer, args.epochs, args.seed, args.slow_rank,
+                                                args.slow_ms, args.time_one_process)
+    _report(args, dataset, kv, weight, bias, history, alone,
             {"imported": imported, "connected": connected, "trained": time.time()})
     return 0
 
