@@ -492,6 +492,7 @@ def step_size_panels(panels, weight_names, out_dir, name="step_sizes"):
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
     for ax, (title, (updates, steps)) in zip(axes[0], panels.items()):
         steps = onp.asarray(steps, dtype=float)
+        steps = onp.where(steps > 0, steps, onp.nan)  # a schedule's last lr of 0: no point on a log axis
         for j, weight in enumerate(weight_names):
             ax.plot(onp.asarray(updates), steps[:, j], label=weight)
         ax.set_xscale("log")
