@@ -240,7 +240,7 @@ print(f"unscaled: {verdicts['unscaled']}; scaled: {verdicts['lr_scaling']}; the 
 # %%
 train_arguments = ["--batch-size", str(batch_size), "--lr", str(lr), "--epochs", str(num_epochs),
                    "--seed", str(seed)]
-print(f"MXNet's launcher: {launcher.launch_script()}")
+print(f"MXNet's launcher:\n  {launcher.launch_script()}")
 print(f"the same run from a shell:\n  gluon-lessons launch --workers {num_workers} --servers "
       f"{num_servers} -- train {' '.join(train_arguments)}")
 print(f"each of the {num_workers} workers trains on {house.num_examples // num_workers} of the "
