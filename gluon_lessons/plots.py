@@ -496,7 +496,8 @@ def step_size_panels(panels, weight_names, out_dir, name="step_sizes"):
         for j, weight in enumerate(weight_names):
             ax.plot(onp.asarray(updates), steps[:, j], label=weight)
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        if onp.isfinite(steps).any():  # a run of one update at lr 0 has nothing to show
+            ax.set_yscale("log")
         ax.set_xlabel("update")
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)

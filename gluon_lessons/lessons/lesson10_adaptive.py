@@ -105,7 +105,8 @@ def summarize(run, final=None):
 
 
 def show(label, result):
-    weights = "".join(f"{value:10.4f}" for value in result["weights"])
+    weights = "".join(f"{value:10.4f}" if abs(value) < 1e4 else f"{value:10.3g}"
+                      for value in result["weights"])
     mark = "  diverged" if result["diverged"] else ""
     print(f"{label:<20}{weights}  |error| {result['weight_error']:<9.3g} "
           f"loss {result['final_loss']:.5g}{mark}")
