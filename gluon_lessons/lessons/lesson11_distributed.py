@@ -49,10 +49,10 @@ QUICK = dict(device_counts=(1, 2), compare_async=False)  # one launch: most of a
 # %%
 seed = checks.integer("seed", seed, 0, 2**31 - 1)
 batch_size = checks.integer("batch_size", batch_size, 1, 1000)
-lr = checks.positive("lr", lr, high=10.0)
-num_epochs = checks.integer("num_epochs", num_epochs, 6, 50)  # 5 timed repeats at least
-device_counts = checks.integers("device_counts", device_counts, 1, 8, max_length=8)
-scaling_epochs = checks.integer("scaling_epochs", scaling_epochs, 1, 50)
+lr = checks.positive("lr", lr, high=1.0)  # below 2/λ_max ≈ 1.89: stable; section 3 scales it
+num_epochs = checks.integer("num_epochs", num_epochs, 6, 20)  # 5 timed repeats at least
+device_counts = checks.integers("device_counts", device_counts, 1, 8, max_length=4)
+scaling_epochs = checks.integer("scaling_epochs", scaling_epochs, 1, 20)
 num_workers = checks.integer("num_workers", num_workers, 1, 4)
 num_servers = checks.integer("num_servers", num_servers, 1, 2)
 start_processes = checks.flag("start_processes", start_processes)
@@ -86,19 +86,21 @@ net = model.linear_regression(contexts, num_inputs=house.num_features)
 loss = gluon.loss.L2Loss()
 X_parts = gluon.utils.split_and_load(X, contexts, even_split=False)
 y_parts = gluon.utils.split_and_load(y, contexts, even_split=False)
+used = [c for c, X_part in zip(contexts, X_parts) if len(X_part)]  # a small batch leaves some empty
+X_parts, y_parts = X_parts[:len(used)], y_parts[:len(used)]
 with autograd.record():
     losses = [loss(net(X_part), y_part) for X_part, y_part in zip(X_parts, y_parts)]
 for part_loss in losses:
     part_loss.backward()
-parts = [onp.append(net[0].weight.grad(c).asnumpy(), net[0].bias.grad(c).asnumpy())
-         for c in contexts]
+parts = [onp.append(net[0].weight.grad(c).asnumpy(), net[0].bias.grad(c).asnumpy()) for c in used]
 start = onp.append(*model.extract_weights(net))
 by_hand = landscape.gradient(house.features[:batch_size], house.labels[:batch_size], start)
 by_hand = by_hand * batch_size
-for c, X_part, part in zip(contexts, X_parts, parts):
+for c, X_part, part in zip(used, X_parts, parts):
     print(f"{c}: rows {len(X_part)}, gradient of its loss sum (w1, w2, b) {onp.round(part, 4)}")
 split_gap = float(onp.max(onp.abs(sum(parts) - by_hand)))
-verdicts = {"split_gradients": "add up" if split_gap < 1e-4 else "do not add up"}  # ulp of ~70
+relative = split_gap / max(1.0, abs(by_hand).max())  # float32 sums: a few ulp, ~1e-7 each
+verdicts = {"split_gradients": "add up" if relative < 1e-5 else "do not add up"}
 print(f"sum over the devices {onp.round(sum(parts), 4)}")
 print(f"by hand, float64        {onp.round(by_hand, 4)}   (largest difference {split_gap:.1e}: "
       f"they {verdicts['split_gradients']})")
