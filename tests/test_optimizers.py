@@ -264,3 +264,20 @@ def test_lr_mult_scales_the_first_step_and_the_optimizer_pickles():
     onp.testing.assert_allclose(param.data().asnumpy(), [-2.2, 2.2], atol=1e-12)  # 10 × 0.1, then × 1.2
     copy = pickle.loads(pickle.dumps(trainer.optimizer))
     assert isinstance(copy, optimizers.Rprop) and copy.eta_plus == 1.2 and copy._tables == {}
+
+
+def test_record_run_records_only_the_updates_asked_for(raw):
+    # The same seeded run recorded at every update and at three: the rows asked for are the same rows,
+    # the end is the same, and a run recorded nowhere still reports where it ended.
+    data, _ = raw
+    every = optimizers.record_run(data.features, data.labels, "rprop", {"learning_rate": 0.1}, 40)
+    some = optimizers.record_run(data.features, data.labels, "rprop", {"learning_rate": 0.1}, 40,
+                                 record_at=[1, 20, 40])
+    none = optimizers.record_run(data.features, data.labels, "rprop", {"learning_rate": 0.1}, 40, record_at=())
+    assert list(every.updates) == list(range(1, 41)) and list(some.updates) == [1, 20, 40]
+    onp.testing.assert_array_equal(some.parameters, every.parameters[[0, 1, 20, 40]])
+    onp.testing.assert_array_equal(some.step_sizes, every.step_sizes[[0, 19, 39]])
+    for run in (every, some, none):
+        onp.testing.assert_array_equal(run.final, every.parameters[-1])
+        assert run.num_updates == 40 and not run.diverged
+    assert len(none.updates) == 0 and none.parameters.shape == (1, 3)
