@@ -34,10 +34,10 @@ batch_size = 200           # examples per update in the mini-batch runs
 rprop_mini_batch_steps = 400  # updates of mini-batch Rprop (it freezes within a few hundred)
 rmsprop_lr = 0.3           # RMSProp's learning rate, falling to 0 along a cosine over its budget
 standardized_lr = 0.1      # SGD's learning rate on standardized features, also along a cosine
-budgets = (50, 100, 200, 400, 800, 1600, 3200, 6400)  # updates; tried in order until one reaches
+budgets = (25, 100, 400, 1600, 6400)  # updates, tried in order until one ends within tolerance
 tolerance = 0.1            # largest |parameter − least squares| counted as "reached" (ls ± 2.3)
 out_dir = None             # None: figures show inline in a notebook; the command line saves them
-QUICK = dict(full_batch_steps=200, rprop_mini_batch_steps=300, budgets=(50, 100, 200, 400, 800))
+QUICK = dict(full_batch_steps=200, rprop_mini_batch_steps=300, budgets=(25, 100, 400))
 
 # %%
 seed = checks.integer("seed", seed, 0, 2**32 - 1)

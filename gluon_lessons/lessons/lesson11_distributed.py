@@ -41,7 +41,7 @@ start_processes = True     # False: sections 1-3 only, no process is started
 compare_async = True       # section 7: launch once more, with one slow worker
 slow_kvstore = "dist_async"  # section 7's store: dist_async, or dist_sync to see the waiting
 slow_worker_ms = 20.0      # section 7: worker 1 sleeps this long after each of its steps
-slow_epochs = 2            # section 7: passes over the data
+slow_epochs = 1            # section 7: passes over the data
 timeout_seconds = 120.0    # every launch is stopped after this long, whatever happens
 out_dir = None             # None: figures show inline in a notebook; the command line saves them
 QUICK = dict(device_counts=(1, 2), compare_async=False)  # one launch: most of a quick run
