@@ -299,6 +299,7 @@ def rmsprop(budget):
     return run, run.final
 
 
+# %%
 print(f"RMSProp, lr {rmsprop_lr:g}, batches of {batch_size}:")
 rms_budget, rms_errors, rms_run, rms_final = budget_search(rmsprop)
 rmsprop_mini_batch = summarize(rms_run)

@@ -155,6 +155,7 @@ def start_training(num_devices):
     return net, training.make_trainer(net, "sgd", lr), batches, ctx
 
 
+# %%
 runs = {count: start_training(count) for count in device_counts}
 device_seconds = {count: [] for count in device_counts}
 for epoch in range(num_epochs):  # interleaved: one epoch of each device count in turn
@@ -205,6 +206,7 @@ def train_scaled(num_devices, global_batch, run_lr):
     return float(onp.linalg.norm(weights - ols)), len(history.step_loss)
 
 
+# %%
 plans = {"base": (1, batch_size, lr), "unscaled": (most, most * batch_size, lr),
          "scaled": (most, most * batch_size, most * lr)}
 scaling = {name: train_scaled(*plan) for name, plan in plans.items()}
