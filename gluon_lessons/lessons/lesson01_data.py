@@ -247,3 +247,14 @@ print(SAY_STANDARDIZING[verdicts["standardizing"]].format(**findings))
 # 3. Standardizing does two things: it subtracts each column's mean and divides by its standard
 #    deviation. Do only one of them (`raw.features - column_mean`, or `raw.features / column_std`)
 #    and compute κ again. Which of the two made κ small?
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 1`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(1, number, answer)

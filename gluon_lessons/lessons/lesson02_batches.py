@@ -267,3 +267,14 @@ print(SAY_LEFT_OUT[verdicts["left_out"]].format(**findings))
 #    random order.)
 # 3. With 1000 examples, which batch sizes leave no partial batch? Which leave one of size 1, and
 #    why could a batch of one example be a problem for a noisy gradient?
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 2`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(2, number, answer)

@@ -394,3 +394,14 @@ print(f"(At the same lr, momentum {momentum:g} takes a {1 / (1 - momentum):.0f} 
 #    `compare_with_gluon` still agree? Which learning rate makes it agree again?
 # 3. Run with `--set momentum=0.99`. What is the effective step now, what happens to the loss per
 #    epoch, and at which lr would the race be fair?
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 3`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(3, number, answer)

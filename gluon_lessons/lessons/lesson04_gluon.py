@@ -397,3 +397,14 @@ print(SAY_LOADERS[verdicts["loaders_and_devices"]].format(**findings))
 #    target?
 # 3. In `training.fit` (gluon_lessons/training.py), replace `trainer.step(batch_size)` by
 #    `trainer.step(1)` and run this lesson again. Which learning rate gives back the original run?
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 4`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(4, number, answer)

@@ -443,3 +443,14 @@ findings = dict(
 #    are gradient descent, and the verdict says so.
 # 4. The stability limits are measured 2% either side. Set `margin = 0.005` in that cell: how
 #    many steps does it take before the two sides can be told apart, and why?
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 5`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(5, number, answer)

@@ -470,3 +470,14 @@ findings.update(updates_per_epoch=[r["updates_per_epoch"] for r in rows],
 #    does the set of tied batch sizes shrink, or only the spread?
 # 5. Lesson 7 asks how many *updates* each batch size needs to reach a target loss. Multiply its
 #    answer by this lesson's seconds per update: which batch size gets there soonest here?
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 6`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(6, number, answer)

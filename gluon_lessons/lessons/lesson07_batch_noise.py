@@ -619,3 +619,14 @@ findings.update({  # sections 5 to 7
 #    step smaller? Compare with the factor (1−β)/(1+β) in the additive-noise formula.
 # 7. `--set arrival_fraction=0.005`: the target now lies close to SGD's floor at the large step.
 #    Which method gets down first there, and what does that say about "momentum is no faster"?
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 7`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(7, number, answer)

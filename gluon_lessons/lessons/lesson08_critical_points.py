@@ -748,3 +748,14 @@ findings.update(
 #    (`saddle_offset = 0`), and why does mini-batch noise not need an offset at all?
 # 4. In section 3, try `escape_step = 2.5`. Why does the "way down" now go up?
 # 5. The ball of section 8: try `--set tilt=0.2` (a deeper dip). Which β still roll through?
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 8`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(8, number, answer)

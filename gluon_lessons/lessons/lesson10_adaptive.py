@@ -479,3 +479,14 @@ say(SAY_CURE, verdicts["cheaper_cure"], std=budget_text[std_budget], rms=budget_
 #    have to do about each method's learning rate?
 # 5. Write Riedmiller & Braun's weight backtracking into a copy of `optimizers.Rprop` (after a flip,
 #    move the weight back by its last move). Does it change the full-batch run?
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 10`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(10, number, answer)

@@ -446,3 +446,14 @@ if slow_results is not None:
 #    `gluon-lessons launch --launcher ssh --hostfile hosts --workers 2 -- train`. The
 #    scheduler's port (chosen by the tracker, from 9091 up) and the ports ps-lite picks must be
 #    open between them.
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 11`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(11, number, answer)
