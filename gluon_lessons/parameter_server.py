@@ -4,6 +4,7 @@ the house prices through `kvstore='dist_sync'`, and the same global batches in o
 Lesson 11 launches the workers (`gluon_lessons.shell.worker` is the program each runs) and checks
 that they end where one process training on the same global batches ends.
 """
+
 import mxnet as mx
 import numpy as onp
 from mxnet import gluon, np, npx
@@ -20,11 +21,15 @@ def check_sharding(num_examples, num_workers, batch_size):
     """Raise `ValueError` unless every worker gets whole batches: B divisible by N, at least one step."""
     loading.check_batch_size(batch_size)
     if batch_size % num_workers:
-        raise ValueError("batch size %d must be a multiple of the %d workers (each takes B/N rows per step)"
-                         % (batch_size, num_workers))
+        raise ValueError(
+            "batch size %d must be a multiple of the %d workers (each takes B/N rows per step)"
+            % (batch_size, num_workers)
+        )
     if num_examples // num_workers < batch_size // num_workers:
-        raise ValueError("%d examples over %d workers leave fewer rows per worker than its %d per step"
-                         % (num_examples, num_workers, batch_size // num_workers))
+        raise ValueError(
+            "%d examples over %d workers leave fewer rows per worker than its %d per step"
+            % (num_examples, num_workers, batch_size // num_workers)
+        )
 
 
 def shard(num_examples, rank, num_workers):
@@ -36,14 +41,19 @@ def shard(num_examples, rank, num_workers):
 def worker_batches(num_examples, rank, num_workers, batch_size, seed, epoch):
     """Row indices of each step of worker `rank` in `epoch`: its shard shuffled, cut into B/N rows (the
     remainder dropped, since every step must hold B rows in all for the server's fixed 1/B)."""
-    rows = onp.random.default_rng([seed, rank, epoch]).permutation(shard(num_examples, rank, num_workers))
+    rows = onp.random.default_rng([seed, rank, epoch]).permutation(
+        shard(num_examples, rank, num_workers)
+    )
     per_worker = batch_size // num_workers
-    return [rows[k * per_worker:(k + 1) * per_worker] for k in range(len(rows) // per_worker)]
+    return [rows[k * per_worker : (k + 1) * per_worker] for k in range(len(rows) // per_worker)]
 
 
 def global_batches(num_examples, num_workers, batch_size, seed, epoch):
     """Row indices of the global batches of `epoch`: step k joins every worker's k-th batch."""
-    parts = [worker_batches(num_examples, rank, num_workers, batch_size, seed, epoch) for rank in range(num_workers)]
+    parts = [
+        worker_batches(num_examples, rank, num_workers, batch_size, seed, epoch)
+        for rank in range(num_workers)
+    ]
     return [onp.concatenate(step) for step in zip(*parts)]
 
 
@@ -60,8 +70,10 @@ class EpochBatches:
     def __iter__(self):
         self.epoch += 1
         for rows in self.rows_of(self.epoch):
-            yield (np.array(self.features[rows], dtype="float32", ctx=self.ctx),
-                   np.array(self.labels[rows], dtype="float32", ctx=self.ctx))
+            yield (
+                np.array(self.features[rows], dtype="float32", ctx=self.ctx),
+                np.array(self.labels[rows], dtype="float32", ctx=self.ctx),
+            )
 
 
 def _fit(data, rows_of, trainer_of, num_epochs, seed, ctx, eval_rows):
@@ -69,26 +81,49 @@ def _fit(data, rows_of, trainer_of, num_epochs, seed, ctx, eval_rows):
     net = model.linear_regression(ctx, num_inputs=data.num_features, hybrid=True)
     trainer = trainer_of(net)
     batches = EpochBatches(data.features, data.labels, rows_of, ctx)
-    history = training.fit(net, batches, trainer, num_epochs, ctx=[ctx],
-                           eval_data=(data.features[eval_rows], data.labels[eval_rows]))
+    history = training.fit(
+        net,
+        batches,
+        trainer,
+        num_epochs,
+        ctx=[ctx],
+        eval_data=(data.features[eval_rows], data.labels[eval_rows]),
+    )
     weight, bias = model.extract_weights(net)
     return weight, bias, history
 
 
-def train_one_process(data, num_workers, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3,
-                      seed=0, ctx=None):
+def train_one_process(
+    data,
+    num_workers,
+    batch_size=10,
+    lr=0.03,
+    momentum=0.0,
+    optimizer="sgd",
+    num_epochs=3,
+    seed=0,
+    ctx=None,
+):
     """What N dist_sync workers compute, in one process: the same global batches, `Trainer.step(B)`.
 
     Returns (weight, bias, history); the loss per epoch is on the rows the workers use.
     """
     check_sharding(data.num_examples, num_workers, batch_size)
     used = onp.concatenate([shard(data.num_examples, r, num_workers) for r in range(num_workers)])
-    return _fit(data, lambda epoch: global_batches(data.num_examples, num_workers, batch_size, seed, epoch),
-                lambda net: training.make_trainer(net, optimizer, lr, momentum),
-                num_epochs, seed, ctx or mx.cpu(), used)
+    return _fit(
+        data,
+        lambda epoch: global_batches(data.num_examples, num_workers, batch_size, seed, epoch),
+        lambda net: training.make_trainer(net, optimizer, lr, momentum),
+        num_epochs,
+        seed,
+        ctx or mx.cpu(),
+        used,
+    )
 
 
-def train_worker(data, kv, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3, seed=0):
+def train_worker(
+    data, kv, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3, seed=0
+):
     """Train on this worker's shard through `kv`; the servers sum the N gradients of each step.
 
     The optimizer runs on the servers with `rescale_grad = 1/N`, and `fit` steps with this worker's B/N
@@ -102,8 +137,15 @@ def train_worker(data, kv, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd"
         params = {"learning_rate": lr, "momentum": momentum, "rescale_grad": 1.0 / num_workers}
         return gluon.Trainer(net.collect_params(), optimizer, params, kvstore=kv)
 
-    return _fit(data, lambda epoch: worker_batches(data.num_examples, rank, num_workers, batch_size, seed, epoch),
-                trainer_of, num_epochs, seed, mx.cpu(), shard(data.num_examples, rank, num_workers))
+    return _fit(
+        data,
+        lambda epoch: worker_batches(data.num_examples, rank, num_workers, batch_size, seed, epoch),
+        trainer_of,
+        num_epochs,
+        seed,
+        mx.cpu(),
+        shard(data.num_examples, rank, num_workers),
+    )
 
 
 def launch_phases(results, launched):
@@ -112,6 +154,10 @@ def launch_phases(results, launched):
     the workers' median seconds per epoch."""
     joined = max(result["connected"] for result in results) - launched.started
     finished = max(result["trained"] for result in results) - launched.started
-    return {"startup": joined, "training": finished - joined, "shutdown": launched.seconds - finished,
-            "imported": max(result["imported"] for result in results) - launched.started,
-            "epoch": float(onp.median([onp.median(result["seconds_per_epoch"]) for result in results]))}
+    return {
+        "startup": joined,
+        "training": finished - joined,
+        "shutdown": launched.seconds - finished,
+        "imported": max(result["imported"] for result in results) - launched.started,
+        "epoch": float(onp.median([onp.median(result["seconds_per_epoch"]) for result in results])),
+    }

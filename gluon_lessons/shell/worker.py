@@ -5,6 +5,7 @@ shard of the house prices (`gluon_lessons.parameter_server`), `kvstore='dist_syn
 scheduler, importing mxnet runs MXNet's server loop instead and exits. Each worker prints one JSON line
 with its weights and timings. Lesson 11 launches it (`launch_training`).
 """
+
 import argparse
 import dataclasses
 import gc
@@ -17,46 +18,85 @@ import mxnet as mx  # with DMLC_ROLE=server or scheduler, this import runs MXNet
 
 from .. import data as house_data
 from .. import training
-from ..parameter_server import KVSTORES, check_sharding, launch_phases, shard, train_one_process, train_worker  # noqa: F401
+from ..parameter_server import KVSTORES, check_sharding, shard, train_worker
+from ..parameter_server import launch_phases, train_one_process  # noqa: F401  (lesson 11 reads them here)
 from . import datafiles
 from . import launcher as distributed
 
 
-def launch_training(num_workers, num_servers=1, kvstore="dist_sync", batch_size=10, lr=0.03, momentum=0.0,
-                    optimizer="sgd", num_epochs=3, seed=0, data_path=None, timeout=distributed.DEFAULT_TIMEOUT_SECONDS):
+def launch_training(
+    num_workers,
+    num_servers=1,
+    kvstore="dist_sync",
+    batch_size=10,
+    lr=0.03,
+    momentum=0.0,
+    optimizer="sgd",
+    num_epochs=3,
+    seed=0,
+    data_path=None,
+    timeout=distributed.DEFAULT_TIMEOUT_SECONDS,
+):
     """Start `num_workers` of these workers and `num_servers` servers on this machine; (results by rank, launch).
 
     `gluon-lessons launch --workers N -- train ...` runs the same; `data_path` None is the committed data.
     """
-    dataset = house_data.walkthrough_data() if data_path is None else datafiles.load_dataset(data_path)
+    dataset = (
+        house_data.walkthrough_data() if data_path is None else datafiles.load_dataset(data_path)
+    )
     check_sharding(dataset.num_examples, num_workers, batch_size)  # here, before any process starts
     training.check_hyperparameters(lr, momentum, num_epochs, optimizer)
     if kvstore not in KVSTORES:
         raise ValueError("kvstore must be one of %s, got %r" % ("|".join(KVSTORES), kvstore))
-    arguments = ["--kvstore", kvstore, "--batch-size", str(batch_size), "--lr", repr(float(lr)),
-                 "--momentum", repr(float(momentum)), "--optimizer", optimizer, "--epochs", str(num_epochs),
-                 "--seed", str(seed)] + (["--data", str(data_path)] if data_path is not None else [])
-    launched = distributed.launch(distributed.train_command(arguments), num_workers, num_servers, timeout=timeout)
+    arguments = [
+        "--kvstore",
+        kvstore,
+        "--batch-size",
+        str(batch_size),
+        "--lr",
+        repr(float(lr)),
+        "--momentum",
+        repr(float(momentum)),
+        "--optimizer",
+        optimizer,
+        "--epochs",
+        str(num_epochs),
+        "--seed",
+        str(seed),
+    ] + (["--data", str(data_path)] if data_path is not None else [])
+    launched = distributed.launch(
+        distributed.train_command(arguments), num_workers, num_servers, timeout=timeout
+    )
     return launched.worker_results(), launched
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # a ValueError, so the command line can refuse bad arguments before launching
+    def error(
+        self, message
+    ):  # a ValueError, so the command line can refuse bad arguments before launching
         raise ValueError("train: %s" % message)
 
 
 def build_parser():
-    parser = _Parser(prog="gluon-lessons launch --workers N -- train",
-                     description="one parameter-server worker (run it through gluon-lessons launch)")
+    parser = _Parser(
+        prog="gluon-lessons launch --workers N -- train",
+        description="one parameter-server worker (run it through gluon-lessons launch)",
+    )
     parser.add_argument("--kvstore", choices=KVSTORES, default="dist_sync")
-    parser.add_argument("--data", help="a CSV in the layout of data/house_prices.csv (default: that file)")
+    parser.add_argument(
+        "--data", help="a CSV in the layout of data/house_prices.csv (default: that file)"
+    )
     parser.add_argument("--num-examples", type=int, help="use the first N examples only")
-    parser.add_argument("--batch-size", type=int, default=10, help="global batch: B/N rows per worker and step")
+    parser.add_argument(
+        "--batch-size", type=int, default=10, help="global batch: B/N rows per worker and step"
+    )
     parser.add_argument("--lr", type=float, default=0.03)
     parser.add_argument("--momentum", type=float, default=0.0)
     parser.add_argument("--optimizer", choices=training.OPTIMIZERS, default="sgd")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the shuffles")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seeds the initial weights and the shuffles"
+    )
     return parser
 
 
@@ -67,9 +107,15 @@ def parse_arguments(argv, num_workers):
     dataset = datafiles.load_dataset(args.data) if args.data else house_data.walkthrough_data()
     if args.num_examples is not None:
         if not 1 <= args.num_examples <= dataset.num_examples:
-            raise ValueError("--num-examples must be in 1..%d, got %d" % (dataset.num_examples, args.num_examples))
-        dataset = dataclasses.replace(dataset, features=dataset.features[:args.num_examples],
-                                      labels=dataset.labels[:args.num_examples])
+            raise ValueError(
+                "--num-examples must be in 1..%d, got %d"
+                % (dataset.num_examples, args.num_examples)
+            )
+        dataset = dataclasses.replace(
+            dataset,
+            features=dataset.features[: args.num_examples],
+            labels=dataset.labels[: args.num_examples],
+        )
     check_sharding(dataset.num_examples, num_workers, args.batch_size)
     training.check_hyperparameters(args.lr, args.momentum, args.epochs, args.optimizer)
     return args, dataset
@@ -78,32 +124,68 @@ def parse_arguments(argv, num_workers):
 def _report(args, dataset, kv, weight, bias, history, times):
     """A line for people, then one JSON line (`LaunchResult.worker_results` reads it)."""
     rows = shard(dataset.num_examples, kv.rank, kv.num_workers)
-    print("rank %d of %d, rows %d-%d, %s: w %s, b %.6f, loss on its rows %.3g after %d epochs (%.2f s)"
-          % (kv.rank, kv.num_workers, rows[0], rows[-1], args.kvstore, [round(float(value), 6) for value in weight], bias,
-             history.epoch_loss[-1], args.epochs, sum(history.seconds_per_epoch)), flush=True)
-    result = {"rank": kv.rank, "num_workers": kv.num_workers, "weight": weight.tolist(), "bias": bias,
-              "shard": [int(rows[0]), int(rows[-1]) + 1], "shard_loss": history.epoch_loss,
-              "steps_per_epoch": len(history.step_loss) // args.epochs, "seconds_per_epoch": history.seconds_per_epoch,
-              "num_examples": dataset.num_examples, **times, **vars(args)}
-    sys.stdout.write(json.dumps(result) + "\n")  # one write: stderr shares the pipe; print() writes "\n" apart
+    print(
+        "rank %d of %d, rows %d-%d, %s: w %s, b %.6f, loss on its rows %.3g after %d epochs (%.2f s)"
+        % (
+            kv.rank,
+            kv.num_workers,
+            rows[0],
+            rows[-1],
+            args.kvstore,
+            [round(float(value), 6) for value in weight],
+            bias,
+            history.epoch_loss[-1],
+            args.epochs,
+            sum(history.seconds_per_epoch),
+        ),
+        flush=True,
+    )
+    result = {
+        "rank": kv.rank,
+        "num_workers": kv.num_workers,
+        "weight": weight.tolist(),
+        "bias": bias,
+        "shard": [int(rows[0]), int(rows[-1]) + 1],
+        "shard_loss": history.epoch_loss,
+        "steps_per_epoch": len(history.step_loss) // args.epochs,
+        "seconds_per_epoch": history.seconds_per_epoch,
+        "num_examples": dataset.num_examples,
+        **times,
+        **vars(args),
+    }
+    sys.stdout.write(
+        json.dumps(result) + "\n"
+    )  # one write: stderr shares the pipe; print() writes "\n" apart
 
 
 def main(argv=None):
     """Train as worker `kv.rank` and print its result; exit 2 on a bad setting."""
-    imported = time.time()  # the interpreter has started and imported mxnet: the process start-up is over
+    imported = (
+        time.time()
+    )  # the interpreter has started and imported mxnet: the process start-up is over
     try:
         if os.environ.get("DMLC_ROLE") != "worker":
-            raise ValueError("this is a parameter-server worker: run it with gluon-lessons launch --workers N -- train")
+            raise ValueError(
+                "this is a parameter-server worker: run it with gluon-lessons launch --workers N -- train"
+            )
         args, dataset = parse_arguments(argv, int(os.environ.get("DMLC_NUM_WORKER", "1")))
     except ValueError as error:
         print("error: %s" % error, file=sys.stderr)
         return 2
     kv = mx.kv.create(args.kvstore)  # waits until the scheduler has seen every server and worker
     connected = time.time()
-    weight, bias, history = train_worker(dataset, kv, args.batch_size, args.lr, args.momentum, args.optimizer,
-                                         args.epochs, args.seed)
-    _report(args, dataset, kv, weight, bias, history,
-            {"imported": imported, "connected": connected, "trained": time.time()})
+    weight, bias, history = train_worker(
+        dataset, kv, args.batch_size, args.lr, args.momentum, args.optimizer, args.epochs, args.seed
+    )
+    _report(
+        args,
+        dataset,
+        kv,
+        weight,
+        bias,
+        history,
+        {"imported": imported, "connected": connected, "trained": time.time()},
+    )
     return 0
 
 
@@ -112,4 +194,6 @@ if __name__ == "__main__":
     gc.collect()  # frees the kvstore the Trainer held in a reference cycle: the worker leaves ps-lite's group
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)  # skips MXNet's interpreter teardown: 1-3 s per worker here (measured), with nothing left to do
+    os._exit(
+        code
+    )  # skips MXNet's interpreter teardown: 1-3 s per worker here (measured), with nothing left to do
