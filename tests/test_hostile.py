@@ -863,7 +863,9 @@ def test_environment_values_that_would_break_the_command_are_dropped_with_a_warn
     good = {"OMP_NUM_THREADS": "2", "MXNET_ENGINE_TYPE": "NaiveEngine", "MPLBACKEND": "Agg", "HOME": "/x"}
     environ = dict(good)
     assert environment.make_safe(environ) == [] and environ == good
-    assert environment.make_safe({"OMP_NUM_THREADS": "4,2", "MPLBACKEND": "module://matplotlib.backends.backend_agg"}) == []
+    assert environment.make_safe({"OMP_NUM_THREADS": " 3 ", "MPLBACKEND": "module://matplotlib.backends.backend_agg"}) == []
+    for threads in ("4,2", "0", "99999", "-1", "2.5", ""):  # MXNet aborts on the first, crashed on 99999
+        assert environment.make_safe({"OMP_NUM_THREADS": threads})[0].startswith(f"OMP_NUM_THREADS={threads!r}")
     bad = {"OMP_NUM_THREADS": "abc", "MXNET_ENGINE_TYPE": "garbage", "MPLBACKEND": "module://nonexistent",
            "DMLC_ROLE": "server", "DMLC_PS_ROOT_PORT": "9000", "HOME": "/x"}
     warnings = environment.make_safe(bad)

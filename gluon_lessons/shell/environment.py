@@ -6,12 +6,14 @@ forever (`DMLC_ROLE=server`). Each such variable is dropped with one warning lin
 """
 
 import importlib.util
+import os
 import re
 
 ENGINE_TYPES = ("NaiveEngine", "ThreadedEngine", "ThreadedEnginePerDevice")
 # matplotlib's backends that write files; the command line shows no windows, so others are not used.
 FILE_BACKENDS = ("agg", "cairo", "pdf", "pgf", "ps", "svg", "template")
-_THREADS = re.compile(r"[1-9][0-9]{0,5}(,[1-9][0-9]{0,5})*")  # OpenMP's form: 4, or 4,2 for nesting
+# MXNet reads OMP_NUM_THREADS as one integer: `4,2` aborts it, and 99999 threads crashed it here.
+MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
 
 
 def _backend_usable(name):
@@ -29,10 +31,12 @@ def make_safe(environ):
     warning line for each (none when all is well)."""
     warnings = []
     threads = environ.get("OMP_NUM_THREADS")
-    if threads is not None and not _THREADS.fullmatch(threads.strip()):
+    if threads is not None and not (
+        re.fullmatch(r"\s*[0-9]{1,9}\s*", threads) and 1 <= int(threads) <= MAX_THREADS
+    ):
         del environ["OMP_NUM_THREADS"]
         warnings.append(
-            f"OMP_NUM_THREADS={threads!r} is not a whole number of threads >= 1 (such as 2); "
+            f"OMP_NUM_THREADS={threads!r} is not a whole number of threads in 1..{MAX_THREADS}; "
             "ignored, OpenMP chooses"
         )
     engine = environ.get("MXNET_ENGINE_TYPE")
