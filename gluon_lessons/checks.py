@@ -5,6 +5,7 @@ the value, says what is allowed and shows what was given, for example
 ``lr must be a number in (0, 100], got 1e+39``. Numbers must also fit float32, the type the
 course trains in: a learning rate of 1e-320 or 1e39 would silently become 0 or infinity there.
 """
+
 import math
 import numbers as _numbers
 
@@ -52,7 +53,10 @@ def number(name, value, low=None, high=None, *, low_open=False, high_open=False)
     requirement = " ".join(filter(None, ["a number", _range_text(low, high, low_open, high_open)]))
     if not _is_number(value):
         _fail(name, requirement, value)
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond any float, such as 10**400
+        _fail(name, requirement, value)
     if not math.isfinite(value):
         _fail(name, requirement, value)
     if (low is not None and (value < low or (low_open and value == low))) or (
@@ -60,8 +64,11 @@ def number(name, value, low=None, high=None, *, low_open=False, high_open=False)
     ):
         _fail(name, requirement, value)
     if abs(value) > FLOAT32_MAX or 0 < abs(value) < FLOAT32_TINY:
-        _fail(name, f"{requirement} that float32 can hold (|x| in [{FLOAT32_TINY:.2g}, {FLOAT32_MAX:.2g}] or 0)",
-              value)
+        _fail(
+            name,
+            f"{requirement} that float32 can hold (|x| in [{FLOAT32_TINY:.2g}, {FLOAT32_MAX:.2g}] or 0)",
+            value,
+        )
     return value
 
 
@@ -95,20 +102,39 @@ def integers(name, values, low=None, high=None, min_length=1, max_length=None):
     return tuple(integer(f"each of {name}", item, low, high) for item in values)
 
 
-def numbers(name, values, low=None, high=None, *, low_open=False, high_open=False, min_length=1,
-             max_length=None):
+def numbers(
+    name,
+    values,
+    low=None,
+    high=None,
+    *,
+    low_open=False,
+    high_open=False,
+    min_length=1,
+    max_length=None,
+):
     """A list or tuple of numbers, each as `number` checks it; returned as a tuple of floats."""
-    values = _sequence(name, values, "numbers " + _range_text(low, high, low_open, high_open), min_length,
-                       max_length)
-    return tuple(number(f"each of {name}", item, low, high, low_open=low_open, high_open=high_open)
-                 for item in values)
+    values = _sequence(
+        name,
+        values,
+        "numbers " + _range_text(low, high, low_open, high_open),
+        min_length,
+        max_length,
+    )
+    return tuple(
+        number(f"each of {name}", item, low, high, low_open=low_open, high_open=high_open)
+        for item in values
+    )
 
 
 def _sequence(name, values, what, min_length, max_length):
     if isinstance(values, onp.ndarray):
         values = values.tolist()
+    exact = f"{min_length} " if min_length == max_length else ""  # "a list of 2 numbers"
     if not isinstance(values, (list, tuple)):
-        _fail(name, f"a list of {what}".rstrip(), values)
+        _fail(name, f"a list of {exact}{what}".rstrip(), values)
+    if exact and len(values) != min_length:
+        _fail(name, f"a list of {exact}{what}".rstrip(), values)
     if len(values) < min_length or (max_length is not None and len(values) > max_length):
         most = f" and at most {max_length}" if max_length is not None else ""
         _fail(name, f"a list of at least {min_length}{most} {what}".rstrip(), values)

@@ -10,7 +10,7 @@ import math
 
 import numpy as onp
 
-from . import landscape
+from . import checks, landscape
 
 Rate = collections.namedtuple("Rate", "rate first last")  # per-step factor, measured over steps first..last
 
@@ -23,16 +23,12 @@ def _eigenvalues(eigenvalues):
 
 
 def _kappa(kappa):
-    if not (isinstance(kappa, (int, float, onp.floating, onp.integer)) and math.isfinite(kappa) and kappa >= 1):
-        raise ValueError("condition number must be a finite number >= 1, got %r" % (kappa,))
-    return float(kappa)
+    return checks.number("condition number", kappa, 1.0)
 
 
 def _lr_momentum(lr, momentum):
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError("learning rate must be a finite number > 0, got %r" % (lr,))
-    if not (math.isfinite(momentum) and 0 <= momentum < 1):
-        raise ValueError("momentum must be in [0, 1), got %r" % (momentum,))
+    checks.positive("learning rate", lr)
+    checks.fraction("momentum", momentum)
 
 
 # Plain gradient descent: per eigenvalue λ the error is multiplied by 1 − ηλ each step.
@@ -181,13 +177,11 @@ MinibatchNoise = collections.namedtuple("MinibatchNoise", "hessian fourth third 
 def minibatch_noise(features, labels, batch_size):
     """The data's moments that fix mini-batch gradient noise of the mean L2 loss at batch size B (lesson 7)."""
     design, n = landscape.design_matrix(features), len(features)  # X̃ = [X, 1]
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, onp.integer)) or not 1 <= batch_size < n:
-        raise ValueError("batch_size must be an integer in 1..%d (fewer than the %d examples), got %r"
-                         % (n - 1, n, batch_size))
+    checks.integer("batch_size", batch_size, 1, n - 1)  # fewer than the n examples
     optimum = landscape.optimum(features, labels)
     residual = design @ optimum - onp.ravel(labels)  # ρⱼ; Σ x̃ⱼρⱼ = 0 at θ*
     return MinibatchNoise(
-        hessian=design.T @ design / n,
+        hessian=landscape.hessian(features),
         fourth=onp.einsum("ja,jb,jc,jd->abcd", design, design, design, design) / n,
         third=onp.einsum("j,ja,jb,jc->abc", residual, design, design, design) / n,
         residual=onp.einsum("j,ja,jb->ab", residual ** 2, design, design) / n,
@@ -304,8 +298,7 @@ def arrival_step(curve, target, window=10):
     """First step k from which the mean of the `window` steps ending at k stays below `target` to the curve's end;
     None if the curve ends above it. The mean smooths mini-batch noise and momentum's ringing."""
     curve = onp.asarray(curve, onp.float64)
-    if isinstance(window, bool) or not isinstance(window, (int, onp.integer)) or not 1 <= window <= len(curve):
-        raise ValueError("window must be an integer in 1..%d, got %r" % (len(curve), window))
+    checks.integer("window", window, 1, len(curve))
     means = onp.convolve(curve, onp.ones(window) / window, mode="valid")  # means[j]: steps j .. j + window − 1
     above = onp.flatnonzero(~(means < target))
     if above.size and above[-1] == len(means) - 1:
@@ -384,6 +377,5 @@ def student_bound(num_blocks, confidence=0.99):
     """|z| below which a mean of `num_blocks` block means lies with probability `confidence` (Student's t,
     num_blocks − 1 degrees of freedom): the spread of a handful of blocks is itself uncertain."""
     from scipy import stats  # scikit-learn's dependency
-    if isinstance(num_blocks, bool) or not isinstance(num_blocks, (int, onp.integer)) or num_blocks < 2:
-        raise ValueError("need at least 2 blocks, got %r" % (num_blocks,))
+    checks.integer("num_blocks", num_blocks, 2)
     return float(stats.t.ppf(0.5 + confidence / 2, num_blocks - 1))

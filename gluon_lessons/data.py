@@ -3,6 +3,7 @@
 Lesson 1 (`gluon_lessons/lessons/lesson01_data.py`) introduces both forms. Reading and writing them
 as CSV files lives in the course shell (`gluon_lessons.shell.datafiles`).
 """
+
 import dataclasses
 import math
 from pathlib import Path
@@ -85,18 +86,27 @@ def synthetic_house_prices(num_examples=1000, true_w=(2.0, -3.4), true_b=4.2, no
 
     d2l's `synthetic_data` (and its `SyntheticRegressionData`) draws the same model (lesson 4).
     """
-    num_examples, true_w, true_b, noise, seed = _check_truth(num_examples, true_w, true_b, noise, seed)
+    num_examples, true_w, true_b, noise, seed = _check_truth(
+        num_examples, true_w, true_b, noise, seed
+    )
     rng = onp.random.default_rng(seed)
     X = rng.normal(0.0, 1.0, size=(num_examples, len(true_w))).astype(onp.float32)
     y = _labels(X, true_w, true_b, noise, rng)
     return HouseData(X, y, feature_names(len(true_w)), true_w, true_b, noise, seed)
 
 
-def raw_house_prices(num_examples=1000, true_w=RAW_TRUE_W, true_b=RAW_TRUE_B, noise=RAW_NOISE, seed=0):
+def raw_house_prices(
+    num_examples=1000, true_w=RAW_TRUE_W, true_b=RAW_TRUE_B, noise=RAW_NOISE, seed=0
+):
     """Area in m^2 and age in years, uniform over realistic ranges; price in thousands."""
-    num_examples, true_w, true_b, noise, seed = _check_truth(num_examples, true_w, true_b, noise, seed)
+    num_examples, true_w, true_b, noise, seed = _check_truth(
+        num_examples, true_w, true_b, noise, seed
+    )
     rng = onp.random.default_rng(seed)
-    columns = [rng.uniform(*RAW_AREA_M2, size=num_examples), rng.uniform(*RAW_AGE_YEARS, size=num_examples)]
+    columns = [
+        rng.uniform(*RAW_AREA_M2, size=num_examples),
+        rng.uniform(*RAW_AGE_YEARS, size=num_examples),
+    ]
     columns += [rng.normal(0.0, 1.0, size=num_examples) for _ in range(len(true_w) - 2)]
     X = onp.stack(columns[: len(true_w)], axis=1).astype(onp.float32)
     y = _labels(X, true_w, true_b, noise, rng)
@@ -119,6 +129,7 @@ def walkthrough_data():
 # ---- memory -------------------------------------------------------------------------------------------------
 # Settings cells of lessons 1, 2 and 6 still call these; the shell reaches them as `gluon_lessons.shell.memory`.
 
+
 def data_bytes(num_examples, num_features):
     """Bytes of the float32 features and prices."""
     return int(num_examples) * (int(num_features) + 1) * 4
@@ -134,9 +145,13 @@ def available_memory():
                     found.append(int(line.split()[1]) * 1024)
     except (OSError, ValueError, IndexError):
         pass
-    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
         try:
             limit, usage = (Path(p).read_text().strip() for p in (limit_file, usage_file))
             if limit.isdigit() and int(limit) < 2**60:
@@ -157,8 +172,10 @@ def check_memory(num_bytes, what):
     """Raise `NotEnoughMemory` (a ValueError) if `num_bytes` exceed what the machine has available."""
     available = available_memory()
     if available is not None and num_bytes > available:
-        raise NotEnoughMemory("%s need about %s of memory; this machine has %s available"
-                              % (what, _size(num_bytes), _size(available)))
+        raise NotEnoughMemory(
+            "%s need about %s of memory; this machine has %s available"
+            % (what, _size(num_bytes), _size(available))
+        )
 
 
 def check_room_to_train(num_examples, num_features, loaded=False):
@@ -167,5 +184,8 @@ def check_room_to_train(num_examples, num_features, loaded=False):
     `loaded`: the NumPy copy already exists, so it no longer counts against what is available.
     """
     need = (TRAINING_COPIES - bool(loaded)) * data_bytes(num_examples, num_features) + MXNET_BYTES
-    check_memory(need, "%d examples with %d features to train on (%d copies of their float32 data, and MXNet)"
-                 % (num_examples, num_features, TRAINING_COPIES))
+    check_memory(
+        need,
+        "%d examples with %d features to train on (%d copies of their float32 data, and MXNet)"
+        % (num_examples, num_features, TRAINING_COPIES),
+    )

@@ -2,13 +2,16 @@
 
 Lesson 4 trains on them; lesson 11 spreads one batch over several.
 """
+
 import os
 import re
 
 import mxnet as mx
 
-GPU_FIX = ("install the CUDA build in place of the CPU one "
-           "(pip uninstall mxnet && pip install mxnet-cu117==1.9.1), or use --ctx cpu")
+GPU_FIX = (
+    "install the CUDA build in place of the CPU one "
+    "(pip uninstall mxnet && pip install mxnet-cu117==1.9.1), or use --ctx cpu"
+)
 
 
 class DeviceError(RuntimeError):
@@ -34,9 +37,13 @@ USAGE = "use auto, cpu, gpu, cpu:N, gpu:N or a comma list such as cpu:0,cpu:1"
 def _check_number(kind, index, shown):
     if index > MAX_DEVICE_ID or (kind == "cpu" and index >= CPU_DEVICE_LIMIT):
         limit = CPU_DEVICE_LIMIT - 1 if kind == "cpu" else MAX_DEVICE_ID
-        raise ValueError("device %s cannot exist: %s devices are numbered 0..%d" % (shown, kind, limit))
+        raise ValueError(
+            "device %s cannot exist: %s devices are numbered 0..%d" % (shown, kind, limit)
+        )
     if kind == "gpu" and index >= num_gpus():
-        raise DeviceError("gpu:%d requested but MXNet sees %d GPU(s); %s" % (index, num_gpus(), GPU_FIX))
+        raise DeviceError(
+            "gpu:%d requested but MXNet sees %d GPU(s); %s" % (index, num_gpus(), GPU_FIX)
+        )
     return mx.gpu(index) if kind == "gpu" else mx.cpu(index)
 
 
@@ -65,7 +72,9 @@ def parse_ctx(spec="auto"):
     if isinstance(spec, (list, tuple)):
         for item in spec:
             if not isinstance(item, (str, mx.Context)):
-                raise TypeError("ctx list items must be device strings or mx.Context, got %r" % (item,))
+                raise TypeError(
+                    "ctx list items must be device strings or mx.Context, got %r" % (item,)
+                )
         contexts = [_check_context(c) if isinstance(c, mx.Context) else _parse_one(c) for c in spec]
     elif not isinstance(spec, str):
         raise TypeError("ctx must be a device string (%s) or mx.Context, got %r" % (USAGE, spec))

@@ -2,13 +2,13 @@
 
 Lesson 2 (`gluon_lessons.lessons.lesson02_batches`) builds both and checks they mean the same.
 """
+
 import math
-import numbers
 
 import numpy as onp
 from mxnet import gluon, np, npx
 
-from . import devices
+from . import checks, devices
 
 npx.set_np()
 
@@ -16,25 +16,22 @@ LAST_BATCH = ("keep", "discard")
 
 
 def check_count(value, name, minimum=1):
-    """`value` as an int: `TypeError` unless it is an integer (bools refused), `ValueError` below `minimum`."""
-    if isinstance(value, (bool, onp.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError("%s must be an integer >= %d, got %r" % (name, minimum, value))
-    if value < minimum:
-        raise ValueError("%s must be an integer >= %d, got %r" % (name, minimum, value))
-    return int(value)
+    """`value` as an int if it is an integer >= `minimum` (`checks.integer`), else ValueError naming it."""
+    return checks.integer(name, value, minimum)
 
 
 def check_batch_size(batch_size):
-    return check_count(batch_size, "batch_size: the batch size")
+    return checks.integer("batch_size: the batch size", batch_size, 1)
 
 
 def num_batches(num_examples, batch_size, last_batch="keep"):
     """Updates per epoch: ceil(n / B) when the last partial batch is kept, floor(n / B) when discarded."""
-    if last_batch not in LAST_BATCH:
-        raise ValueError("last_batch must be one of %s, got %r" % (LAST_BATCH, last_batch))
-    num_examples = check_count(num_examples, "num_examples", minimum=0)
+    checks.choice("last_batch", last_batch, LAST_BATCH)
+    num_examples = checks.integer("num_examples", num_examples, 0)
     batch_size = check_batch_size(batch_size)
-    return math.ceil(num_examples / batch_size) if last_batch == "keep" else num_examples // batch_size
+    return (
+        math.ceil(num_examples / batch_size) if last_batch == "keep" else num_examples // batch_size
+    )
 
 
 def _numbers(values, name):
@@ -48,8 +45,14 @@ def _numbers(values, name):
 def _check_finite(values, name):
     bad = onp.argwhere(~onp.isfinite(values))
     if len(bad):
-        raise ValueError("%s hold %d NaN or infinite value(s), the first at %s; remove or fill them before training"
-                         % (name, len(bad), "row %d" % bad[0][0] + ("" if values.ndim == 1 else ", column %d" % bad[0][1])))
+        raise ValueError(
+            "%s hold %d NaN or infinite value(s), the first at %s; remove or fill them before training"
+            % (
+                name,
+                len(bad),
+                "row %d" % bad[0][0] + ("" if values.ndim == 1 else ", column %d" % bad[0][1]),
+            )
+        )
 
 
 def check_examples(features, labels, batch_size, last_batch="keep"):
@@ -57,17 +60,23 @@ def check_examples(features, labels, batch_size, last_batch="keep"):
     batch; return the batch size."""
     features, labels = _numbers(features, "features"), _numbers(labels, "labels")
     if features.ndim != 2 or features.shape[1] == 0:
-        raise ValueError("features must be a table of examples x features with at least one feature column, "
-                         "got shape %s" % (features.shape,))
+        raise ValueError(
+            "features must be a table of examples x features with at least one feature column, "
+            "got shape %s" % (features.shape,)
+        )
     if len(features) != len(labels) or labels.size != len(labels):
-        raise ValueError("features have %d rows but labels %d (one label per row)" % (len(features), labels.size))
+        raise ValueError(
+            "features have %d rows but labels %d (one label per row)" % (len(features), labels.size)
+        )
     if len(features) == 0:
         raise ValueError("no examples to batch")
     _check_finite(features, "features")
     _check_finite(labels.reshape(-1), "labels")
     if num_batches(len(features), batch_size, last_batch) == 0:
-        raise ValueError("batch size %d exceeds the %d examples and last_batch='discard' leaves no batch"
-                         % (batch_size, len(features)))
+        raise ValueError(
+            "batch size %d exceeds the %d examples and last_batch='discard' leaves no batch"
+            % (batch_size, len(features))
+        )
     return int(batch_size)
 
 
@@ -77,7 +86,9 @@ def one_device(ctx):
         return None
     contexts = devices.parse_ctx(ctx)
     if len(contexts) != 1:
-        raise ValueError("ctx: the batches live on one device, got %s" % ", ".join(devices.ctx_names(contexts)))
+        raise ValueError(
+            "ctx: the batches live on one device, got %s" % ", ".join(devices.ctx_names(contexts))
+        )
     return contexts[0]
 
 
@@ -122,4 +133,4 @@ class ShuffledBatches:
         X, y = self.epoch_arrays()
         for i in range(len(self)):
             start = i * self.batch_size
-            yield X[start:start + self.batch_size], y[start:start + self.batch_size]
+            yield X[start : start + self.batch_size], y[start : start + self.batch_size]

@@ -22,11 +22,15 @@ def check_sharding(num_examples, num_workers, batch_size):
     """Raise `ValueError` unless every worker gets whole batches: B divisible by N, at least one step."""
     loading.check_batch_size(batch_size)
     if batch_size % num_workers:
-        raise ValueError("batch size %d must be a multiple of the %d workers (each takes B/N rows per step)"
-                         % (batch_size, num_workers))
+        raise ValueError(
+            "batch size %d must be a multiple of the %d workers (each takes B/N rows per step)"
+            % (batch_size, num_workers)
+        )
     if num_examples // num_workers < batch_size // num_workers:
-        raise ValueError("%d examples over %d workers leave fewer rows per worker than its %d per step"
-                         % (num_examples, num_workers, batch_size // num_workers))
+        raise ValueError(
+            "%d examples over %d workers leave fewer rows per worker than its %d per step"
+            % (num_examples, num_workers, batch_size // num_workers)
+        )
 
 
 def shard(num_examples, rank, num_workers):
@@ -38,14 +42,19 @@ def shard(num_examples, rank, num_workers):
 def worker_batches(num_examples, rank, num_workers, batch_size, seed, epoch):
     """Row indices of each step of worker `rank` in `epoch`: its shard shuffled, cut into B/N rows (the
     remainder dropped, since every step must hold B rows in all for the server's fixed 1/B)."""
-    rows = onp.random.default_rng([seed, rank, epoch]).permutation(shard(num_examples, rank, num_workers))
+    rows = onp.random.default_rng([seed, rank, epoch]).permutation(
+        shard(num_examples, rank, num_workers)
+    )
     per_worker = batch_size // num_workers
-    return [rows[k * per_worker:(k + 1) * per_worker] for k in range(len(rows) // per_worker)]
+    return [rows[k * per_worker : (k + 1) * per_worker] for k in range(len(rows) // per_worker)]
 
 
 def global_batches(num_examples, num_workers, batch_size, seed, epoch):
     """Row indices of the global batches of `epoch`: step k joins every worker's k-th batch."""
-    parts = [worker_batches(num_examples, rank, num_workers, batch_size, seed, epoch) for rank in range(num_workers)]
+    parts = [
+        worker_batches(num_examples, rank, num_workers, batch_size, seed, epoch)
+        for rank in range(num_workers)
+    ]
     return [onp.concatenate(step) for step in zip(*parts)]
 
 
@@ -62,8 +71,10 @@ class EpochBatches:
     def __iter__(self):
         self.epoch += 1
         for rows in self.rows_of(self.epoch):
-            yield (np.array(self.features[rows], dtype="float32", ctx=self.ctx),
-                   np.array(self.labels[rows], dtype="float32", ctx=self.ctx))
+            yield (
+                np.array(self.features[rows], dtype="float32", ctx=self.ctx),
+                np.array(self.labels[rows], dtype="float32", ctx=self.ctx),
+            )
 
 
 def _fit(data, rows_of, trainer_of, num_epochs, seed, ctx, eval_rows):
@@ -71,23 +82,44 @@ def _fit(data, rows_of, trainer_of, num_epochs, seed, ctx, eval_rows):
     net = model.linear_regression(ctx, num_inputs=data.num_features, hybrid=True)
     trainer = trainer_of(net)
     batches = EpochBatches(data.features, data.labels, rows_of, ctx)
-    history = training.fit(net, batches, trainer, num_epochs, ctx=[ctx],
-                           eval_data=(data.features[eval_rows], data.labels[eval_rows]))
+    history = training.fit(
+        net,
+        batches,
+        trainer,
+        num_epochs,
+        ctx=[ctx],
+        eval_data=(data.features[eval_rows], data.labels[eval_rows]),
+    )
     weight, bias = model.extract_weights(net)
     return weight, bias, history
 
 
-def train_one_process(data, num_workers, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3,
-                      seed=0, ctx=None):
+def train_one_process(
+    data,
+    num_workers,
+    batch_size=10,
+    lr=0.03,
+    momentum=0.0,
+    optimizer="sgd",
+    num_epochs=3,
+    seed=0,
+    ctx=None,
+):
     """What N dist_sync workers compute, in one process: the same global batches, `Trainer.step(B)`.
 
     Returns (weight, bias, history); the loss per epoch is on the rows the workers use.
     """
     check_sharding(data.num_examples, num_workers, batch_size)
     used = onp.concatenate([shard(data.num_examples, r, num_workers) for r in range(num_workers)])
-    return _fit(data, lambda epoch: global_batches(data.num_examples, num_workers, batch_size, seed, epoch),
-                lambda net: training.make_trainer(net, optimizer, lr, momentum),
-                num_epochs, seed, ctx or mx.cpu(), used)
+    return _fit(
+        data,
+        lambda epoch: global_batches(data.num_examples, num_workers, batch_size, seed, epoch),
+        lambda net: training.make_trainer(net, optimizer, lr, momentum),
+        num_epochs,
+        seed,
+        ctx or mx.cpu(),
+        used,
+    )
 
 
 def train_worker(data, kv, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd", num_epochs=3, seed=0,
@@ -150,6 +182,10 @@ def launch_phases(results, launched):
     the workers' median seconds per epoch."""
     joined = max(result["connected"] for result in results) - launched.started
     finished = max(result["trained"] for result in results) - launched.started
-    return {"startup": joined, "training": finished - joined, "shutdown": launched.seconds - finished,
-            "imported": max(result["imported"] for result in results) - launched.started,
-            "epoch": float(onp.median([onp.median(result["seconds_per_epoch"]) for result in results]))}
+    return {
+        "startup": joined,
+        "training": finished - joined,
+        "shutdown": launched.seconds - finished,
+        "imported": max(result["imported"] for result in results) - launched.started,
+        "epoch": float(onp.median([onp.median(result["seconds_per_epoch"]) for result in results])),
+    }

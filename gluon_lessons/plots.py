@@ -3,6 +3,7 @@
 In a notebook each figure shows inline under its cell; `out_dir` also writes it as `out_dir/NAME.png`
 (the command line always gives one, default lesson_output/<slug>).
 """
+import io
 import os
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ if "ipykernel" not in sys.modules and not os.environ.get("MPLBACKEND"):
     matplotlib.use("Agg")  # outside a notebook: files only, no screen needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as onp  # noqa: E402
+
+from . import files  # noqa: E402
 
 
 def showing_inline():
@@ -32,10 +35,10 @@ def save(fig, out_dir, name):
     fig.tight_layout()
     path = None
     if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / (name + ".png")
-        fig.savefig(path, dpi=100)
+        path = Path(out_dir) / (name + ".png")
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=100)
+        files.write_atomically(path, png.getvalue())  # whole or nothing; a link there is replaced
     if showing_inline():
         from IPython.display import display
         inline_png()

@@ -6,7 +6,6 @@ path for `Dense(1)` (`gluon_lessons.fused`) is a separate module that callers ch
 """
 import dataclasses
 import math
-import numbers
 import sys
 import time
 
@@ -15,7 +14,7 @@ import tqdm
 from mxnet import autograd, gluon, np, npx
 from mxnet.gluon import nn
 
-from . import devices, loading, model
+from . import checks, devices, loading, model
 from .seeding import set_seed
 
 npx.set_np()
@@ -62,24 +61,14 @@ class History:
         return float(onp.median(self.seconds_per_epoch)) if self.seconds_per_epoch else float("nan")
 
 
-def _number(value, name):
-    if isinstance(value, (bool, onp.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError("%s must be a number, got %r" % (name, value))
-    return float(value)
-
-
 def check_hyperparameters(lr=0.03, momentum=0.0, num_epochs=1, optimizer="sgd"):
-    """Raise `ValueError` (`TypeError` for a wrong type) naming the bad setting; return lr and momentum as floats."""
-    lr, momentum = _number(lr, "lr: the learning rate"), _number(momentum, "momentum")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError("lr: learning rate must be a number > 0, got %r" % (lr,))
-    if not 0 <= momentum < 1:
-        raise ValueError("momentum must be in [0, 1), got %r" % (momentum,))
-    loading.check_count(num_epochs, "num_epochs")
-    if not isinstance(optimizer, str):
-        raise TypeError("optimizer must be a name, one of %s, got %r" % ("|".join(OPTIMIZERS), optimizer))
-    if optimizer not in OPTIMIZERS:
-        raise ValueError("optimizer must be one of %s, got %r" % ("|".join(OPTIMIZERS), optimizer))
+    """Raise `ValueError` naming the bad setting (float32 must hold lr and momentum); return them as floats."""
+    lr = checks.positive("lr: learning rate", lr)
+    momentum = checks.number("momentum", momentum)
+    if not 0 <= momentum < 1:  # the lessons' tests read this wording
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    checks.integer("num_epochs", num_epochs, 1)
+    checks.choice("optimizer", optimizer, OPTIMIZERS)
     return lr, momentum
 
 
@@ -217,8 +206,8 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
     as in `progress_bar`. A diverging run raises `DivergenceError` (see `check_divergence`).
     d2l's `Trainer.fit` runs the same loop for its `LinearRegression` (lesson 4).
     """
-    num_epochs = loading.check_count(num_epochs, "num_epochs")
-    max_steps = None if max_steps is None else loading.check_count(max_steps, "max_steps")
+    num_epochs = checks.integer("num_epochs", num_epochs, 1)
+    max_steps = None if max_steps is None else checks.integer("max_steps", max_steps, 1)
     contexts = devices.parse_ctx(ctx if ctx is not None else net.collect_params().list_ctx())
     loss = loss or model.l2_loss()
     net_loss = (WithLoss if isinstance(net, nn.HybridBlock) else WithLossBlock)(net, loss)  # loss(net(X), y)

@@ -44,9 +44,12 @@ def test_train_on_a_data_file_with_more_features(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--batch-size", "0"], "--batch-size must be an integer >= 1"),
-    (["train", "--lr", "0"], "learning rate must be a number > 0"),
+    (["train", "--lr", "0"], "lr: learning rate must be a number > 0, got 0.0"),
+    (["train", "--lr", "1e39"], "--lr must be a number that float32 can hold"),
+    (["train", "--lr", "1e-320"], "--lr must be a number that float32 can hold"),
+    (["train", "--momentum", "1e-320"], "--momentum must be a number that float32 can hold"),
     (["train", "--lr", "-0.1"], "learning rate"),
-    (["train", "--momentum", "1"], "momentum must be in [0, 1)"),
+    (["train", "--momentum", "1"], "momentum must be in [0, 1), got 1.0"),
     (["train", "--momentum", "-0.5"], "momentum"),
     (["train", "--epochs", "0"], "--epochs must be an integer >= 1"),
     (["train", "--num-examples", "0"], "--num-examples must be an integer >= 1"),

@@ -182,10 +182,11 @@ def test_a_sidecar_that_describes_its_csv_is_read(tmp_path):
 @pytest.mark.parametrize("meta, message", [
     (dict(true_weight="12"), "true_weight must be a list of 2 numbers"),
     (dict(true_weight=[5.0]), "true_weight must be a list of 2 numbers"),
-    (dict(true_weight=[True, 1.0]), "true_weight must be a list of 2 numbers"),
+    (dict(true_weight=[True, 1.0]), "each of true_weight must be a number, got True"),
     (dict(true_bias="4.2"), "true_bias must be a number"),
     (dict(noise=-1), "noise must be a number >= 0"),
-    (dict(true_weight=[1e39, 1.0]), "finite float32"),
+    (dict(true_weight=[1e39, 1.0]), "true_weight must be a number that float32 can hold"),
+    (dict(true_bias=10**400), "true_bias must be a number, got 1000"),
     (dict(seed=-3), "seed must be an integer >= 0"),
     (dict(form="cooked"), "form must be one of"),
     (dict(num_examples=5), "num_examples is 5 but the CSV has 2 rows"),

@@ -16,12 +16,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
 from pathlib import Path
 
 import numpy as onp
+import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -102,6 +104,15 @@ def _sidecar_pair(folder, **meta):
     return str(csv_path)
 
 
+def _raw_sidecar(folder, text, size=None):
+    """A valid CSV beside a description holding `text` (then made `size` bytes long, sparse, if given)."""
+    csv_path = Path(_sidecar_pair(folder))
+    csv_path.with_suffix(".json").write_text(text)
+    if size is not None:
+        os.truncate(csv_path.with_suffix(".json"), size)
+    return str(csv_path)
+
+
 def _stale_pair(folder):
     """Data made with w = [2, -3.4], b = 4.2 beside the description of other data ([5, 5], 99)."""
     csv_path = folder / "stale.csv"
@@ -143,11 +154,34 @@ CASES = [
     ("train-out-under-file", lambda f: ["train", "--out", _write(f / "b_file", "x") + "/sub"] + SMALL, "case", 2,
      "which is a file"),
     ("true-b-1e39", lambda f: ["train", "--true-b", "1e39", "--lr", "1e-10"], "case", 2,
-     "true_b must be a number that float32 can hold"),
+     "--true-b must be a number that float32 can hold"),
     ("noise-1e30", lambda f: ["train", "--noise", "1e30"], "case", 2, "not representable for float32 training"),
-    ("true-w-1e300", lambda f: ["train", "--true-w", "1e300,1e300"], "case", 2, "true_w must be a number that float32"),
+    ("true-w-1e300", lambda f: ["train", "--true-w", "1e300,1e300"], "case", 2, "each of --true-w must be a number that float32"),
     ("csv-duplicate-column", lambda f: ["train", "--data", _write(f / "d.csv", "a,a,price\n1,2,3\n")], "case", 2,
      "every column needs a name of its own"),
+    # Numbers float32 cannot hold never reach MXNet (1e39 would be infinity, 1e-320 zero), whatever the path.
+    ("lr-1e39-two-devices", lambda f: ["train", "--lr", "1e39", "--ctx", "cpu:0,cpu:1", "--epochs", "1"], "case", 2,
+     "--lr must be a number that float32 can hold"),
+    ("lr-1e39-gluon-loader", lambda f: ["train", "--lr", "1e39", "--loader", "gluon"], "case", 2, "float32 can hold"),
+    ("lr-1e-320", lambda f: ["train", "--lr", "1e-320"], "case", 2, "--lr must be a number that float32 can hold"),
+    ("momentum-1e-320", lambda f: ["train", "--momentum", "1e-320"], "case", 2,
+     "--momentum must be a number that float32 can hold"),
+    ("launch-lr-1e39", lambda f: ["launch", "--", "train", "--lr", "1e39"], "case", 2,
+     "lr: learning rate must be a number > 0 that float32 can hold"),
+    # A hostile description beside a CSV: one line naming the .json.
+    ("sidecar-bias-10**400", lambda f: ["train", "--data", _sidecar_pair(f, true_bias=10**400)], "case", 2,
+     "pair.json: not a valid description of pair.csv (true_bias must be a number"),
+    ("sidecar-noise-10**400", lambda f: ["train", "--data", _sidecar_pair(f, noise=10**400)], "case", 2,
+     "pair.json: not a valid description of pair.csv (noise must be a number"),
+    ("sidecar-nested", lambda f: ["train", "--data", _raw_sidecar(f, "[" * 100_000 + "]" * 100_000)], "case", 2,
+     "pair.json: not a valid description of pair.csv (nested too deeply)"),
+    ("sidecar-huge-sparse", lambda f: ["train", "--data", _raw_sidecar(f, "{}", size=50 * 2**30)], "case", 2,
+     "pair.json: not a valid description of pair.csv (53687091200 bytes"),
+    # Python's float() reads these; a CSV number is ASCII digits.
+    ("csv-underscore", lambda f: ["train", "--data", _write(f / "u.csv", "a,b,price\n1_000,2,3\n")], "case", 2,
+     "line 2: not a number in '1_000,2,3'"),
+    ("csv-arabic-digits", lambda f: ["train", "--data", _write(f / "n.csv", "a,b,price\n\u0661\u0662,2,3\n")],
+     "case", 2, "line 2: not a number"),
     # A lesson's default output folder is checked too: from inside data/ it would be data/lesson_output.
     ("run-default-out-inside-data", lambda f: ["run", "1", "--quick"], "data", 2,
      "--out (default lesson_output/data): refusing to write output into"),
@@ -431,10 +465,8 @@ def test_an_installed_copy_without_data_writes_nowhere_near_the_package(started)
 
 
 KILLED_WRITER = textwrap.dedent("""
-    import importlib.util, sys, time
-    spec = importlib.util.spec_from_file_location("outputs", sys.argv[1])
-    outputs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(outputs)
+    import sys, time
+    from gluon_lessons import files as outputs
     def slowly():
         while True:
             yield b"1,2,3\\n" * 1000
@@ -446,7 +478,7 @@ KILLED_WRITER = textwrap.dedent("""
 def test_a_write_killed_midway_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "house_prices.csv"
     target.write_text("old\n")
-    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(PACKAGE_DIR / "shell" / "outputs.py"), str(target)])
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, "files", str(target)])
     time.sleep(0.5)
     writer.kill()
     writer.wait()
@@ -456,12 +488,20 @@ def test_a_write_killed_midway_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_a_temporary_of_a_dead_writer_is_removed_by_the_next_write(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = tmp_path / (".house_prices.csv.%d.abcd1234.tmp" % dead.pid)
-    live = tmp_path / (".house_prices.csv.%d.abcd1234.tmp" % os.getpid())
+    stale = tmp_path / (".house_prices.csv.gluon-lessons-%d-abcd1234.tmp" % dead.pid)
+    live = tmp_path / (".house_prices.csv.gluon-lessons-%d-abcd1234.tmp" % os.getpid())
     stale.write_text("half")
     live.write_text("being written")
+    # Files that only look like temporaries are the user's: the old pattern's, a link, another name.
+    users = [tmp_path / ".report.2023.final.tmp", tmp_path / (".house_prices.csv.%d.abcd1234.tmp" % dead.pid),
+             tmp_path / (".notes.gluon-lessons-%d-abcd12345.tmp" % dead.pid)]
+    for path in users:
+        path.write_text("mine")
+    link = tmp_path / (".x.gluon-lessons-%d-0000beef.tmp" % dead.pid)
+    link.symlink_to(tmp_path / ".report.2023.final.tmp")
     outputs.write_atomically(tmp_path / "house_prices.csv", b"new\n")
-    assert not stale.exists() and live.exists()
+    assert not stale.exists() and live.exists() and link.is_symlink()
+    assert all(path.read_text() == "mine" for path in users)
 
 
 # ---- the guard and the one-run-per-folder rule, in process --------------------------------------------
@@ -650,7 +690,8 @@ def test_sidecar_fields_are_either_valid_or_refused_with_a_data_file_error(tmp_p
 
 
 @FAST
-@given(weights=st.lists(st.floats(-1e30, 1e30, allow_nan=False), min_size=1, max_size=6))
+@given(weights=st.lists(st.floats(-1e30, 1e30, allow_nan=False).filter(lambda w: w == 0 or abs(w) > 1.2e-38),
+                        min_size=1, max_size=6))
 def test_true_w_parses_any_list_of_numbers_as_written(weights):
     text = ",".join(repr(w) for w in weights)
     args = cli.build_parser().parse_args(["train", "--true-w", text])
@@ -669,11 +710,16 @@ def test_true_w_gives_numbers_or_one_line(text, capsys):
     assert args.true_w and all(math.isfinite(w) for w in args.true_w)
 
 
+def float32_holds(value):
+    """A finite number whose size float32 holds without rounding it to 0 or infinity (normal numbers)."""
+    return math.isfinite(value) and onp.finfo(onp.float32).tiny <= abs(value) <= onp.finfo(onp.float32).max
+
+
 @FAST
 @given(text=st.text(alphabet="0123456789.-+eE infa", max_size=10))
 def test_number_options_give_numbers_or_argparse_errors(text):
     for parse, accept in ((arguments.positive_int("--epochs"), lambda v: isinstance(v, int) and v >= 1),
-                          (arguments.finite_float("--lr"), math.isfinite)):
+                          (arguments.finite_float("--lr"), lambda v: v == 0 or float32_holds(v))):
         try:
             value = parse(text)
         except argparse.ArgumentTypeError as error:
@@ -709,3 +755,209 @@ def test_json_text_is_always_valid_json(value):
     text = outputs.json_text({"value": value, "array": onp.array([1.5, float("nan")]), "scalar": onp.float32("inf")})
     decoded = strict_json(text)
     assert decoded["array"] == [1.5, None] and decoded["scalar"] is None
+
+
+# ---- every file whole or not at all, and never through a link ---------------------------------------
+
+def _figure():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [1, 0])
+    return fig
+
+
+def test_a_figure_replaces_a_link_instead_of_writing_through_it(tmp_path):
+    from gluon_lessons import plots
+    victim = tmp_path / "house_prices.csv"  # stands for data/house_prices.csv
+    victim.write_text("area,age,price\n1,2,3\n")
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "standardized.png").symlink_to(victim)
+    (out / "raw.png").symlink_to(tmp_path / "nowhere" / "raw.png")  # dangling
+    for name in ("standardized", "raw"):
+        path = plots.save(_figure(), out, name)
+        assert not path.is_symlink() and path.read_bytes().startswith(b"\x89PNG")
+    assert victim.read_text() == "area,age,price\n1,2,3\n" and not (tmp_path / "nowhere").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["raw.png", "standardized.png"]  # no temporary left
+
+
+WRITE_UNDER_A_LIMIT = textwrap.dedent("""
+    import resource, sys
+    from gluon_lessons import files
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16384, 16384))
+    try:
+        files.write_atomically(sys.argv[1], b"x" * 25_000)
+    except OSError as error:
+        print(error.strerror)
+""")
+
+
+def test_a_write_beyond_the_file_size_limit_leaves_the_old_file_and_names_it(tmp_path):
+    # `ulimit -f 16`: a 25,000-byte figure cannot be written; the complete old one stays, whole.
+    target = tmp_path / "standardized.png"
+    target.write_bytes(b"\x89PNG old and complete")
+    done = subprocess.run([sys.executable, "-c", WRITE_UNDER_A_LIMIT, str(target)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"could not write {target}: File too large"
+    assert target.read_bytes() == b"\x89PNG old and complete" and os.listdir(tmp_path) == ["standardized.png"]
+
+
+def test_the_guard_is_checked_again_where_each_file_is_written(tmp_path):
+    from gluon_lessons import files, plots
+    out = tmp_path / "o"
+    out.mkdir()
+    assert outputs.check_output_folder(out) == out  # checked at the start: fine
+    out.rmdir()
+    out.symlink_to(datafiles.DATA_DIR)  # then, mid-run, the folder becomes a link into data/
+    before = snapshot(datafiles.DATA_DIR)
+    with pytest.raises(files.ProtectedFolder, match="refusing to write .*standardized.png"):
+        plots.save(_figure(), out, "standardized")
+    staging = tmp_path / "staging"
+    (staging / "result.json").parent.mkdir()
+    (staging / "result.json").write_text("{}")
+    with pytest.raises(ValueError, match="refusing to write output into"):
+        outputs.commit(staging, out)
+    assert snapshot(datafiles.DATA_DIR) == before
+
+
+# ---- the command's surroundings: closed streams, the environment, signals -----------------------------
+
+def test_a_closed_stdout_is_not_a_crash(tmp_path):
+    def run(*argv):
+        return subprocess.run([sys.executable, "-m", "gluon_lessons", *argv], capture_output=False,
+                              stderr=subprocess.PIPE, text=True, timeout=300, env=PROCESS_ENV,
+                              preexec_fn=lambda: os.close(1))
+    listed = run("list")
+    warning = "gluon-lessons: warning: standard output is closed; what it shows is discarded"
+    assert listed.returncode == 0 and listed.stderr.strip().splitlines() == [warning], listed.stderr
+    made = run("make-data", "--out", str(tmp_path / "h.csv"))
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "h.csv").is_file() and (tmp_path / "h.json").is_file() and "Traceback" not in made.stderr
+
+
+def test_environment_values_that_would_break_the_command_are_dropped_with_a_warning():
+    from gluon_lessons.shell import environment
+    good = {"OMP_NUM_THREADS": "2", "MXNET_ENGINE_TYPE": "NaiveEngine", "MPLBACKEND": "Agg", "HOME": "/x"}
+    environ = dict(good)
+    assert environment.make_safe(environ) == [] and environ == good
+    assert environment.make_safe({"OMP_NUM_THREADS": " 3 ", "MPLBACKEND": "module://matplotlib.backends.backend_agg"}) == []
+    for threads in ("4,2", "0", "99999", "-1", "2.5", ""):  # MXNet aborts on the first, crashed on 99999
+        assert environment.make_safe({"OMP_NUM_THREADS": threads})[0].startswith(f"OMP_NUM_THREADS={threads!r}")
+    bad = {"OMP_NUM_THREADS": "abc", "MXNET_ENGINE_TYPE": "garbage", "MPLBACKEND": "module://nonexistent",
+           "DMLC_ROLE": "server", "DMLC_PS_ROOT_PORT": "9000", "HOME": "/x"}
+    warnings = environment.make_safe(bad)
+    assert bad == {"HOME": "/x"} and len(warnings) == 4
+    for warning, name in zip(warnings, ("OMP_NUM_THREADS", "MXNET_ENGINE_TYPE", "MPLBACKEND", "DMLC_PS_ROOT_PORT, DMLC_ROLE")):
+        assert warning.startswith(name) and "\n" not in warning
+    assert environment.make_safe({"MPLBACKEND": "garbage"})[0].startswith("MPLBACKEND='garbage' is not")
+    assert environment.make_safe({"MPLBACKEND": "TkAgg"})  # a window backend: the command line writes files
+
+
+def test_a_command_in_a_hostile_environment_warns_and_trains(tmp_path):
+    # Each of these alone aborted (OMP), ended in a traceback (engine, backend) or hung (a server's DMLC_*).
+    env = dict(PROCESS_ENV, OMP_NUM_THREADS="abc", MXNET_ENGINE_TYPE="garbage", MPLBACKEND="module://nonexistent",
+               DMLC_ROLE="server", DMLC_PS_ROOT_URI="127.0.0.1", DMLC_PS_ROOT_PORT="9", DMLC_NUM_SERVER="1",
+               DMLC_NUM_WORKER="1")
+    done = subprocess.run([sys.executable, "-m", "gluon_lessons", "train", "--out", str(tmp_path / "o")] + SMALL,
+                          capture_output=True, text=True, timeout=300, env=env)
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("gluon-lessons: warning: ")]
+    assert done.returncode == 0 and len(warnings) == 4, done.stderr[-2000:]
+    for name in ("OMP_NUM_THREADS", "MXNET_ENGINE_TYPE", "MPLBACKEND", "DMLC_ROLE"):
+        assert sum(name in line for line in warnings) == 1
+    assert (tmp_path / "o" / "loss.png").is_file() and "Traceback" not in done.stderr
+
+
+def test_an_allocation_failure_in_train_is_one_line(capsys, monkeypatch):
+    from gluon_lessons.shell import train
+    mxnet_error = type("MXNetError", (RuntimeError,), {})
+
+    def out_of_memory(*args, **kwargs):
+        raise mxnet_error("Traceback (most recent call last):\n  ...\nFailed to allocate CPU Memory")
+    monkeypatch.setattr(train, "train_linear_regression", out_of_memory)
+    assert cli.main(["train"] + SMALL) == 1
+    err = capsys.readouterr().err
+    assert err == "gluon-lessons: error: out of memory (Failed to allocate CPU Memory); try fewer examples or features\n"
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("num_examples=None", "num_examples must be an integer, got None"),
+    ("noise=None", "noise must be a finite number, got None"),
+])
+def test_none_is_refused_naming_the_setting(setting, message, capsys, tmp_path):
+    assert cli.main(["run", "1", "--quick", "--out", str(tmp_path), "--set", setting]) == 2
+    assert capsys.readouterr().err == f"gluon-lessons: error: {message}\n"
+
+
+def test_launch_refuses_a_command_given_as_one_string():
+    from gluon_lessons.shell import launcher
+    with pytest.raises(ValueError, match=r"command must be a non-empty list of strings .*got 'true'"):
+        launcher.launch("true", 1)
+
+
+# ---- notebooks: a failing cell, a signal, a killed command --------------------------------------------
+
+def _kernel_folders():
+    from gluon_lessons.shell import notebooks
+    return sorted(Path(tempfile.gettempdir()).glob(notebooks.RUNTIME_PREFIX + "%d-*" % os.getpid()))
+
+
+def test_a_failing_notebook_cell_is_one_line_and_a_bad_setting_a_setting_error(tmp_path):
+    import nbformat
+    from gluon_lessons.shell import notebooks, settings
+    failing = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                              nbformat.v4.new_code_cell("raise ValueError('boom')")])
+    with pytest.raises(notebooks.NotebookError) as caught:
+        notebooks.execute_notebook(failing, tmp_path, timeout=120)
+    assert str(caught.value) == "cell 2 (raise ValueError('boom')) raised ValueError: boom"
+    checked = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("lr = 0.1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("lr = 1e39", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("from gluon_lessons import checks\nlr = checks.positive('lr', lr)")])
+    with pytest.raises(settings.SettingError, match=r"^lr must be a number > 0 that float32 can hold"):
+        notebooks.execute_notebook(checked, tmp_path, timeout=120)
+    assert _kernel_folders() == []  # the kernels' connection files went with their folder
+
+
+def test_a_folder_of_a_killed_notebook_command_is_removed_by_the_next(tmp_path):
+    from gluon_lessons.shell import notebooks
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    root = Path(tempfile.gettempdir())
+    stale = root / f"{notebooks.RUNTIME_PREFIX}{dead.pid}-test"
+    live = root / f"{notebooks.RUNTIME_PREFIX}{os.getpid()}-test"
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "kernel-1.json").write_text("{}")
+    try:
+        outputs.remove_stale_folders(notebooks.RUNTIME_PREFIX)
+        assert not stale.exists() and live.exists()
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+@pytest.mark.parametrize("signum, code, said", [(signal.SIGINT, 130, "interrupted"),
+                                                (signal.SIGTERM, 143, "interrupted by SIGTERM")])
+def test_a_signal_during_notebook_execution_is_one_line_and_leaves_nothing(tmp_path, signum, code, said):
+    from gluon_lessons.shell import notebooks
+    process = subprocess.Popen([sys.executable, "-m", "gluon_lessons", "notebook", "1", "--execute", "--quick",
+                                "--out", str(tmp_path)], stderr=subprocess.PIPE, text=True, env=PROCESS_ENV,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    pattern = notebooks.RUNTIME_PREFIX + "%d-*/kernel.json" % process.pid
+    deadline, connection = time.monotonic() + 240, []
+    while not connection and time.monotonic() < deadline and process.poll() is None:
+        connection = list(Path(tempfile.gettempdir()).glob(pattern))
+        time.sleep(0.05)
+    assert connection, "the kernel never started"
+    kernels = [p for p in psutil.process_iter(["cmdline"]) if str(connection[0]) in " ".join(p.info["cmdline"] or [])]
+    time.sleep(2)  # the kernel is running the lesson's cells
+    process.send_signal(signum)
+    err = process.communicate(timeout=120)[1]
+    assert process.returncode == code and err.splitlines()[-1] == f"gluon-lessons: error: {said}", err[-2000:]
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2  # "executing lesson 1 ..." and the error
+    assert not list(Path(tempfile.gettempdir()).glob(notebooks.RUNTIME_PREFIX + "%d-*" % process.pid))
+    psutil.wait_procs(kernels, timeout=10)
+    assert not any(kernel.is_running() and kernel.status() != psutil.STATUS_ZOMBIE for kernel in kernels)

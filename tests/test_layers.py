@@ -4,6 +4,7 @@ command-line parsing, signal handling or process launching.
 
 Imports are read with `ast` from the source, at module level and inside functions alike.
 """
+
 import ast
 from pathlib import Path
 
@@ -21,7 +22,9 @@ def imported_modules(path):
     """Every module `path` imports (absolute names), with `from X import name` also giving X.name,
     which is a module when `name` is a submodule."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    package = (
+        module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    )
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -29,7 +32,7 @@ def imported_modules(path):
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - node.level + 1]
+                base = base[: len(base) - node.level + 1]
                 stem = ".".join(base + ([node.module] if node.module else []))
             else:
                 stem = node.module
@@ -43,7 +46,9 @@ def import_graph():
     paths = {module_name(path): path for path in PACKAGE.rglob("*.py")}
     graph = {}
     for name, path in paths.items():
-        graph[name] = {other for other in imported_modules(path) if other in paths and other != name}
+        graph[name] = {
+            other for other in imported_modules(path) if other in paths and other != name
+        }
     return graph
 
 
@@ -55,7 +60,7 @@ def find_cycle(graph):
         state[node] = "open"
         for other in sorted(graph[node]):
             if state.get(other) == "open":
-                return trail[trail.index(other):] + [other]
+                return trail[trail.index(other) :] + [other]
             if other not in state:
                 cycle = visit(other, trail + [other])
                 if cycle:
@@ -73,9 +78,13 @@ def find_cycle(graph):
 
 def test_the_graph_sees_relative_and_function_level_imports():
     graph = import_graph()
-    assert "gluon_lessons.training" in graph["gluon_lessons.fused"]  # `from . import loading, model, training`
+    assert (
+        "gluon_lessons.training" in graph["gluon_lessons.fused"]
+    )  # `from . import loading, model, training`
     assert "gluon_lessons.shell.runner" in graph["gluon_lessons.shell.cli"]  # inside `_run_lesson`
-    assert "gluon_lessons.data" in graph["gluon_lessons.shell.datafiles"]  # `from ..data import ...`
+    assert (
+        "gluon_lessons.data" in graph["gluon_lessons.shell.datafiles"]
+    )  # `from ..data import ...`
 
 
 def test_the_cycle_finder_finds_a_cycle():
@@ -90,7 +99,9 @@ def test_no_import_cycle_in_the_package():
 def test_the_core_never_imports_the_shell():
     assert CORE and any(path.name == "training.py" for path in CORE)
     for path in CORE:
-        shell = sorted(name for name in imported_modules(path) if name.startswith("gluon_lessons.shell"))
+        shell = sorted(
+            name for name in imported_modules(path) if name.startswith("gluon_lessons.shell")
+        )
         assert not shell, f"{path.name} imports the course shell: {shell}"
 
 

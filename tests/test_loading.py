@@ -1,5 +1,6 @@
 """Mini-batches: every example once per epoch, a new order each epoch, a defined last batch."""
 import math
+import re
 
 import mxnet as mx
 import numpy as onp
@@ -74,13 +75,13 @@ def test_features_stay_with_their_labels():
         onp.testing.assert_array_equal(X.asnumpy()[:, 1], -y.asnumpy())
 
 
-@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError),
-                                               (True, TypeError), ("10", TypeError)])
-def test_bad_batch_sizes_are_refused(batch_size, error):
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, "10"])
+def test_bad_batch_sizes_are_refused(batch_size):
     X, y = _indexed(10)
-    with pytest.raises(error, match="batch_size: the batch size"):
+    message = "batch_size: the batch size must be an integer >= 1, got %r" % (batch_size,)
+    with pytest.raises(ValueError, match=re.escape(message)):
         loading.ShuffledBatches(X, y, batch_size)
-    with pytest.raises(error, match="batch_size: the batch size"):
+    with pytest.raises(ValueError, match=re.escape(message)):
         loading.data_loader(X, y, batch_size)
 
 
@@ -125,9 +126,9 @@ def test_tables_without_features_or_of_text_are_refused(make):
         make(onp.array([["1", "2"]] * 4), onp.zeros(4), 2)
 
 
-@pytest.mark.parametrize("num_examples, error", [(-5, ValueError), (2.5, TypeError), (None, TypeError)])
-def test_num_batches_refuses_impossible_counts(num_examples, error):
-    with pytest.raises(error, match="num_examples must be an integer >= 0"):
+@pytest.mark.parametrize("num_examples", [-5, 2.5, None])
+def test_num_batches_refuses_impossible_counts(num_examples):
+    with pytest.raises(ValueError, match="num_examples must be an integer >= 0"):
         loading.num_batches(num_examples, 2)
     assert loading.num_batches(0, 2) == 0
 

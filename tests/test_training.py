@@ -228,6 +228,9 @@ def test_the_bar_is_redrawn_a_few_times_a_second_not_every_epoch(capsys):
 
 @pytest.mark.parametrize("settings, message", [
     (dict(lr=0), "lr: learning rate"), (dict(lr=-1), "lr: learning rate"), (dict(lr=float("nan")), "lr: learning"),
+    (dict(lr=1e39), "lr: learning rate must be a number > 0 that float32 can hold"),
+    (dict(lr=1e-320), "lr: learning rate must be a number > 0 that float32 can hold"),
+    (dict(momentum=1e-320), "momentum must be a number that float32 can hold"),
     (dict(momentum=1.0), "momentum"), (dict(momentum=-0.1), "momentum"), (dict(num_epochs=0), "num_epochs"),
     (dict(optimizer="adam"), "optimizer"), (dict(batch_size=0), "batch_size: the batch size"),
     (dict(ctx="tpu"), "unknown device"), (dict(loader="torch"), "loader"), (dict(max_steps=0), "max_steps"),
@@ -238,13 +241,13 @@ def test_bad_settings_are_refused(walkthrough, settings, message):
 
 
 @pytest.mark.parametrize("settings, message", [
-    (dict(lr=True), "lr: the learning rate must be a number, got True"), (dict(lr="0.1"), "lr: the learning rate"),
+    (dict(lr=True), "lr: learning rate must be a number > 0, got True"), (dict(lr="0.1"), "lr: learning rate"),
     (dict(momentum=None), "momentum must be a number"), (dict(num_epochs=2.0), "num_epochs must be an integer"),
     (dict(batch_size=onp.float32(10)), "batch_size"), (dict(max_steps=1.5), "max_steps"),
-    (dict(optimizer=None), "optimizer must be a name"),
+    (dict(optimizer=None), "optimizer must be one of sgd, nag, got None"),
 ])
 def test_settings_of_the_wrong_type_are_refused(walkthrough, settings, message):
-    with pytest.raises(TypeError, match=message):
+    with pytest.raises(ValueError, match=message):
         training.train_linear_regression(walkthrough, **settings)
 
 

@@ -56,7 +56,7 @@ found_python() {
     if [ -n "${PYTHON:-}" ]; then
         if supported "$PYTHON"; then echo "$PYTHON"; return 0; fi
         echo "PYTHON=$PYTHON is not Python 3.8-3.11: $why" >&2
-        exit 1
+        return 2  # said; the caller stops without looking further
     fi
     for candidate in python3.11 python3.10 python3.9 python3.8 python3; do
         if supported "$candidate"; then echo "$candidate"; return 0; fi
@@ -64,7 +64,18 @@ found_python() {
     return 1
 }
 
-if python=$(found_python); then
+# --venv DIR replaces DIR only if it is a virtual environment (it holds pyvenv.cfg), an empty folder or
+# nothing yet: `make VENV=DIR` must never delete a folder of the user's.
+if [ -n "$venv" ] && [ -e "$venv" ] && [ ! -f "$venv/pyvenv.cfg" ] && \
+   { [ ! -d "$venv" ] || [ -n "$(ls -A "$venv" 2>/dev/null)" ]; }; then
+    echo "$venv exists and is not a virtual environment (no pyvenv.cfg in it); not replacing it: choose another VENV=... or remove it yourself" >&2
+    exit 1
+fi
+
+python=$(found_python)
+found=$?
+if [ "$found" = 2 ]; then exit 1; fi
+if [ "$found" = 0 ]; then
     check_platform "$python"
     if [ -z "$venv" ]; then echo "$python"; exit 0; fi
     echo "creating $venv with $python ($("$python" --version 2>&1))" >&2

@@ -1,5 +1,6 @@
 """A lesson file read as cells: percent format (`# %%` code, `# %% [markdown]` text), one cell tagged
 `parameters` holding the settings."""
+
 import dataclasses
 import json
 import re
@@ -26,7 +27,7 @@ def read_cells(path):
         if not match:
             continue
         if header is not None:
-            body = lines[start - 1:number - 1]
+            body = lines[start - 1 : number - 1]
             kind = "markdown" if "[markdown]" in header else "code"
             tags = tuple(json.loads(_TAGS.search(header).group(1))) if _TAGS.search(header) else ()
             cells.append(Cell(kind, tags, "\n".join(body), start))
@@ -38,7 +39,9 @@ def parameters_index(cells):
     """The position of the one cell tagged `parameters`; ValueError unless there is exactly one."""
     tagged = [i for i, cell in enumerate(cells) if "parameters" in cell.tags]
     if len(tagged) != 1:
-        raise ValueError("a lesson needs exactly one cell tagged parameters, found %d" % len(tagged))
+        raise ValueError(
+            "a lesson needs exactly one cell tagged parameters, found %d" % len(tagged)
+        )
     return tagged[0]
 
 

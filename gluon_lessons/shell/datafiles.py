@@ -4,11 +4,13 @@
 parameter-server workers read a CSV back. Generating the data is the teaching core's
 (`gluon_lessons.data`); this module checks and keeps the files.
 """
+
 import csv
 import hashlib
 import json
 import math
 import os
+import re
 import stat
 import warnings
 from pathlib import Path
@@ -16,24 +18,47 @@ from pathlib import Path
 import numpy as onp
 
 from ..data import FORMS, LABEL_NAME, HouseData
+from .. import checks
 from . import memory, outputs
 
 DATA_DIR = outputs.DATA_DIR
 DEFAULT_CSV = DATA_DIR / "house_prices.csv"
+COMMITTED = (
+    DEFAULT_CSV,
+    DEFAULT_CSV.with_suffix(".json"),
+)  # the files of data/ that make-data rewrites
 FLOAT32_MAX = float(onp.finfo(onp.float32).max)  # 3.4e38
 FLOAT32_OVERFLOW = 2.0**128 - 2.0**103  # numbers this large or larger round to infinity in float32
 CHUNK_ROWS = 65536  # rows written or checked at a time
-LOADING_COPIES = 2.5  # np.loadtxt's growing buffer, then the features split off as one contiguous array
+LOADING_COPIES = (
+    2.5  # np.loadtxt's growing buffer, then the features split off as one contiguous array
+)
 MAX_CELL_CHARS = 131072  # Python's csv field limit; no number needs more
 HEADER_MAX_BYTES = 2**20
 SAMPLE_BYTES = 2**22  # read to estimate the rows of a CSV from its size
+DESCRIPTION_MAX_BYTES = 2**20  # a description (.json) is a few hundred bytes
 
 
 class DataFileError(ValueError):
     """A data file is missing or malformed; the message names the file and line."""
 
 
+# A number as a CSV holds it: ASCII digits, an optional sign, fraction and exponent, or inf/nan (refused
+# later as not finite). Python's float() also reads `1_000` and other scripts' digits (`١٢`); a CSV does not.
+_CSV_NUMBER = re.compile(
+    r"\s*[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|\.\d+(?:e[-+]?\d+)?|inf(?:inity)?|nan)\s*",
+    re.ASCII | re.IGNORECASE,
+)
+
+
+def _number(text):
+    if not _CSV_NUMBER.fullmatch(text):
+        raise ValueError("not a number: %r" % text)
+    return float(text)
+
+
 # ---- saving ------------------------------------------------------------------------------------------------
+
 
 def _format(value):
     """Shortest text that reads back as the same float32."""
@@ -43,8 +68,14 @@ def _format(value):
 def _csv_blocks(data):
     yield ",".join(data.feature_names + (LABEL_NAME,)) + "\n"
     for start in range(0, data.num_examples, CHUNK_ROWS):
-        rows, labels = data.features[start:start + CHUNK_ROWS], data.labels[start:start + CHUNK_ROWS]
-        yield "".join(",".join([_format(v) for v in row] + [_format(label)]) + "\n" for row, label in zip(rows, labels))
+        rows, labels = (
+            data.features[start : start + CHUNK_ROWS],
+            data.labels[start : start + CHUNK_ROWS],
+        )
+        yield "".join(
+            ",".join([_format(v) for v in row] + [_format(label)]) + "\n"
+            for row, label in zip(rows, labels)
+        )
 
 
 def csv_text(data):
@@ -63,7 +94,8 @@ def metadata(data, csv_sha256):
         "form": data.form,
         "feature_names": list(data.feature_names),
         "label_name": LABEL_NAME,
-        "generator": "gluon_lessons.data.%s_house_prices" % ("raw" if data.form == "raw" else "synthetic"),
+        "generator": "gluon_lessons.data.%s_house_prices"
+        % ("raw" if data.form == "raw" else "synthetic"),
         "csv_sha256": csv_sha256,
     }
 
@@ -80,8 +112,10 @@ def save_dataset(data, csv_path=DEFAULT_CSV, force=False):
     json_path = csv_path.with_suffix(".json")
     existing = [str(p) for p in (csv_path, json_path) if p.exists()]
     if existing and not force:
-        raise FileExistsError("%s already exist%s; pass --force to overwrite"
-                              % (" and ".join(existing), "" if len(existing) > 1 else "s"))
+        raise FileExistsError(
+            "%s already exist%s; pass --force to overwrite"
+            % (" and ".join(existing), "" if len(existing) > 1 else "s")
+        )
     digest = hashlib.sha256()
 
     def encoded():
@@ -89,13 +123,15 @@ def save_dataset(data, csv_path=DEFAULT_CSV, force=False):
             payload = block.encode("ascii")
             digest.update(payload)
             yield payload
-    outputs.write_atomically(csv_path, encoded())
+
+    outputs.write_atomically(csv_path, encoded(), allowed=COMMITTED)
     text = outputs.json_text(metadata(data, digest.hexdigest()), indent=2) + "\n"
-    outputs.write_atomically(json_path, text.encode("ascii"))
+    outputs.write_atomically(json_path, text.encode("ascii"), allowed=COMMITTED)
     return csv_path, json_path
 
 
 # ---- loading -----------------------------------------------------------------------------------------------
+
 
 def _file_sha256(path):
     digest = hashlib.sha256()
@@ -105,18 +141,23 @@ def _file_sha256(path):
     return digest.hexdigest()
 
 
-def _number_list(value):
-    return isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-
-
 def _read_sidecar(json_path, csv_path, header, num_examples):
     """The truth recorded beside `csv_path`, after checking every field's type and value and the CSV's hash."""
+
     def bad(reason):
-        return DataFileError("%s: not a valid description of %s (%s)" % (json_path, csv_path.name, reason))
+        return DataFileError(
+            "%s: not a valid description of %s (%s)" % (json_path, csv_path.name, reason)
+        )
+
     try:
+        size = json_path.stat().st_size
+        if size > DESCRIPTION_MAX_BYTES:
+            raise bad("%d bytes; a description is a few hundred" % size)
         meta = json.loads(json_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise DataFileError("%s: cannot read (%s)" % (json_path, error)) from None
+    except RecursionError:
+        raise bad("nested too deeply") from None
     except ValueError as error:
         raise bad("not JSON: %s" % error) from None
     if not isinstance(meta, dict):
@@ -125,34 +166,41 @@ def _read_sidecar(json_path, csv_path, header, num_examples):
         if key not in meta:
             raise bad("%s is missing" % key)
     true_w, true_b, noise = meta["true_weight"], meta["true_bias"], meta["noise"]
-    if (true_w, true_b, noise) != (None, None, None):
-        if not _number_list(true_w) or len(true_w) != len(header) - 1:
-            raise bad("true_weight must be a list of %d numbers, one per feature, got %r" % (len(header) - 1, true_w))
-        if isinstance(true_b, bool) or not isinstance(true_b, (int, float)):
-            raise bad("true_bias must be a number, got %r" % (true_b,))
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
-            raise bad("noise must be a number >= 0, got %r" % (noise,))
-        if not all(math.isfinite(v) and abs(v) < FLOAT32_OVERFLOW for v in true_w + [true_b, noise]):
-            raise bad("true_weight, true_bias and noise must be finite float32 numbers")
-        true_w, true_b, noise = tuple(float(w) for w in true_w), float(true_b), float(noise)
     seed, form = meta.get("seed"), meta.get("form", "standardized")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise bad("seed must be an integer >= 0 or null, got %r" % (seed,))
-    if form not in FORMS:
-        raise bad("form must be one of %s, got %r" % (", ".join(FORMS), form))
+    try:
+        if (true_w, true_b, noise) != (None, None, None):
+            features = len(header) - 1
+            true_w = checks.numbers("true_weight", true_w, min_length=features, max_length=features)
+            true_b = checks.number("true_bias", true_b)
+            noise = checks.number("noise", noise, 0.0)
+        seed = None if seed is None else checks.integer("seed", seed, 0)
+        checks.choice("form", form, FORMS)
+    except ValueError as error:
+        raise bad(str(error)) from None
     if "num_examples" in meta and meta["num_examples"] != num_examples:
-        raise bad("num_examples is %r but the CSV has %d rows" % (meta["num_examples"], num_examples))
+        raise bad(
+            "num_examples is %r but the CSV has %d rows" % (meta["num_examples"], num_examples)
+        )
     if "feature_names" in meta and meta["feature_names"] != list(header[:-1]):
-        raise bad("feature_names %r differ from the CSV's header %r" % (meta["feature_names"], header[:-1]))
+        raise bad(
+            "feature_names %r differ from the CSV's header %r"
+            % (meta["feature_names"], header[:-1])
+        )
     if meta.get("label_name", LABEL_NAME) != LABEL_NAME:
         raise bad("label_name must be %r, got %r" % (LABEL_NAME, meta["label_name"]))
     recorded = meta["csv_sha256"]
-    if not (isinstance(recorded, str) and len(recorded) == 64 and all(c in "0123456789abcdef" for c in recorded)):
+    if not (
+        isinstance(recorded, str)
+        and len(recorded) == 64
+        and all(c in "0123456789abcdef" for c in recorded)
+    ):
         raise bad("csv_sha256 must be 64 lowercase hex digits, got %r" % (recorded,))
     if recorded != _file_sha256(csv_path):
-        raise DataFileError("%s does not describe %s: the CSV's SHA-256 differs from the recorded csv_sha256 (the "
-                            "CSV changed after the description was written); regenerate both or delete the .json"
-                            % (json_path, csv_path.name))
+        raise DataFileError(
+            "%s does not describe %s: the CSV's SHA-256 differs from the recorded csv_sha256 (the "
+            "CSV changed after the description was written); regenerate both or delete the .json"
+            % (json_path, csv_path.name)
+        )
     return dict(true_w=true_w, true_b=true_b, noise=noise, seed=seed, form=form)
 
 
@@ -166,7 +214,9 @@ def _check_file_kind(csv_path):
     if stat.S_ISDIR(info.st_mode):
         raise DataFileError("%s is a folder, not a CSV file" % csv_path)
     if not stat.S_ISREG(info.st_mode):
-        raise DataFileError("%s is not a regular file (a device, pipe or socket); give a CSV file" % csv_path)
+        raise DataFileError(
+            "%s is not a regular file (a device, pipe or socket); give a CSV file" % csv_path
+        )
     return info.st_size
 
 
@@ -175,13 +225,20 @@ def _read_header(f, csv_path):
     if not line:
         raise DataFileError("%s, line 1: empty file, expected a header row" % csv_path)
     if len(line) > HEADER_MAX_BYTES:
-        raise DataFileError("%s, line 1: longer than %d characters; not a CSV header" % (csv_path, HEADER_MAX_BYTES))
+        raise DataFileError(
+            "%s, line 1: longer than %d characters; not a CSV header" % (csv_path, HEADER_MAX_BYTES)
+        )
     header = [name.strip() for name in next(csv.reader([line]), [])]
     if len(header) < 2 or header[-1] != LABEL_NAME:
-        raise DataFileError("%s, line 1: header must be feature names then %r, got %r"
-                            % (csv_path, LABEL_NAME, ",".join(header)))
+        raise DataFileError(
+            "%s, line 1: header must be feature names then %r, got %r"
+            % (csv_path, LABEL_NAME, ",".join(header))
+        )
     if not all(header) or len(set(header)) != len(header):  # results name each feature's weight
-        raise DataFileError("%s, line 1: every column needs a name of its own, got %r" % (csv_path, ",".join(header)))
+        raise DataFileError(
+            "%s, line 1: every column needs a name of its own, got %r"
+            % (csv_path, ",".join(header))
+        )
     return header
 
 
@@ -194,8 +251,10 @@ def _estimated_rows(f, csv_path, size, columns):
     longest = columns * (MAX_CELL_CHARS + 1)
     for number, line in enumerate(lines[:-1] if len(lines) > 1 else lines, start=2):
         if len(line) > longest:
-            raise DataFileError("%s, line %d: longer than any row of %d numbers can be (%d characters)"
-                                % (csv_path, number, columns, len(line)))
+            raise DataFileError(
+                "%s, line %d: longer than any row of %d numbers can be (%d characters)"
+                % (csv_path, number, columns, len(line))
+            )
     complete = max(len(lines) - 1, 1)
     return max(1, int(size / max(1, len(sample)) * complete)) if sample else 0
 
@@ -212,26 +271,37 @@ def _scan_rows(csv_path, columns):
                 if not row:
                     continue
                 if len(row) != columns:
-                    raise DataFileError("%s, line %d: expected %d values, got %d"
-                                        % (csv_path, line_number, columns, len(row)))
+                    raise DataFileError(
+                        "%s, line %d: expected %d values, got %d"
+                        % (csv_path, line_number, columns, len(row))
+                    )
                 try:
-                    values = [float(v) for v in row]
+                    values = [_number(v) for v in row]
                 except ValueError:
                     shown = ",".join(row)
                     shown = shown if len(shown) <= 80 else shown[:77] + "..."
-                    raise DataFileError("%s, line %d: not a number in %r" % (csv_path, line_number, shown)) from None
+                    raise DataFileError(
+                        "%s, line %d: not a number in %r" % (csv_path, line_number, shown)
+                    ) from None
                 if not all(math.isfinite(v) for v in values):
-                    raise DataFileError("%s, line %d: values must be finite" % (csv_path, line_number))
+                    raise DataFileError(
+                        "%s, line %d: values must be finite" % (csv_path, line_number)
+                    )
                 if not all(abs(v) < FLOAT32_OVERFLOW for v in values):
-                    raise DataFileError("%s, line %d: a value beyond %.3g is not representable in float32, the type "
-                                        "the course's data and training use" % (csv_path, line_number, FLOAT32_MAX))
+                    raise DataFileError(
+                        "%s, line %d: a value beyond %.3g is not representable in float32, the type "
+                        "the course's data and training use" % (csv_path, line_number, FLOAT32_MAX)
+                    )
                 block.append(values)
                 if len(block) == CHUNK_ROWS:
                     blocks.append(onp.asarray(block, dtype=onp.float32))
                     block = []
         except csv.Error as error:
-            reason = ("a value longer than %d characters, which no number needs" % MAX_CELL_CHARS
-                      if "field limit" in str(error) else str(error))
+            reason = (
+                "a value longer than %d characters, which no number needs" % MAX_CELL_CHARS
+                if "field limit" in str(error)
+                else str(error)
+            )
             raise DataFileError("%s, line %d: %s" % (csv_path, reader.line_num, reason)) from None
     blocks.append(onp.asarray(block, dtype=onp.float32).reshape(-1, columns))
     return onp.concatenate(blocks) if len(blocks) > 1 else blocks[0]
@@ -241,11 +311,15 @@ def _parse_rows(f, csv_path, columns):
     """NumPy's C parser on the rows after the header; any doubt (an error, a non-finite value) goes to `_scan_rows`."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "input contained no data": reported below as "no data rows"
+            warnings.simplefilter(
+                "ignore"
+            )  # "input contained no data": reported below as "no data rows"
             table = onp.loadtxt(f, dtype=onp.float32, delimiter=",", comments=None, ndmin=2)
     except ValueError:
         table = None
-    if table is None or (table.size and (table.shape[1] != columns or not onp.isfinite(table).all())):
+    if table is None or (
+        table.size and (table.shape[1] != columns or not onp.isfinite(table).all())
+    ):
         del table
         table = _scan_rows(csv_path, columns)
     return table
@@ -266,8 +340,10 @@ def load_dataset(csv_path=DEFAULT_CSV):
         with open(csv_path, encoding="utf-8-sig") as f:
             header = _read_header(f, csv_path)
             rows = _estimated_rows(f, csv_path, size, len(header))
-            memory.check_memory(LOADING_COPIES * rows * len(header) * 4,
-                         "%s (about %d rows of %d numbers)" % (csv_path, rows, len(header)))
+            memory.check_memory(
+                LOADING_COPIES * rows * len(header) * 4,
+                "%s (about %d rows of %d numbers)" % (csv_path, rows, len(header)),
+            )
             table = _parse_rows(f, csv_path, len(header))
     except UnicodeDecodeError as error:
         raise DataFileError("%s: not UTF-8 text (%s)" % (csv_path, error.reason)) from None

@@ -2,6 +2,7 @@
 
 Lesson 11 runs its parameter server through `launch`; `gluon-lessons launch` is the command line. POSIX only.
 """
+
 import collections
 import contextlib
 import dataclasses
@@ -28,13 +29,26 @@ WORKER_MODULE = "gluon_lessons.shell.worker"  # what `launch ... -- train` runs 
 # importing the package imports mxnet, and with DMLC_ROLE=server mxnet's import turns a process into a server.
 SCRIPT = str(Path(__file__).resolve())
 DEFAULT_TIMEOUT_SECONDS = 300.0
-FINISH_GRACE_SECONDS = 10.0  # once every worker (or the launcher) has exited, time for the rest to follow
-PROCESS_BYTES = 256 * 2**20  # what one local scheduler, server or worker takes: Python and MXNet imported
+FINISH_GRACE_SECONDS = (
+    10.0  # once every worker (or the launcher) has exited, time for the rest to follow
+)
+PROCESS_BYTES = (
+    256 * 2**20
+)  # what one local scheduler, server or worker takes: Python and MXNet imported
 STOP_GRACE_SECONDS = 2.0  # between SIGTERM and SIGKILL to the process group
 EXIT_LINE = re.compile(r"^gluon-lessons-launch: (?P<label>.+) exited (?P<code>-?\d+)$")
 # Variables through which the tracker tells each process its part; a launch from inside a job must not inherit them.
-DMLC_VARIABLES = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER", "DMLC_NUM_WORKER",
-                  "DMLC_TASK_ID", "DMLC_NODE_HOST", "DMLC_JOB_CLUSTER", "DMLC_NUM_ATTEMPT")
+DMLC_VARIABLES = (
+    "DMLC_ROLE",
+    "DMLC_PS_ROOT_URI",
+    "DMLC_PS_ROOT_PORT",
+    "DMLC_NUM_SERVER",
+    "DMLC_NUM_WORKER",
+    "DMLC_TASK_ID",
+    "DMLC_NODE_HOST",
+    "DMLC_JOB_CLUSTER",
+    "DMLC_NUM_ATTEMPT",
+)
 
 
 class LaunchError(RuntimeError):
@@ -90,27 +104,37 @@ def train_command(train_arguments=()):
     return [sys.executable, "-m", WORKER_MODULE, *train_arguments]
 
 
-def check_launch(num_workers, num_servers=1, launcher="local", hostfile=None, timeout=DEFAULT_TIMEOUT_SECONDS):
+def check_launch(
+    num_workers, num_servers=1, launcher="local", hostfile=None, timeout=DEFAULT_TIMEOUT_SECONDS
+):
     """Raise `ValueError` naming a bad launch setting and what is allowed."""
-    for name, value in (("num_workers", num_workers), ("num_servers", num_servers)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError("%s must be an integer >= 1, got %r" % (name, value))
-    if launcher not in LAUNCHERS:
-        raise ValueError("launcher must be one of %s, got %r" % ("|".join(LAUNCHERS), launcher))
+    from gluon_lessons import checks  # absolute: this file also runs as a script (NumPy, no MXNet)
+
+    checks.integer("num_workers", num_workers, 1)
+    checks.integer("num_servers", num_servers, 1)
+    checks.choice("launcher", launcher, LAUNCHERS)
     if launcher == "local" and hostfile is not None:
         raise ValueError("a hostfile goes with --launcher ssh or mpi, not local")
     if launcher != "local" and (hostfile is None or not Path(hostfile).is_file()):
-        raise ValueError("--launcher %s needs --hostfile naming an existing file, got %s"
-                         % (launcher, "none" if hostfile is None else repr(str(hostfile))))
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
-        raise ValueError("timeout must be a number of seconds > 0, got %r" % (timeout,))
+        raise ValueError(
+            "--launcher %s needs --hostfile naming an existing file, got %s"
+            % (launcher, "none" if hostfile is None else repr(str(hostfile)))
+        )
+    checks.positive("timeout (seconds)", timeout)
     if os.name != "posix":
-        raise ValueError("launching needs a POSIX system (process groups and signals); this is %s" % os.name)
+        raise ValueError(
+            "launching needs a POSIX system (process groups and signals); this is %s" % os.name
+        )
     if launcher == "local":  # every process starts here; each imports MXNet
-        from gluon_lessons.shell import memory  # absolute: this file also runs as a script (NumPy, no MXNet)
-        memory.check_memory(PROCESS_BYTES * (num_workers + num_servers + 1),
-                          "%d worker(s), %d server(s) and a scheduler on this machine (about %d MB each: MXNet)"
-                          % (num_workers, num_servers, PROCESS_BYTES // 2**20))
+        from gluon_lessons.shell import (
+            memory,
+        )  # absolute: this file also runs as a script (NumPy, no MXNet)
+
+        memory.check_memory(
+            PROCESS_BYTES * (num_workers + num_servers + 1),
+            "%d worker(s), %d server(s) and a scheduler on this machine (about %d MB each: MXNet)"
+            % (num_workers, num_servers, PROCESS_BYTES // 2**20),
+        )
 
 
 # Three kinds of process: `launch` (the caller) starts the launcher in a process group of its own, reads
@@ -119,8 +143,16 @@ def check_launch(num_workers, num_servers=1, launcher="local", hostfile=None, ti
 # launch.py unchanged; every scheduler, server and worker runs as this file with `role -- COMMAND`, which
 # prefixes COMMAND's lines with its label and reports its exit code on a last line. With ssh or mpi the
 # processes on other machines are stopped by their ssh or mpirun client, not by a signal from here.
-def launch(command, num_workers=2, num_servers=1, launcher="local", hostfile=None,
-           timeout=DEFAULT_TIMEOUT_SECONDS, echo=None, env=None):
+def launch(
+    command,
+    num_workers=2,
+    num_servers=1,
+    launcher="local",
+    hostfile=None,
+    timeout=DEFAULT_TIMEOUT_SECONDS,
+    echo=None,
+    env=None,
+):
     """Run `command` (a list) as every worker, server and the scheduler through MXNet's `launch.py`.
 
     Returns a `LaunchResult` once all workers exited with 0. Raises `LaunchError` naming the rank when a
@@ -128,32 +160,59 @@ def launch(command, num_workers=2, num_servers=1, launcher="local", hostfile=Non
     the whole process group is stopped first. `echo` (a file) gets every prefixed line as it arrives.
     """
     check_launch(num_workers, num_servers, launcher, hostfile, timeout)
-    if not command or not all(isinstance(part, str) for part in command):
-        raise ValueError("command must be a non-empty list of strings, got %r" % (command,))
+    if (
+        isinstance(command, str)
+        or not command
+        or not all(isinstance(part, str) for part in command)
+    ):
+        raise ValueError(
+            "command must be a non-empty list of strings such as ['python', 'train.py'] "
+            "(shlex.split turns a command line into one), got %r" % (command,)
+        )
     environment = {k: v for k, v in os.environ.items() if k not in DMLC_VARIABLES}
     environment.update(env or {}, PYTHONUNBUFFERED="1")
     host, port = ("", 0)
     if launcher == "local":
         host, port = LOCAL_HOST, free_port()
-        environment["DMLC_NODE_HOST"] = LOCAL_HOST  # servers and workers bind loopback, not the outward address
+        environment["DMLC_NODE_HOST"] = (
+            LOCAL_HOST  # servers and workers bind loopback, not the outward address
+        )
     role_command = shlex.join([sys.executable, SCRIPT, "role", "--", *command])
     launch_args = ["-n", str(num_workers), "-s", str(num_servers), "--launcher", launcher]
     launch_args += ["-H", str(hostfile)] if hostfile is not None else []
-    argv = [sys.executable, SCRIPT, "tracker", host, str(port), str(os.getpid()), "--", *launch_args,
-            role_command]  # one argument: launch.py joins the command with spaces and runs it through bash
+    argv = [
+        sys.executable,
+        SCRIPT,
+        "tracker",
+        host,
+        str(port),
+        str(os.getpid()),
+        "--",
+        *launch_args,
+        role_command,
+    ]  # one argument: launch.py joins the command with spaces and runs it through bash
     started, clock = time.time(), time.monotonic()
     labels = _expected_labels(num_workers, num_servers) if launcher == "local" else []
     guard = _SignalGuard()
     with guard:
         process = reader = None
         try:
-            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, env=environment, start_new_session=True,
-                                       text=True, errors="replace")
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                start_new_session=True,
+                text=True,
+                errors="replace",
+            )
             lines = queue.Queue()
             reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
             reader.start()
-            codes, output, stopped = _follow(process, lines, num_workers, labels, clock + timeout, timeout, echo)
+            codes, output, stopped = _follow(
+                process, lines, num_workers, labels, clock + timeout, timeout, echo
+            )
         finally:
             guard.hold()  # from here on a signal is only noted: the cleanup must finish
             if process is not None:
@@ -177,7 +236,11 @@ def _split(line):
 
 
 def _expected_labels(num_workers, num_servers):
-    return ["worker %d" % i for i in range(num_workers)] + ["server %d" % i for i in range(num_servers)] + ["scheduler"]
+    return (
+        ["worker %d" % i for i in range(num_workers)]
+        + ["server %d" % i for i in range(num_servers)]
+        + ["scheduler"]
+    )
 
 
 def _exited(process):
@@ -207,8 +270,10 @@ def _follow(process, lines, num_workers, labels, deadline, timeout, echo):
                 continue
             if finish_by is not None and time.monotonic() >= finish_by:
                 return codes, output, running()
-            raise LaunchError("timed out after %g s; finished: %s; still running: %s" % (
-                timeout, ", ".join(sorted(codes)) or "none", ", ".join(running()) or "unknown")) from None
+            raise LaunchError(
+                "timed out after %g s; finished: %s; still running: %s"
+                % (timeout, ", ".join(sorted(codes)) or "none", ", ".join(running()) or "unknown")
+            ) from None
         if line is None:
             return codes, output, []
         if echo is not None:
@@ -236,8 +301,10 @@ def _check_codes(codes, output, num_workers, launcher_code):
     workers = [label for label in codes if label.startswith("worker")]
     if len(workers) < num_workers:
         last = " | ".join(output.get("launcher", [])[-3:])
-        raise LaunchError("the launcher exited (code %s) after %d of %d workers finished%s"
-                          % (launcher_code, len(workers), num_workers, (": " + last) if last else ""))
+        raise LaunchError(
+            "the launcher exited (code %s) after %d of %d workers finished%s"
+            % (launcher_code, len(workers), num_workers, (": " + last) if last else "")
+        )
 
 
 class _SignalGuard:
@@ -306,8 +373,14 @@ def _run_role(command):
     """Run `command`, prefix each output line with this process's label, report its exit code last."""
     label = role_label()
     try:
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True, errors="replace")
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
     except OSError as error:
         _say("[%s] cannot start %s: %s" % (label, command[0], error))
         code = 127
@@ -321,8 +394,11 @@ def _run_role(command):
 
 def _run_tracker(host, port, parent, launch_args):
     """The launcher process: apply the Python >= 3.9 fix, pin a local scheduler, run launch.py unchanged."""
-    threading.Thread.isAlive = threading.Thread.is_alive  # removed in Python 3.9; dmlc_tracker still calls it
+    threading.Thread.isAlive = (
+        threading.Thread.is_alive
+    )  # removed in Python 3.9; dmlc_tracker still calls it
     from dmlc_tracker import tracker
+
     if host:  # tracker.submit and PSTracker take these; launch.py does not pass them through
         tracker.submit = functools.partial(tracker.submit, hostIP=host)
         tracker.PSTracker = functools.partial(tracker.PSTracker, port=port, port_end=port + 1)
@@ -347,11 +423,16 @@ def main(argv=None):
         return _run_role(argv[2:])
     if len(argv) >= 5 and argv[0] == "tracker" and argv[4] == "--":
         return _run_tracker(argv[1], int(argv[2]), int(argv[3]), argv[5:])
-    print("this module is run by gluon_lessons.shell.launcher.launch; use `gluon-lessons launch`", file=sys.stderr)
+    print(
+        "this module is run by gluon_lessons.shell.launcher.launch; use `gluon-lessons launch`",
+        file=sys.stderr,
+    )
     return 2
 
 
 if __name__ == "__main__":
     if sys.path and Path(sys.path[0]).resolve() == Path(SCRIPT).parent:
-        del sys.path[0]  # run as a script: the package's own modules must not shadow top-level names
+        del sys.path[
+            0
+        ]  # run as a script: the package's own modules must not shadow top-level names
     sys.exit(main())

@@ -1,25 +1,29 @@
 """Where the course may write: one guard for output folders and data files, atomic writes, one run per folder.
 
 The CLI checks every `--out` with `check_output_folder` and writes a run's files through `staged`;
-`data.save_dataset` writes `data/` through `check_data_file` and `write_atomically`.
+`datafiles.save_dataset` writes `data/` through `check_data_file` and `write_atomically`, which
+writes through `gluon_lessons.files` (whole or nothing) after sweeping what a killed write left.
 """
+
 import contextlib
 import fcntl
 import json
 import math
 import os
-import re
-import secrets
 import shutil
+import stat
 import sysconfig
 import tempfile
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent  # gluon_lessons/
-SOURCE_ROOT = PACKAGE_DIR.parent  # the repository in a source checkout; site-packages when installed
-DATA_DIR = SOURCE_ROOT / "data"
+from .. import files
+
+PACKAGE_DIR = files.PACKAGE_DIR  # gluon_lessons/
+SOURCE_ROOT = (
+    PACKAGE_DIR.parent
+)  # the repository in a source checkout; site-packages when installed
+DATA_DIR = files.DATA_DIR
 STAGING_PREFIX = "gluon-lessons-run-"  # staging folders in the system's temporary folder
-_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-z_]+\.tmp$")
 
 
 def is_source_checkout():
@@ -97,14 +101,22 @@ def check_data_file(path, name="csv_path", default=None):
     resolved = path.resolve()
     is_default = default is not None and resolved == Path(default).resolve()
     if path.suffix.lower() == ".json":
-        raise _refuse(name, "%s ends in .json, the name of the CSV's description beside it; use a .csv name" % path)
+        raise _refuse(
+            name,
+            "%s ends in .json, the name of the CSV's description beside it; use a .csv name" % path,
+        )
     if resolved.is_dir():
-        raise _refuse(name, "%s is a folder; give a file path such as %s" % (path, path / "house_prices.csv"))
+        raise _refuse(
+            name, "%s is a folder; give a file path such as %s" % (path, path / "house_prices.csv")
+        )
     for folder in protected_folders():
         if _inside(resolved, folder) and not (is_default and is_source_checkout()):
             if is_default:
-                raise _refuse(name, "the package is installed without its data/ folder, so there is nothing to "
-                                    "regenerate in place; give another path (--out PATH on the command line)")
+                raise _refuse(
+                    name,
+                    "the package is installed without its data/ folder, so there is nothing to "
+                    "regenerate in place; give another path (--out PATH on the command line)",
+                )
             raise _refuse(name, "refusing to write into %s; choose another place" % folder)
     _check_writable_place(resolved.parent, path.parent, name)
     for target in (resolved, resolved.with_suffix(".json")):
@@ -113,7 +125,7 @@ def check_data_file(path, name="csv_path", default=None):
     return path
 
 
-def _pid_alive(pid):
+def pid_alive(pid):
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -123,85 +135,55 @@ def _pid_alive(pid):
     return True
 
 
+def _ours_and_stale(path, pid):
+    """A regular file of this user whose writer, process `pid`, is gone (not a link, not someone's)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and not pid_alive(pid)
+
+
 def remove_stale_temporaries(folder):
-    """Delete `.NAME.PID.X.tmp` files in `folder` left by a process that no longer runs (killed mid-write)."""
+    """Delete the course's own temporary files in `folder` left by a process killed mid-write: named
+    `.NAME.gluon-lessons-PID-XXXXXXXX.tmp` (`files.temporary_name`), regular files of this user, and
+    their process gone. Nothing else is touched, however like a temporary file it looks."""
     try:
         names = os.listdir(folder)
     except OSError:
         return []
     removed = []
     for entry in names:
-        match = _TEMP_NAME.match(entry)
-        if match and not _pid_alive(int(match.group("pid"))):
+        match = files.TEMPORARY.match(entry)
+        path = os.path.join(folder, entry)
+        if match and _ours_and_stale(path, int(match.group("pid"))):
             with contextlib.suppress(OSError):
-                os.unlink(os.path.join(folder, entry))
+                os.unlink(path)
                 removed.append(entry)
     return removed
 
 
-def _temporary_name(path):
-    return path.parent / (".%s.%d.%s.tmp" % (path.name, os.getpid(), secrets.token_hex(4)))
-
-
-def _open_unnamed(folder):
-    """A file in `folder` with no name yet (Linux O_TMPFILE): a kill before it is linked leaves nothing behind."""
-    flag = getattr(os, "O_TMPFILE", None)
-    if flag is None or not os.path.isdir("/proc/self/fd"):
-        return None
-    try:
-        return os.open(folder, flag | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o666)
-    except OSError:  # the file system does not support it
-        return None
-
-
-def write_atomically(path, chunks):
-    """Write `chunks` (bytes, or an iterable of bytes) to `path` so readers see the old file or the new one.
-
-    The file keeps the mode of the one it replaces (a new one gets the umask's); the data go to an
-    unnamed file (or `.NAME.PID.X.tmp`, removed on failure and by later writers if killed) and are
-    renamed into place only when complete.
-    """
+def write_atomically(path, chunks, allowed=()):
+    """`files.write_atomically` (whole or nothing, a link replaced, never written through), after
+    removing what an earlier write killed midway left in the folder."""
     path = Path(path)
-    if isinstance(chunks, (bytes, bytearray)):
-        chunks = [chunks]
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    mode = os.stat(path).st_mode & 0o7777 if path.is_file() else None
-    fd = _open_unnamed(path.parent)
-    temporary = None if fd is not None else _temporary_name(path)
-    if fd is None:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb", closefd=False) as stream:
-            for chunk in chunks:
-                stream.write(chunk)
-            stream.flush()
-            if mode is not None:
-                os.fchmod(fd, mode)
-            os.fsync(fd)
-        if temporary is None:  # give the unnamed file a name only now, then move it over the target
-            temporary = _temporary_name(path)
-            folder = os.open(path.parent, os.O_RDONLY)
-            try:  # a directory descriptor makes Python call linkat(AT_SYMLINK_FOLLOW), which can link /proc/self/fd/N
-                os.link("/proc/self/fd/%d" % fd, temporary.name, dst_dir_fd=folder, follow_symlinks=True)
-            finally:
-                os.close(folder)
-        os.replace(temporary, path)
-        temporary = None
-    finally:
-        os.close(fd)
-        if temporary is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-    return path
+    return files.write_atomically(path, chunks, allowed)
 
 
-def _remove_stale_staging():
-    """Staging folders of runs that were killed (their process is gone)."""
+def remove_stale_folders(prefix):
+    """Folders `PREFIXPID-...` in the system's temporary folder that a killed command left: this
+    user's, and their process `PID` gone (staging folders of runs, kernels' connection files)."""
     root = Path(tempfile.gettempdir())
-    for folder in root.glob(STAGING_PREFIX + "*"):
-        pid = folder.name[len(STAGING_PREFIX):].split("-")[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+    for folder in root.glob(prefix + "*"):
+        pid = folder.name[len(prefix) :].split("-")[0]
+        try:
+            info = os.lstat(folder)
+        except OSError:
+            continue
+        ours = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+        if ours and pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -223,14 +205,15 @@ def commit(staging, folder):
     """
     staging, folder = Path(staging), Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    written = sorted(p for p in staging.rglob("*") if p.is_file())
     with _locked(folder):
-        for source in files:
+        check_output_folder(folder)  # again, now: the folder may have become a link into data/
+        for source in written:
             target = folder / source.relative_to(staging)
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(source, "rb") as stream:
                 write_atomically(target, iter(lambda: stream.read(1 << 20), b""))
-    return [folder / source.relative_to(staging) for source in files]
+    return [folder / source.relative_to(staging) for source in written]
 
 
 @contextlib.contextmanager
@@ -241,7 +224,7 @@ def staged(folder):
     folder) is removed either way, and one left by a killed run is removed by the next run.
     """
     folder = check_output_folder(folder)
-    _remove_stale_staging()
+    remove_stale_folders(STAGING_PREFIX)
     staging = Path(tempfile.mkdtemp(prefix="%s%d-" % (STAGING_PREFIX, os.getpid())))
     try:
         yield staging

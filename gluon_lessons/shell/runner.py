@@ -7,16 +7,16 @@ builds. A `ValueError` or `TypeError` raised by the first code cell after the pa
 cell that checks the settings, becomes a `SettingError` (one line, exit 2). The same file opens as
 a notebook (`gluon_lessons.shell.notebooks`), where nothing reads `sys.argv`.
 """
+
 import ast
 import contextlib
 import io
-import json
-import math
 import re
 import sys
 from pathlib import Path
 
 from ..lessons import find, source_path
+from . import outputs
 from .cells import read_cells, settings_check_index
 from .settings import SettingError, resolve_settings
 
@@ -38,7 +38,7 @@ def _print_headings(cell):
         if match:
             print("\n" + match.group(1) + " " + match.group(2).strip())
             if match.group(2).strip() == "Exercises":
-                print("\n".join(rest[2:] for rest in lines[number + 1:]))
+                print("\n".join(rest[2:] for rest in lines[number + 1 :]))
                 return
 
 
@@ -90,22 +90,6 @@ def run_lesson(name, *, quick=False, seed=None, out_dir=None, settings=None, cap
     return (findings, text.getvalue()) if capture else findings
 
 
-def _plain(value):
-    if hasattr(value, "tolist"):
-        return _plain(value.tolist())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, Path):
-        return str(value)
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    raise TypeError("cannot put %r in JSON" % (value,))
-
-
 def to_json(findings):
     """Findings as one line of valid JSON: NumPy values become plain numbers, NaN and infinities null."""
-    return json.dumps(_plain(findings), sort_keys=True, allow_nan=False)
+    return outputs.json_text(findings, sort_keys=True)

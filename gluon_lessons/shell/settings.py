@@ -3,6 +3,7 @@
 `resolve_settings` checks that a given setting exists and has its default's kind (an integer for an
 integer, True or False for a flag, ...); the lesson's own settings cell checks the values.
 """
+
 import ast
 import contextlib
 import math
@@ -20,14 +21,22 @@ def defaults_of(path):
     tree = ast.parse(parameters_cell(read_cells(path)).source)
     settings, quick = {}, {}
     for node in tree.body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            raise ValueError("the parameters cell may only assign literals to names (line %d)" % node.lineno)
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            raise ValueError(
+                "the parameters cell may only assign literals to names (line %d)" % node.lineno
+            )
         name = node.targets[0].id
         value = ast.literal_eval(node.value) if name != "QUICK" else _quick_literal(node.value)
         (quick.update(value) if name == "QUICK" else settings.__setitem__(name, value))
     unknown = set(quick) - set(settings)
     if unknown:
-        raise ValueError("QUICK changes settings that do not exist: %s" % ", ".join(sorted(unknown)))
+        raise ValueError(
+            "QUICK changes settings that do not exist: %s" % ", ".join(sorted(unknown))
+        )
     return settings, quick
 
 
@@ -61,7 +70,8 @@ def _describe(default):
     if isinstance(default, (tuple, list)):
         return "a non-empty comma list like %s" % ",".join(str(item) for item in default)
     return {bool: "True or False", int: "an integer", float: "a finite number", str: "text"}.get(
-        type(default), "like %r" % (default,))
+        type(default), "like %r" % (default,)
+    )
 
 
 def resolve_settings(path, quick=False, seed=None, out_dir=None, settings=None):
@@ -74,14 +84,17 @@ def resolve_settings(path, quick=False, seed=None, out_dir=None, settings=None):
         raise SettingError("set %s with %s, not --set" % (clash[0], reserved[clash[0]]))
     unknown = sorted(set(given) - set(defaults))
     if unknown:
-        raise SettingError("no setting %s; the settings are: %s (and --seed, --out)"
-                           % (", ".join(unknown), ", ".join(name for name in defaults if name not in reserved)))
+        raise SettingError(
+            "no setting %s; the settings are: %s (and --seed, --out)"
+            % (", ".join(unknown), ", ".join(name for name in defaults if name not in reserved))
+        )
     chosen = dict(defaults)
     if quick:
         chosen.update(quick_changes)
     for name, value in given.items():
         converted = _same_kind(value, defaults[name])
-        if converted is None and value is not None:
+        if converted is None and (value is not None or defaults[name] is not None):
+            # None is a value only where the lesson's default is None; it never means False.
             raise SettingError("%s must be %s, got %r" % (name, _describe(defaults[name]), value))
         chosen[name] = converted
     if seed is not None:
@@ -114,6 +127,7 @@ def checking_settings():
 def check_memory(num_bytes, what):
     """Refuse settings that would need more than `num_bytes` of the memory this machine has available (one line)."""
     from . import memory
+
     try:
         memory.check_memory(num_bytes, what)
     except ValueError as error:

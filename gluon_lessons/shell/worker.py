@@ -5,6 +5,7 @@ shard of the house prices (`gluon_lessons.parameter_server`), `kvstore='dist_syn
 scheduler, importing mxnet runs MXNet's server loop instead and exits. Each worker prints one JSON line
 with its weights and timings. Lesson 11 launches it (`launch_training`).
 """
+
 import argparse
 import dataclasses
 import gc
@@ -36,7 +37,9 @@ def launch_training(num_workers, num_servers=1, kvstore="dist_sync", batch_size=
     `gluon-lessons launch --workers N -- train ...` runs the same; `data_path` None is the committed data.
     `slow_rank`, `slow_ms` and `time_one_process` as in `parameter_server.train_worker` (lesson 11).
     """
-    dataset = house_data.walkthrough_data() if data_path is None else datafiles.load_dataset(data_path)
+    dataset = (
+        house_data.walkthrough_data() if data_path is None else datafiles.load_dataset(data_path)
+    )
     check_sharding(dataset.num_examples, num_workers, batch_size)  # here, before any process starts
     training.check_hyperparameters(lr, momentum, num_epochs, optimizer)
     if kvstore not in KVSTORES:
@@ -53,17 +56,25 @@ def launch_training(num_workers, num_servers=1, kvstore="dist_sync", batch_size=
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # a ValueError, so the command line can refuse bad arguments before launching
+    def error(
+        self, message
+    ):  # a ValueError, so the command line can refuse bad arguments before launching
         raise ValueError("train: %s" % message)
 
 
 def build_parser():
-    parser = _Parser(prog="gluon-lessons launch --workers N -- train",
-                     description="one parameter-server worker (run it through gluon-lessons launch)")
+    parser = _Parser(
+        prog="gluon-lessons launch --workers N -- train",
+        description="one parameter-server worker (run it through gluon-lessons launch)",
+    )
     parser.add_argument("--kvstore", choices=KVSTORES, default="dist_sync")
-    parser.add_argument("--data", help="a CSV in the layout of data/house_prices.csv (default: that file)")
+    parser.add_argument(
+        "--data", help="a CSV in the layout of data/house_prices.csv (default: that file)"
+    )
     parser.add_argument("--num-examples", type=int, help="use the first N examples only")
-    parser.add_argument("--batch-size", type=int, default=10, help="global batch: B/N rows per worker and step")
+    parser.add_argument(
+        "--batch-size", type=int, default=10, help="global batch: B/N rows per worker and step"
+    )
     parser.add_argument("--lr", type=float, default=0.03)
     parser.add_argument("--momentum", type=float, default=0.0)
     parser.add_argument("--optimizer", choices=training.OPTIMIZERS, default="sgd")
@@ -83,9 +94,15 @@ def parse_arguments(argv, num_workers):
     dataset = datafiles.load_dataset(args.data) if args.data else house_data.walkthrough_data()
     if args.num_examples is not None:
         if not 1 <= args.num_examples <= dataset.num_examples:
-            raise ValueError("--num-examples must be in 1..%d, got %d" % (dataset.num_examples, args.num_examples))
-        dataset = dataclasses.replace(dataset, features=dataset.features[:args.num_examples],
-                                      labels=dataset.labels[:args.num_examples])
+            raise ValueError(
+                "--num-examples must be in 1..%d, got %d"
+                % (dataset.num_examples, args.num_examples)
+            )
+        dataset = dataclasses.replace(
+            dataset,
+            features=dataset.features[: args.num_examples],
+            labels=dataset.labels[: args.num_examples],
+        )
     check_sharding(dataset.num_examples, num_workers, args.batch_size)
     training.check_hyperparameters(args.lr, args.momentum, args.epochs, args.optimizer)
     if args.slow_rank is not None:
@@ -111,10 +128,14 @@ def _report(args, dataset, kv, weight, bias, history, alone, times):
 
 def main(argv=None):
     """Train as worker `kv.rank` and print its result; exit 2 on a bad setting."""
-    imported = time.time()  # the interpreter has started and imported mxnet: the process start-up is over
+    imported = (
+        time.time()
+    )  # the interpreter has started and imported mxnet: the process start-up is over
     try:
         if os.environ.get("DMLC_ROLE") != "worker":
-            raise ValueError("this is a parameter-server worker: run it with gluon-lessons launch --workers N -- train")
+            raise ValueError(
+                "this is a parameter-server worker: run it with gluon-lessons launch --workers N -- train"
+            )
         args, dataset = parse_arguments(argv, int(os.environ.get("DMLC_NUM_WORKER", "1")))
     except ValueError as error:
         print("error: %s" % error, file=sys.stderr)
@@ -134,4 +155,6 @@ if __name__ == "__main__":
     gc.collect()  # frees the kvstore the Trainer held in a reference cycle: the worker leaves ps-lite's group
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)  # skips MXNet's interpreter teardown: 1-3 s per worker here (measured), with nothing left to do
+    os._exit(
+        code
+    )  # skips MXNet's interpreter teardown: 1-3 s per worker here (measured), with nothing left to do

@@ -1,0 +1,64 @@
+"""Environment variables that MXNet, OpenMP or matplotlib read when they are imported, checked first.
+
+A value they cannot use would abort the process (`OMP_NUM_THREADS=abc`: SIGABRT), end in a traceback
+(`MXNET_ENGINE_TYPE`, `MPLBACKEND`) or turn the command into a parameter-server process that waits
+forever (`DMLC_ROLE=server`). Each such variable is dropped with one warning line naming it.
+"""
+
+import importlib.util
+import os
+import re
+
+ENGINE_TYPES = ("NaiveEngine", "ThreadedEngine", "ThreadedEnginePerDevice")
+# matplotlib's backends that write files; the command line shows no windows, so others are not used.
+FILE_BACKENDS = ("agg", "cairo", "pdf", "pgf", "ps", "svg", "template")
+# MXNet reads OMP_NUM_THREADS as one integer: `4,2` aborts it, and 99999 threads crashed it here.
+MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+
+
+def _backend_usable(name):
+    if name.startswith("module://"):
+        module = name[len("module://") :]
+        try:
+            return bool(module) and importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            return False
+    return name.lower() in FILE_BACKENDS
+
+
+def make_safe(environ):
+    """Remove from `environ` the variables above whose values would break the command; return one
+    warning line for each (none when all is well)."""
+    warnings = []
+    threads = environ.get("OMP_NUM_THREADS")
+    if threads is not None and not (
+        re.fullmatch(r"\s*[0-9]{1,9}\s*", threads) and 1 <= int(threads) <= MAX_THREADS
+    ):
+        del environ["OMP_NUM_THREADS"]
+        warnings.append(
+            f"OMP_NUM_THREADS={threads!r} is not a whole number of threads in 1..{MAX_THREADS}; "
+            "ignored, OpenMP chooses"
+        )
+    engine = environ.get("MXNET_ENGINE_TYPE")
+    if engine is not None and engine not in ENGINE_TYPES:
+        del environ["MXNET_ENGINE_TYPE"]
+        warnings.append(
+            f"MXNET_ENGINE_TYPE={engine!r} is not one of {', '.join(ENGINE_TYPES)}; "
+            "ignored, MXNet's default engine runs"
+        )
+    backend = environ.get("MPLBACKEND")
+    if backend is not None and not _backend_usable(backend):
+        del environ["MPLBACKEND"]
+        warnings.append(
+            f"MPLBACKEND={backend!r} is not a matplotlib backend that writes files "
+            f"({', '.join(FILE_BACKENDS)}, or module://NAME of an installed module); ignored"
+        )
+    stray = sorted(name for name in environ if name.startswith("DMLC_"))
+    if stray:
+        for name in stray:
+            del environ[name]
+        warnings.append(
+            f"{', '.join(stray)} ignored: they would make MXNet's import start a parameter-server "
+            "process (gluon-lessons launch sets them for the processes it starts)"
+        )
+    return warnings
