@@ -445,6 +445,15 @@ def minimum_ratio(groups, out_dir, name="minimum_ratio", reference=None, spectra
     return save(fig, out_dir, name)
 
 
+def _plain_log_y(ax):
+    """A log y axis labelled with plain numbers at 1, 2 and 5 times powers of ten only (labels on every minor
+    tick overlapped); the other minor ticks stay unlabelled."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%.3g"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 def interpolation(alphas, losses, accuracies, out_dir, name="sharp_flat_line", ends=("small batch", "large batch"),
                   title=None):
     """Loss (log scale, left) and accuracy (right) on the line θ(α) = (1 − α)θ₀ + αθ₁; `losses` and `accuracies`
@@ -452,21 +461,41 @@ def interpolation(alphas, losses, accuracies, out_dir, name="sharp_flat_line", e
     fig, ax = plt.subplots(figsize=(6.4, 4))
     right = ax.twinx()
     for index, label in enumerate(losses):
-        ax.plot(alphas, losses[label], "-", color="C%d" % index, label="%s loss" % label)
-        right.plot(alphas, accuracies[label], "--", color="C%d" % index, label="%s accuracy" % label)
+        ax.plot(alphas, losses[label], "-", color=f"C{index}", label=f"{label} loss")
+        right.plot(alphas, accuracies[label], "--", color=f"C{index}", label=f"{label} accuracy")
     for alpha, end in zip((0, 1), ends):
         ax.axvline(alpha, color="0.6", lw=0.8)
         ax.annotate(end, (alpha, 1), xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points",
                     fontsize=8, color="0.3")
-    ax.set_yscale("log")
-    for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
-        axis(matplotlib.ticker.FormatStrFormatter("%.3g"))  # plain numbers on the log axis
+    _plain_log_y(ax)
     ax.set_xlabel("α")
     ax.set_ylabel("cross-entropy (solid)")
     right.set_ylabel("accuracy (dashed)")
     lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center left")
     ax.set_title(title or "The loss on the line from one minimum to the other")
+    return save(fig, out_dir, name)
+
+
+def equal_epochs(batch_sizes, train_accuracy, validation_accuracy, out_dir, name="equal_epochs", title=None):
+    """Training and validation accuracy against the batch size after the same number of epochs: each seed a
+    small dot, the mean a line (lesson 9, the lecture's figure); `*_accuracy` map a batch size to per-seed
+    values. The batch sizes label the log x axis themselves."""
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for index, (label, accuracy) in enumerate((("training", train_accuracy),
+                                                ("validation", validation_accuracy))):
+        means = [onp.mean(accuracy[b]) for b in batch_sizes]
+        ax.plot(batch_sizes, means, "-o", color=f"C{index}", label=f"{label} (mean over seeds)")
+        for b in batch_sizes:
+            ax.plot([b] * len(accuracy[b]), accuracy[b], ".", color=f"C{index}", alpha=0.4)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(sorted(set(batch_sizes))))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%d"))
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel("batch size (examples per update)")
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "The same number of epochs for every batch size")
     return save(fig, out_dir, name)
 
 
@@ -584,11 +613,9 @@ def direction_losses(alphas, curves, out_dir, name="random_directions", title=No
     for index, (label, rows) in enumerate(curves.items()):
         rows = onp.atleast_2d(onp.asarray(rows, dtype=float))
         for row in rows:
-            ax.plot(alphas, row, color="C%d" % index, lw=0.7, alpha=0.4)
-        ax.plot(alphas, rows.mean(axis=0), color="C%d" % index, lw=2.2, label="%s (mean of %d)" % (label, len(rows)))
-    ax.set_yscale("log")
-    for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
-        axis(matplotlib.ticker.FormatStrFormatter("%.3g"))  # plain numbers on the log axis
+            ax.plot(alphas, row, color=f"C{index}", lw=0.7, alpha=0.4)
+        ax.plot(alphas, rows.mean(axis=0), color=f"C{index}", lw=2.2, label=f"{label} (mean of {len(rows)})")
+    _plain_log_y(ax)
     ax.set_xlabel("step α along a filter-normalised random direction")
     ax.set_ylabel("training cross-entropy")
     ax.set_title(title or "The loss around each minimum in random directions")

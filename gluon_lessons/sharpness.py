@@ -1,12 +1,97 @@
-"""Sharp and flat minima: Keskar et al.'s ε-sharpness and the loss along a line through parameter space (lesson 9).
+"""Sharp and flat minima (lesson 9): the largest Hessian eigenvalue checked before it is believed,
+Keskar et al.'s ε-sharpness, the loss along lines through parameter space, and paired comparisons.
 
 Keskar, Mudigere, Nocedal, Smelyanskiy, Tang (2016), "On large-batch training for deep learning:
 generalization gap and sharp minima": with the box C_ε = {y : |y_i| <= ε(|x_i| + 1)},
 φ_ε(x) = 100 · (max_{y ∈ C_ε} f(x + y) − f(x)) / (1 + f(x)).
 """
 import dataclasses
+import warnings
 
 import numpy as onp
+
+from . import hessian
+
+SYMMETRY_TOL = 1e-6  # |u·Hv − v·Hu| / (‖Hu‖ + ‖Hv‖) above this: the products are not a Hessian's
+
+
+@dataclasses.dataclass
+class Curvature:
+    """λ_max from power iteration, and whether the Hessian-vector products it used can be believed."""
+
+    top_eigenvalue: float  # the Rayleigh quotient of the last iterate
+    vector: onp.ndarray  # its unit eigenvector
+    asymmetry: float  # |u·Hv − v·Hu| / (‖Hu‖ + ‖Hv‖) for the top vector v and a random unit u
+    trusted: bool  # products symmetric to SYMMETRY_TOL and λ_max > 0
+    reason: str  # why not trusted ("" when trusted)
+
+
+def top_curvature(hvp, size, num_iterations=30, rtol=1e-3, seed=0):
+    """λ_max of the Hessian behind `hvp(v)` by power iteration (`hessian.top_eigenvalue`), then checked.
+
+    A Hessian is symmetric, so u·(Hv) = v·(Hu); products by differences of gradients that straddle a
+    kink (ReLU) break this, and can report a negative "largest" eigenvalue. Power iteration finds the
+    eigenvalue largest in magnitude: a negative one means the point is not a minimum (or the products
+    are wrong), and λ_max is refused rather than reported.
+    """
+    value, vector = hessian.top_eigenvalue(hvp, size, num_iterations=num_iterations, rtol=rtol, seed=seed)
+    other = onp.random.default_rng(seed + 1).standard_normal(size)
+    other /= onp.linalg.norm(other)
+    hv, hu = hvp(vector), hvp(other)
+    scale = float(onp.linalg.norm(hv) + onp.linalg.norm(hu))
+    asymmetry = abs(float(other @ hv - vector @ hu)) / scale if scale > 0 else 0.0
+    reason = ""
+    if not asymmetry <= SYMMETRY_TOL:
+        reason = f"the products are not symmetric ({asymmetry:.1e} > {SYMMETRY_TOL:g})"
+    elif not value > 0:
+        reason = f"the eigenvalue largest in magnitude is {value:.3g}, not positive"
+    return Curvature(float(value), vector, asymmetry, not reason, reason)
+
+
+@dataclasses.dataclass
+class PairedDifference:
+    """second − first over paired runs (one pair per seed): mean, 95% interval, p-value, detectable size."""
+
+    mean: float
+    low: float  # the interval's ends (Student's t with n − 1 degrees of freedom)
+    high: float
+    p_value: float  # two-sided paired t-test of "no difference"
+    detectable: float  # the smallest true |difference| this test finds with 80% power at this spread
+    count: int
+
+    @property
+    def sign(self):
+        """+1 or −1 when the interval excludes 0, else 0."""
+        return 1 if self.low > 0 else -1 if self.high < 0 else 0
+
+
+def paired_difference(first, second, level=0.95, power=0.8):
+    """Compare paired measurements: the differences second − first, one per seed."""
+    from scipy import optimize, stats
+
+    differences = onp.asarray(second, onp.float64) - onp.asarray(first, onp.float64)
+    count = differences.size
+    if count < 2 or differences.shape != (count,):
+        raise ValueError(f"need two equally long lists of at least 2 values, got shape {differences.shape}")
+    mean, spread = float(differences.mean()), float(differences.std(ddof=1))
+    error, freedom = spread / onp.sqrt(count), count - 1
+    critical = float(stats.t.ppf(0.5 + level / 2, freedom))
+    if error == 0:  # every pair differs by the same amount
+        p_value = 1.0 if mean == 0 else 0.0
+        return PairedDifference(mean, mean, mean, p_value, 0.0, count)
+    p_value = float(2 * stats.t.sf(abs(mean) / error, freedom))
+
+    def power_at(shift):  # the chance that |t| > critical when the true mean is shift * error
+        return stats.nct.sf(critical, freedom, shift) + stats.nct.cdf(-critical, freedom, shift) - power
+
+    with warnings.catch_warnings():  # scipy's noncentral t warns in its far tails, where it is 0 or 1
+        warnings.simplefilter("ignore", RuntimeWarning)
+        high = critical  # power is about one half when the true mean sits at the critical value
+        while power_at(high) < 0:
+            high *= 2
+        shift = optimize.brentq(power_at, 0.0, high, xtol=1e-10)  # noncentral t: the t-test's exact power
+    return PairedDifference(mean, mean - critical * error, mean + critical * error, p_value,
+                            float(shift * error), count)
 
 
 def split(theta, shapes):

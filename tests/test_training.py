@@ -146,7 +146,7 @@ def test_a_noisy_run_without_eval_data_is_not_called_diverging():
     near 0, while a run that really grows (the test above) still stops."""
     data = digits.load()
     set_seed(1)
-    net = digits.mlp(32)
+    net = digits.mlp(32, "relu")
     trainer = training.make_trainer(net, "sgd", 0.05, 0.9)
     batches = loading.ShuffledBatches(data.train_features, data.train_labels, 8)
     highest = 0.0
