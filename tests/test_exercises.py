@@ -203,7 +203,8 @@ def test_hessian_with_a_missing_product_rule_term():
 
 
 def test_kind_that_ignores_zero_or_mixed_signs():
-    _hint(8, 2, lambda values, tol: "minimum" if onp.all(values >= 0) else "saddle", "zero first")
+    _hint(8, 2, lambda values, tol: "minimum" if onp.all(values >= 0) else "saddle", "a zero decides")
+    _hint(8, 2, lambda values, tol: "degenerate" if onp.any(abs(values) <= tol) else "saddle", "every sign")
     _hint(8, 2, lambda values, tol: "saddle", "every sign")
 
 

@@ -58,11 +58,11 @@ KINDS = ("minimum", "maximum", "saddle", "degenerate")
 
 
 def _kind(eigenvalues, tol):
+    if onp.any(eigenvalues > tol) and onp.any(eigenvalues < -tol):
+        return "saddle"  # a way down and a way up, whatever the flat directions do
     if onp.any(onp.abs(eigenvalues) <= tol):
         return "degenerate"
-    if onp.all(eigenvalues > 0):
-        return "minimum"
-    return "maximum" if onp.all(eigenvalues < 0) else "saddle"
+    return "minimum" if onp.all(eigenvalues > 0) else "maximum"
 
 
 @exercise(
@@ -70,12 +70,13 @@ def _kind(eigenvalues, tol):
     2,
     "naming a critical point",
     """Write `kind(eigenvalues, tol)`: "minimum", "maximum",
-          "saddle" or "degenerate" (some eigenvalue within tol of zero: the Hessian cannot decide).""",
+          "saddle" (eigenvalues of both signs) or "degenerate" (no sign change, and some eigenvalue
+          within tol of zero: the Hessian cannot decide).""",
 )
 def kind(answer):
     function = _compare.callable_answer(answer, "kind")
     rng = onp.random.default_rng(1)
-    cases = [[2.0, 3.0], [-1.0, -4.0], [-2.0, 2.0], [0.0, 2.0], [1e-9, -3.0], [5.0, -1e-3, 2.0]]
+    cases = [[2.0, 3.0], [-1.0, -4.0], [-2.0, 2.0], [0.0, 2.0], [1e-9, -3.0], [5.0, -1e-3, 2.0], [0.0, -1.0, 2.0]]
     cases += [list(rng.normal(size=4) * 3) for _ in range(20)]
     for eigenvalues in cases:
         truth = _kind(onp.array(eigenvalues), 1e-6)
@@ -84,6 +85,6 @@ def kind(answer):
             shown = ", ".join(f"{value:.3g}" for value in eigenvalues)
             return (
                 False,
-                f"eigenvalues [{shown}] with tol 1e-6: you said {given!r}; look at every sign, and at zero first",
+                f"eigenvalues [{shown}] with tol 1e-6: you said {given!r}; look at every sign; a zero decides only when no two signs differ",
             )
     return True, f"the right kind for {len(cases)} sets of eigenvalues, degenerate ones included"

@@ -22,19 +22,18 @@ check(8, 1, hessian)
 
 # %% [markdown]
 # ## Exercise 2 — naming a critical point
-# All eigenvalues positive: a minimum; all negative: a maximum; both signs: a saddle. An eigenvalue
-# at zero (within the tolerance) leaves the second-order test undecided: degenerate.
+# Both signs among the eigenvalues: a saddle, whatever else (there is a way down and a way up).
+# Otherwise all positive: a minimum; all negative: a maximum; and an eigenvalue at zero (within the
+# tolerance) beside one sign leaves the second-order test undecided: degenerate.
 
 
 # %%
 def kind(eigenvalues, tol):
+    if onp.any(eigenvalues > tol) and onp.any(eigenvalues < -tol):
+        return "saddle"
     if onp.any(onp.abs(eigenvalues) <= tol):
         return "degenerate"
-    if onp.all(eigenvalues > 0):
-        return "minimum"
-    if onp.all(eigenvalues < 0):
-        return "maximum"
-    return "saddle"
+    return "minimum" if onp.all(eigenvalues > 0) else "maximum"
 
 
 check(8, 2, kind)
