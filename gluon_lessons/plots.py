@@ -39,6 +39,8 @@ def save(fig, out_dir, name):
         png = io.BytesIO()
         fig.savefig(png, format="png", dpi=100)
         files.write_atomically(path, png.getvalue())  # whole or nothing; a link there is replaced
+        if not showing_inline():  # on the command line: say what was drawn where it was drawn
+            print(f"  [figure {path.name} saved]")
     if showing_inline():
         from IPython.display import display
         inline_png()

@@ -152,7 +152,7 @@ def test_without_momentum_the_race_is_a_tie(lesson3, without_momentum):
     ({"lr": -0.1}, r"lr must be a number in \(0, 10\]"),
     ({"lr": 1e308}, r"lr must be a number in \(0, 10\]"),
     ({"batch_size": 0}, r"batch_size must be an integer in \[1, 1000\]"),
-    ({"num_epochs": None}, r"num_epochs must be an integer in \[1, 100\], got None"),
+    ({"num_epochs": None}, r"num_epochs must be an integer, got None"),
     ({"compare_steps": 10**12}, r"compare_steps must be an integer in \[1, 10000\]"),
 ])
 def test_settings_are_refused_at_once_with_their_name(settings, message, tmp_path):
