@@ -7,6 +7,7 @@ them is left: by the unique folder each command line carries, and by the pids se
 import contextlib
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -243,7 +244,7 @@ def test_bad_launch_settings_are_refused():
                             (dict(launcher="ssh"), "needs --hostfile"),
                             (dict(hostfile="hosts"), "hostfile goes with --launcher ssh or mpi"),
                             (dict(timeout=0), "timeout (seconds) must be a number > 0")]:
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(ValueError, match=re.escape(message)):
             distributed.launch(["true"], **{"num_workers": 2, **kwargs})
     with pytest.raises(ValueError, match="non-empty list of strings"):
         distributed.launch([], 2)

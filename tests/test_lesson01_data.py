@@ -125,7 +125,7 @@ def test_with_loud_noise_the_verdict_says_no_trainer_can_meet_the_tolerance(less
 
 @pytest.mark.parametrize("settings, message", [
     ({"num_examples": 1}, r"num_examples must be an integer in \[3, .*\], got 1$"),
-    ({"num_examples": None}, "num_examples must be an integer in"),
+    ({"num_examples": None}, "num_examples must be an integer, got None"),
     ({"num_examples": 10 ** 13}, r"num_examples must be an integer in \[3, .*got 10000000000000"),
     ({"noise": 0.0}, "noise must be a number in"),
     ({"noise": 1e308}, "noise must be a number in"),

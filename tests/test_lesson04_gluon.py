@@ -157,7 +157,7 @@ def test_figures_and_json(lesson4):
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"batch_size": None}, "batch_size must be an integer in"),
+    ({"batch_size": None}, "batch_size must be an integer, got None"),
     ({"batch_size": 10**12}, r"batch_size must be an integer in \[1, 1000\]"),
     ({"num_epochs": 10**9}, r"num_epochs must be an integer in \[1, 100\]"),
     ({"lr": 1e39}, "lr must be a number in"),

@@ -200,7 +200,7 @@ def test_figures_json_and_shape(lesson7):
     ("price_noise", -1.0, "price_noise must be a number in [0, 10]"),
     ("minibatch_momentum", 1.0, "minibatch_momentum must be a number in [0, 0.95]"),
     ("minibatch_fractions", (0.1, 0.9), "each of minibatch_fractions must be a number in [0.01, 0.7]"),
-    ("minibatch_fractions", (0.1,), "minibatch_fractions must be a list of at least 2 and at most 2"),
+    ("minibatch_fractions", (0.1,), "minibatch_fractions must be a list of 2 numbers"),
     ("minibatch_steps", 100, "minibatch_steps must be an integer in [400, 100000]"),
     ("arrival_fraction", 1.0, "arrival_fraction must be a number in [0.001, 0.5]"),
 ])
