@@ -30,6 +30,9 @@ def inline_png():
     set_matplotlib_formats("png")
 
 
+announce_saved = False  # the lesson runner turns this on while a lesson runs from the command line
+
+
 def save(fig, out_dir, name):
     """Show `fig` inline in a notebook, write `out_dir/name.png` when `out_dir` is given; close it; the path or None."""
     fig.tight_layout()
@@ -39,7 +42,7 @@ def save(fig, out_dir, name):
         png = io.BytesIO()
         fig.savefig(png, format="png", dpi=100)
         files.write_atomically(path, png.getvalue())  # whole or nothing; a link there is replaced
-        if not showing_inline():  # on the command line: say what was drawn where it was drawn
+        if announce_saved and not showing_inline():  # a lesson run: name it where it was drawn
             print(f"  [figure {path.name} saved]")
     if showing_inline():
         from IPython.display import display

@@ -76,12 +76,17 @@ def run_lesson(name, *, quick=False, seed=None, out_dir=None, settings=None, cap
     path = source_path(lesson)
     chosen = resolve_settings(path, quick, seed, out_dir, settings)
     module_name = "gluon_lessons.lessons.%s.run" % lesson.module
-    if capture:
-        text = io.StringIO()
-        with contextlib.redirect_stdout(text):
+    from .. import plots
+    plots.announce_saved = True  # each saved figure is named under the section that drew it
+    try:
+        if capture:
+            text = io.StringIO()
+            with contextlib.redirect_stdout(text):
+                namespace = execute(path, chosen, module_name)
+        else:
             namespace = execute(path, chosen, module_name)
-    else:
-        namespace = execute(path, chosen, module_name)
+    finally:
+        plots.announce_saved = False
     if not isinstance(namespace.get("findings"), dict):
         raise RuntimeError("lesson %s built no `findings` dict" % lesson.slug)
     findings = namespace["findings"]
