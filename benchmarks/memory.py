@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as onp  # noqa: E402
 
 from gluon_lessons import data as house_data  # noqa: E402
-from gluon_lessons.shell import datafiles  # noqa: E402
+from gluon_lessons.shell import datafiles, memory  # noqa: E402
 
 MB = 1e6
 LOAD_ONLY = "import sys; from gluon_lessons.shell import datafiles; datafiles.load_dataset(sys.argv[1])"
@@ -86,9 +86,9 @@ def main(argv=None):
         cases = [
             ("import", [sys.executable, "-c", "import mxnet"], 0),
             ("generate", cli + ["--num-examples", str(args.num_examples), "--true-w", weights],
-             house_data.data_bytes(args.num_examples, args.features)),
-            ("csv", cli + ["--data", str(csv_path)], house_data.data_bytes(rows, args.features)),
-            ("load", [sys.executable, "-c", LOAD_ONLY, str(csv_path)], house_data.data_bytes(rows, args.features)),
+             memory.data_bytes(args.num_examples, args.features)),
+            ("csv", cli + ["--data", str(csv_path)], memory.data_bytes(rows, args.features)),
+            ("load", [sys.executable, "-c", LOAD_ONLY, str(csv_path)], memory.data_bytes(rows, args.features)),
         ]
         for name, command, data_size in cases:
             peak, seconds, code, tail = peak_of(command)

@@ -51,10 +51,8 @@ def written_lessons():
 def lesson_notebook(lesson, quick):
     """The lesson as a notebook; with `quick`, its QUICK settings in a cell after its parameters
     (the notebook `gluon-lessons notebook N [--quick]` writes)."""
-    try:
-        from gluon_lessons.shell.notebooks import notebook_of
-    except ImportError:  # the course shell before it moved into gluon_lessons/shell/
-        from gluon_lessons.lessons.runner import notebook_of
+    from gluon_lessons.shell.notebooks import notebook_of
+
     return notebook_of(lesson.slug, quick=quick)
 
 

@@ -6,7 +6,6 @@ as CSV files lives in the course shell (`gluon_lessons.shell.datafiles`).
 
 import dataclasses
 import math
-from pathlib import Path
 
 import numpy as onp
 
@@ -28,15 +27,6 @@ RAW_NOISE = 25.0  # thousand, standard deviation
 FLOAT32_MAX = checks.FLOAT32_MAX  # 3.4e38
 # Training squares errors in float32: values beyond sqrt(3.4e38) = 1.8e19 overflow the loss at the first step.
 FLOAT32_TRAIN_MAX = math.sqrt(FLOAT32_MAX)
-# Memory of a training run in copies of the float32 data (NumPy, the device copy, one shuffled copy per
-# epoch; about 3.3 with MXNet's pools and queue, measured by benchmarks/memory.py, so 4 to be safe), plus MXNet.
-TRAINING_COPIES = 4
-MXNET_BYTES = 256 * 2**20
-
-
-class NotEnoughMemory(ValueError):
-    """What was asked for needs more memory than this machine has available."""
-
 
 @dataclasses.dataclass(frozen=True)
 class HouseData:
@@ -124,68 +114,3 @@ def standardize(features):
 def walkthrough_data():
     """The walkthrough's 1000 houses: the numbers of data/house_prices.csv (tests/test_data.py checks)."""
     return synthetic_house_prices(**WALKTHROUGH)
-
-
-# ---- memory -------------------------------------------------------------------------------------------------
-# Settings cells of lessons 1, 2 and 6 still call these; the shell reaches them as `gluon_lessons.shell.memory`.
-
-
-def data_bytes(num_examples, num_features):
-    """Bytes of the float32 features and prices."""
-    return int(num_examples) * (int(num_features) + 1) * 4
-
-
-def available_memory():
-    """Bytes this process may still allocate: MemAvailable, capped by a cgroup limit; None when unknown."""
-    found = []
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    found.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    for limit_file, usage_file in (
-        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-        (
-            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
-        ),
-    ):
-        try:
-            limit, usage = (Path(p).read_text().strip() for p in (limit_file, usage_file))
-            if limit.isdigit() and int(limit) < 2**60:
-                found.append(max(0, int(limit) - int(usage)))
-        except (OSError, ValueError):
-            pass
-    return min(found) if found else None
-
-
-def _size(num_bytes):
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if num_bytes >= scale:
-            return "%.3g %s" % (num_bytes / scale, unit)
-    return "%d bytes" % num_bytes
-
-
-def check_memory(num_bytes, what):
-    """Raise `NotEnoughMemory` (a ValueError) if `num_bytes` exceed what the machine has available."""
-    available = available_memory()
-    if available is not None and num_bytes > available:
-        raise NotEnoughMemory(
-            "%s need about %s of memory; this machine has %s available"
-            % (what, _size(num_bytes), _size(available))
-        )
-
-
-def check_room_to_train(num_examples, num_features, loaded=False):
-    """Raise `NotEnoughMemory` unless a training run on data of this shape fits in memory (CLI, before it starts).
-
-    `loaded`: the NumPy copy already exists, so it no longer counts against what is available.
-    """
-    need = (TRAINING_COPIES - bool(loaded)) * data_bytes(num_examples, num_features) + MXNET_BYTES
-    check_memory(
-        need,
-        "%d examples with %d features to train on (%d copies of their float32 data, and MXNet)"
-        % (num_examples, num_features, TRAINING_COPIES),
-    )

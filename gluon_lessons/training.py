@@ -64,9 +64,7 @@ class History:
 def check_hyperparameters(lr=0.03, momentum=0.0, num_epochs=1, optimizer="sgd"):
     """Raise `ValueError` naming the bad setting (float32 must hold lr and momentum); return them as floats."""
     lr = checks.positive("lr: learning rate", lr)
-    momentum = checks.number("momentum", momentum)
-    if not 0 <= momentum < 1:  # the lessons' tests read this wording
-        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    momentum = checks.fraction("momentum", momentum)
     checks.integer("num_epochs", num_epochs, 1)
     checks.choice("optimizer", optimizer, OPTIMIZERS)
     return lr, momentum

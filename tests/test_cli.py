@@ -49,7 +49,7 @@ def test_train_on_a_data_file_with_more_features(capsys, tmp_path):
     (["train", "--lr", "1e-320"], "--lr must be a number that float32 can hold"),
     (["train", "--momentum", "1e-320"], "--momentum must be a number that float32 can hold"),
     (["train", "--lr", "-0.1"], "learning rate"),
-    (["train", "--momentum", "1"], "momentum must be in [0, 1), got 1.0"),
+    (["train", "--momentum", "1"], "momentum must be a number in [0, 1), got 1.0"),
     (["train", "--momentum", "-0.5"], "momentum"),
     (["train", "--epochs", "0"], "--epochs must be an integer >= 1"),
     (["train", "--num-examples", "0"], "--num-examples must be an integer >= 1"),

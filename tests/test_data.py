@@ -88,7 +88,7 @@ def test_generation_draws_all_features_then_all_the_noise():
 
 
 def test_memory_is_checked_before_allocating(monkeypatch, tmp_path):
-    monkeypatch.setattr(house_data, "available_memory", lambda: 10_000_000)  # 10 MB
+    monkeypatch.setattr(memory, "available_memory", lambda: 10_000_000)  # 10 MB
     with pytest.raises(memory.NotEnoughMemory, match="1000000 examples with 2 features to train on"):
         shell_train.training_data(num_examples=1_000_000)  # checked before the data are generated
     with pytest.raises(memory.NotEnoughMemory, match="400000 examples with 2 features to train on"):

@@ -75,12 +75,44 @@ def _fake_path(tmp_path, **scripts):
 def test_with_only_python_312_and_uv_the_venv_is_built_by_uv(tmp_path):
     path = _fake_path(tmp_path, python3=FAKE_PYTHON_312, uv=FAKE_UV)
     venv, log = tmp_path / "venv", tmp_path / "uv.log"
-    (venv / "stale").mkdir(parents=True)  # an old environment is replaced, as the Makefile's rm -rf did
+    (venv / "stale").mkdir(parents=True)  # an old environment (it holds pyvenv.cfg) is replaced
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
     done = subprocess.run(["/bin/sh", str(FIND_PYTHON), "--venv", str(venv)], capture_output=True, text=True,
                           env={"PATH": path, "UV_LOG": str(log)})
     assert done.returncode == 0, done.stderr
     assert log.read_text().split() == ["venv", "--seed", "--python", "3.11", str(venv)]
     assert "uv" in done.stderr and "found 3.12" in done.stderr and not venv.exists()
+
+
+@pytest.mark.parametrize("contents", [{"notes.txt": "mine"}, {".hidden": "mine"}, {"sub/deep.txt": "mine"}])
+def test_a_folder_that_is_not_a_venv_is_left_as_it_is(tmp_path, contents):
+    # `make VENV=DIR` must never delete a user's folder; the check needs nothing but the shell (no ls on PATH).
+    path = _fake_path(tmp_path, **{"python3.11": FAKE_PYTHON_311, "uv": FAKE_UV})
+    venv = tmp_path / "mine"
+    for name, text in contents.items():
+        (venv / name).parent.mkdir(parents=True, exist_ok=True)
+        (venv / name).write_text(text)
+    done = subprocess.run(["/bin/sh", str(FIND_PYTHON), "--venv", str(venv)], capture_output=True, text=True,
+                          env={"PATH": path, "PYTHON_LOG": str(tmp_path / "python.log")})
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and "not a virtual environment" in lines[0]
+    assert all((venv / name).read_text() == text for name, text in contents.items())
+    assert not (tmp_path / "python.log").exists()  # nothing was built
+
+
+def test_an_empty_folder_is_used_for_the_venv(tmp_path):
+    path = _fake_path(tmp_path, **{"python3.11": FAKE_PYTHON_311})
+    venv, log = tmp_path / "empty", tmp_path / "python.log"
+    venv.mkdir()
+    done = subprocess.run(["/bin/sh", str(FIND_PYTHON), "--venv", str(venv)], capture_output=True, text=True,
+                          env={"PATH": path, "PYTHON_LOG": str(log)})
+    assert done.returncode == 0 and log.read_text().split() == ["-m", "venv", str(venv)]
+
+
+def test_a_python_that_does_not_exist_is_named_in_one_line(tmp_path):
+    done = _find({"PATH": str(tmp_path), "PYTHON": str(tmp_path / "nonexistent")})
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and "no such program" in lines[0]
 
 
 def test_without_uv_the_refusal_names_the_ways_to_get_311(tmp_path):

@@ -13,7 +13,7 @@ TOY = textwrap.dedent('''\
     # %% [markdown]
     # # A toy lesson
     # %%
-    from gluon_lessons.lessons import runner
+    from gluon_lessons import checks
     # %% tags=["parameters"]
     seed = 0            # seed
     num_examples = 1000  # examples
@@ -24,10 +24,8 @@ TOY = textwrap.dedent('''\
     out_dir = None      # figures
     QUICK = dict(num_examples=200, lr=0.1)
     # %%
-    with runner.checking_settings():
-        runner.require("num_examples", num_examples, num_examples >= 10, "an integer >= 10")
-        if lr > 1:
-            raise ValueError("lr must be at most 1, got %r" % lr)
+    num_examples = checks.integer("num_examples", num_examples, 10)
+    lr = checks.positive("lr", lr, high=1.0)
     # %% [markdown]
     # ## Compute
     # %%
@@ -82,7 +80,7 @@ def test_settings_go_in_after_the_parameters_cell_and_the_lesson_checks_them(toy
     namespace = runner.execute(toy, chosen, "toy")
     assert namespace["findings"] == {"seed": 4, "num_examples": 200, "lr": 0.1, "sizes": (2, 3), "out_dir": None}
     for bad, message in (({"num_examples": 5}, "num_examples must be an integer >= 10, got 5"),
-                         ({"lr": 2.0}, "lr must be at most 1, got 2.0")):
+                         ({"lr": 2.0}, r"lr must be a number in \(0, 1\], got 2.0")):
         with pytest.raises(lesson_settings.SettingError, match=message):
             runner.execute(toy, lesson_settings.resolve_settings(toy, settings=bad), "toy")
 

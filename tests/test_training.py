@@ -230,7 +230,7 @@ def test_the_bar_is_redrawn_a_few_times_a_second_not_every_epoch(capsys):
     (dict(lr=0), "lr: learning rate"), (dict(lr=-1), "lr: learning rate"), (dict(lr=float("nan")), "lr: learning"),
     (dict(lr=1e39), "lr: learning rate must be a number > 0 that float32 can hold"),
     (dict(lr=1e-320), "lr: learning rate must be a number > 0 that float32 can hold"),
-    (dict(momentum=1e-320), "momentum must be a number that float32 can hold"),
+    (dict(momentum=1e-320), r"momentum must be a number in \[0, 1\) that float32 can hold"),
     (dict(momentum=1.0), "momentum"), (dict(momentum=-0.1), "momentum"), (dict(num_epochs=0), "num_epochs"),
     (dict(optimizer="adam"), "optimizer"), (dict(batch_size=0), "batch_size: the batch size"),
     (dict(ctx="tpu"), "unknown device"), (dict(loader="torch"), "loader"), (dict(max_steps=0), "max_steps"),

@@ -55,6 +55,10 @@ check_platform() {
 found_python() {
     if [ -n "${PYTHON:-}" ]; then
         if supported "$PYTHON"; then echo "$PYTHON"; return 0; fi
+        if ! command -v "$PYTHON" >/dev/null 2>&1; then
+            echo "PYTHON=$PYTHON: no such program; give the path of a Python 3.8-3.11" >&2
+            return 2
+        fi
         echo "PYTHON=$PYTHON is not Python 3.8-3.11: $why" >&2
         return 2  # said; the caller stops without looking further
     fi
@@ -65,9 +69,16 @@ found_python() {
 }
 
 # --venv DIR replaces DIR only if it is a virtual environment (it holds pyvenv.cfg), an empty folder or
-# nothing yet: `make VENV=DIR` must never delete a folder of the user's.
-if [ -n "$venv" ] && [ -e "$venv" ] && [ ! -f "$venv/pyvenv.cfg" ] && \
-   { [ ! -d "$venv" ] || [ -n "$(ls -A "$venv" 2>/dev/null)" ]; }; then
+# nothing yet: `make VENV=DIR` must never delete a folder of the user's. (Globs, not ls: nothing but the
+# shell decides what is in it.)
+holds_anything() {
+    for entry in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+        if [ -e "$entry" ] || [ -L "$entry" ]; then return 0; fi
+    done
+    return 1
+}
+if [ -n "$venv" ] && { [ -e "$venv" ] || [ -L "$venv" ]; } && [ ! -f "$venv/pyvenv.cfg" ] && \
+   { [ ! -d "$venv" ] || [ -L "$venv" ] || holds_anything "$venv"; }; then
     echo "$venv exists and is not a virtual environment (no pyvenv.cfg in it); not replacing it: choose another VENV=... or remove it yourself" >&2
     exit 1
 fi

@@ -395,7 +395,7 @@ def _train(args):
         print("epoch %d, loss: %f" % (epoch, value), file=sys.stderr)
     names = dataset.feature_names
     print(
-        "weight %s   bias %.6f" % (dict(zip(names, result.weight.round(6).tolist())), result.bias),
+        "weight %s   bias %.6f" % (dict(zip(names, result.weight.astype(float).round(6).tolist())), result.bias),
         file=sys.stderr,
     )
     print(

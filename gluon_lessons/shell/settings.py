@@ -5,7 +5,6 @@ integer, True or False for a flag, ...); the lesson's own settings cell checks t
 """
 
 import ast
-import contextlib
 import math
 
 from . import outputs
@@ -111,31 +110,3 @@ def check_out_dir(out_dir, name="out_dir"):
         return outputs.check_output_folder(out_dir, name)
     except (ValueError, TypeError) as error:
         raise SettingError(str(error)) from None
-
-
-@contextlib.contextmanager
-def checking_settings():
-    """Inside, a `ValueError` or `TypeError` is about a setting: it becomes a `SettingError` (one line, exit 2)."""
-    try:
-        yield
-    except SettingError:
-        raise
-    except (ValueError, TypeError) as error:
-        raise SettingError(str(error)) from None
-
-
-def check_memory(num_bytes, what):
-    """Refuse settings that would need more than `num_bytes` of the memory this machine has available (one line)."""
-    from . import memory
-
-    try:
-        memory.check_memory(num_bytes, what)
-    except ValueError as error:
-        raise SettingError(str(error)) from None
-
-
-def require(name, value, ok, requirement):
-    """Refuse setting `name` unless `ok`: "NAME must be REQUIREMENT, got VALUE"."""
-    if not ok:
-        raise SettingError("%s must be %s, got %r" % (name, requirement, value))
-    return value
