@@ -47,6 +47,13 @@ def test_lesson_runs_as_a_notebook_with_output_under_its_cells(lesson, tmp_path)
     assert sum("image/png" in data for data in images) >= 1, "figures are drawn inline"
     # JupyterLab shows no SVG in a notebook it does not trust (an executed one is not signed): PNG only.
     assert not any("image/svg+xml" in data for data in images), "a figure shown as SVG"
+    # Every figure is an image: a display of only its text ("<Figure size 550x380 with 1 Axes>") is one lost.
+    assert all("image/png" in data for data in images if "text/plain" in data and
+               data["text/plain"].startswith("<Figure")), "a figure shown only as its text"
+    # Nothing on stderr that the learner did not cause: no warnings from MXNet, matplotlib or the kernel.
+    stderr = [out["text"] for cell in code for out in cell.outputs
+              if out.get("output_type") == "stream" and out.get("name") == "stderr"]
+    assert not stderr, "stderr in the notebook: %r" % stderr[:3]
     assert not list(tmp_path.glob("**/*.png")), "in a notebook figures are shown, not written, unless out_dir is set"
     assert findings["seed"] == 0
 
