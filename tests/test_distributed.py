@@ -5,6 +5,7 @@ Every launch has a time limit, and every test that starts processes checks after
 them is left: by the unique folder each command line carries, and by the pids seen while it ran.
 """
 import contextlib
+import json
 import os
 import queue
 import re
@@ -377,3 +378,224 @@ def test_dist_async_does_not_wait_for_a_slow_worker(tmp_path, kvstore):
         assert seconds[0] > 0.8 * seconds[1]
     assert not launched.stopped
     _assert_all_gone(str(tmp_path))
+
+
+# ---------------------------------------------------------------- hostfiles, labels, variables
+
+def test_a_hostfile_is_read_line_by_line(tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("# the cluster\n10.0.0.1\n\n  node-2.example:2222   # a comment\n"
+                     "me@10.0.0.3 slots=4\n")
+    assert distributed.read_hostfile(hosts) == [
+        distributed.Host("10.0.0.1"), distributed.Host("node-2.example", 2222),
+        distributed.Host("me@10.0.0.3", None, 4)]
+    assert distributed.read_hostfile(hosts)[2].address == "10.0.0.3"
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "names no host"),
+    (b"# only a comment\n\n", "names no host"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00", "is not text"),
+    (b"\xff\xfe\x00h", "is not text"),
+    (b"10.0.0.1\nnode 2 3\n", "line 2: 'node 2 3' is not HOST"),
+    (b"10.0.0.1:99999\n", "ports are 1-65535"),
+    (b"-oProxyCommand=x\n", "line 1"),
+])
+def test_bad_hostfiles_are_refused_in_one_line_before_anything_starts(tmp_path, content, message,
+                                                                       capsys):
+    from gluon_lessons.shell import cli
+    hosts = tmp_path / "hosts"
+    hosts.write_bytes(content)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        distributed.read_hostfile(hosts)
+    assert cli.main(["launch", "--launcher", "ssh", "--hostfile", str(hosts), "--", "true"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_mpi_hostfiles_leave_users_and_ports_to_ssh(tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("10.0.0.1:2222\n")
+    assert distributed.read_hostfile(hosts, "ssh") == [distributed.Host("10.0.0.1", 2222)]
+    with pytest.raises(ValueError, match="not in the hostfile"):
+        distributed.read_hostfile(hosts, "mpi")
+
+
+def test_mpirun_hostfile_places_ranks_round_the_hosts():
+    hosts = [distributed.Host("a"), distributed.Host("b", slots=3)]
+    assert distributed._mpi_hostfile(hosts, 2, 1) == "a slots=1\nb slots=3\n"
+    assert distributed._mpi_hostfile(hosts, 5, 1) == "a slots=3\nb slots=3\n"
+
+
+def test_labels_come_from_the_task_number_or_the_rank_mpirun_gives():
+    label = distributed.role_label
+    assert label({"DMLC_ROLE": "worker", "DMLC_TASK_ID": "1"}) == "worker 1"
+    assert label({"DMLC_ROLE": "server", "DMLC_TASK_ID": "3", "DMLC_NUM_WORKER": "2"}) == "server 1"
+    assert label({"DMLC_ROLE": "worker", "OMPI_COMM_WORLD_RANK": "1"}) == "worker 1"
+    assert label({"DMLC_ROLE": "server", "PMI_RANK": "0"}) == "server 0"
+    assert label({"DMLC_ROLE": "scheduler", "OMPI_COMM_WORLD_RANK": "0"}) == "scheduler"
+    # without either, workers would share one label (what mpirun runs used to get)
+    assert label({"DMLC_ROLE": "worker"}) == label({"DMLC_ROLE": "worker"}) == "worker"
+
+
+def test_ssh_places_each_process_with_its_own_label():
+    hosts = [["10.0.0.1", None], ["10.0.0.2", 2222]]
+    placed = distributed.placement(hosts, 4, 2)
+    labels = [label for label, *_ in placed]
+    assert labels == ["worker 0", "worker 1", "worker 2", "worker 3", "server 0", "server 1"]
+    assert [host[0] for *_, host in placed] == ["10.0.0.1", "10.0.0.2"] * 3
+    for label, role, task, host in placed:  # the label each wrapper will compute from its variables
+        assert distributed.role_label({"DMLC_ROLE": role, "DMLC_TASK_ID": str(task),
+                                       "DMLC_NUM_WORKER": "4"}) == label
+
+
+def test_only_role_lines_are_read_as_labels():
+    assert distributed._split("[worker 1] loss 0.5") == ("worker 1", "loss 0.5")
+    assert distributed._split("[scheduler] up") == ("scheduler", "up")
+    for line in ["[vm:25076] 1 more process has sent help message help-mpi-api.txt",
+                 "[10.0.0.2] Warning: Permanently added", "[INFO] [worker 1] x"]:
+        assert distributed._split(line) == ("launcher", line)
+
+
+def test_env_names_take_their_value_here_or_the_one_given():
+    assert distributed.parse_env(["A", "B=x y", "C="], {"A": "1"}) == {"A": "1", "B": "x y", "C": ""}
+    for items, message in [(["MISSING"], "MISSING is not set here"),
+                           (["DMLC_ROLE=worker"], "set by the launcher"),
+                           (["1X=2"], "not a variable name"), (["A=b\nc"], "one line")]:
+        with pytest.raises(ValueError, match=message):
+            distributed.parse_env(items, {})
+
+
+def test_the_remote_command_keeps_every_argument_whole(tmp_path):
+    # What sshd does with the command: the login shell runs it. Here bash runs it on this machine.
+    folder = tmp_path / "my folder"
+    folder.mkdir()
+    odd = ["--data", "/data/my houses.csv", "it's", '"quoted"', "$HOME", "a;b", "*", ""]
+    printer = [sys.executable, "-c", "import json, os, sys; print(json.dumps([os.getcwd(), "
+               "os.environ['NOTE'], os.environ['DMLC_ROLE'], sys.argv[1:]]))", *odd]
+    remote = distributed._ssh_command(["host", 2222], {"NOTE": "two words; $x", "DMLC_ROLE": "worker"},
+                                      str(folder), printer)
+    assert remote[:-2] == ["ssh", *distributed.SSH_OPTIONS, "-p", "2222"] and remote[-2] == "host"
+    done = subprocess.run(["bash", "-c", remote[-1]], capture_output=True, text=True, timeout=30)
+    assert json.loads(done.stdout) == [str(folder), "two words; $x", "worker", odd]
+
+
+def test_the_scheduler_listens_where_it_is_told_or_toward_the_first_host():
+    assert distributed.scheduler_address([distributed.Host("127.0.0.1")]) == "127.0.0.1"
+    assert distributed.scheduler_address([distributed.Host("10.0.0.1")], "127.0.0.1") == "127.0.0.1"
+    with pytest.raises(ValueError, match="not an address of this machine"):
+        distributed.scheduler_address([distributed.Host("127.0.0.1")], "192.0.2.1")  # TEST-NET-1
+
+
+# ---------------------------------------------------------------- ssh mode through a stand-in ssh
+
+def _fake_ssh(tmp_path, body):
+    """An `ssh` first on PATH: `body` gets the remote command as $last (the host as $host)."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "ssh"
+    script.write_text('#!/bin/bash\nhost=${@: -2:1}; last=${@: -1}\n' + body + "\n")
+    script.chmod(0o755)
+    return {"PATH": "%s:%s" % (folder, os.environ["PATH"])}
+
+
+def _hostfile(tmp_path, *hosts):
+    path = tmp_path / "hosts"
+    path.write_text("".join(host + "\n" for host in hosts))
+    return path
+
+
+def test_ssh_mode_labels_each_process_and_keeps_quotes(tmp_path, monkeypatch):
+    # sshd runs the command through the login shell; this ssh does the same on this machine.
+    for name, value in _fake_ssh(tmp_path, 'exec bash -c "$last"').items():
+        monkeypatch.setenv(name, value)
+    command = _script(tmp_path, """
+        import os, sys
+        print("args", sys.argv[1:], os.environ["NOTE"], os.getcwd(), flush=True)
+    """) + ["my houses.csv", "it's"]
+    result = distributed.launch(command, 4, 2, "ssh", _hostfile(tmp_path, "127.0.0.1", "127.0.0.1"),
+                                timeout=60, env={"NOTE": "a b"}, workdir=tmp_path)
+    assert set(result.exit_codes) == set(distributed._expected_labels(4, 2))
+    for label in result.exit_codes:  # the scheduler runs here, the others in --workdir on their host
+        where = os.getcwd() if label == "scheduler" else tmp_path
+        assert result.output[label] == ["args ['my houses.csv', \"it's\"] a b %s" % where]
+    _assert_all_gone(str(tmp_path))
+
+
+def test_an_unreachable_host_is_named_at_once(tmp_path, monkeypatch):
+    for name, value in _fake_ssh(tmp_path, 'echo "ssh: connect to host $host port 22: '
+                                 'No route to host" >&2; exit 255').items():
+        monkeypatch.setenv(name, value)
+    started = time.monotonic()
+    with pytest.raises(distributed.LaunchError, match=r"^(worker [01]|server 0): ssh 127\.0\.0\.1 exited with code "
+                       r"255 before it reported; stopped all other processes: ssh: connect to host "
+                       r"127\.0\.0\.1 port 22: No route to host$"):
+        distributed.launch(_script(tmp_path, ROLES), 2, 1, "ssh", _hostfile(tmp_path, "127.0.0.1"),
+                           timeout=60)
+    assert time.monotonic() - started < 10
+    _assert_all_gone(str(tmp_path))
+
+
+def test_stopping_an_ssh_launch_ends_the_remote_processes(tmp_path, monkeypatch):
+    # The remote side keeps running on its own (setsid: as under sshd, outside the launcher's
+    # group); only the end of its standard input, the ssh connection, tells it to stop.
+    for name, value in _fake_ssh(tmp_path, 'exec setsid bash -c "$last"').items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(distributed.LaunchError, match="timed out after 8 s"):
+        distributed.launch(_script(tmp_path, ROLES), 2, 1, "ssh", _hostfile(tmp_path, "127.0.0.1"),
+                           timeout=8)
+    _assert_all_gone(str(tmp_path), within=8.0)
+
+
+def test_a_killed_role_wrapper_is_named_within_seconds(tmp_path):
+    command = _script(tmp_path, """
+        import os, signal, sys, time
+        if os.environ["DMLC_ROLE"] == "worker" and os.environ.get("DMLC_TASK_ID") == "1":
+            time.sleep(1)
+            os.kill(os.getppid(), signal.SIGKILL)  # the wrapper that labels this process
+        time.sleep(120)
+    """)
+    started = time.monotonic()
+    with pytest.raises(distributed.LaunchError, match=r"^worker 1: its process was killed by signal 9 "
+                       "before it reported"):
+        distributed.launch(command, 2, 1, timeout=60)
+    assert time.monotonic() - started < 20
+    _assert_all_gone(str(tmp_path))
+
+
+def test_cli_launch_refuses_a_scheduler_host_for_local_runs(capsys):
+    from gluon_lessons.shell import cli
+    assert cli.main(["launch", "--scheduler-host", "127.0.0.1", "--", "true"]) == 2
+    assert "--scheduler-host and --scheduler-port go with --launcher ssh or mpi" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- more rows than the committed file
+
+def test_synthetic_rows_are_the_same_whatever_the_number_of_workers():
+    n = 2 * worker.BLOCK_ROWS + 321  # three blocks, the last cut short
+    whole = worker.synthetic_data(n)
+    for num_workers in (1, 2, 3):
+        for rank in range(num_workers):
+            part = worker.synthetic_data(n, rank, num_workers)
+            rows = dist_worker.shard(n, rank, num_workers)
+            assert part.num_examples == n
+            onp.testing.assert_array_equal(part.features[rows], whole.features[rows])
+            onp.testing.assert_array_equal(part.labels[rows], whole.labels[rows])
+            with pytest.raises(IndexError):  # a worker holds its own rows only
+                part.features[[rows[-1] + 1 if rank < num_workers - 1 else rows[0] - 1]]
+    # and the rows follow the walkthrough's model: least squares within 4 standard errors
+    # (noise 0.01 over n standard normal rows: 0.01 / sqrt(n) = 6.5e-5) of w = (2, -3.4), b = 4.2
+    ols_w, ols_b = model.least_squares(whole.features, whole.labels)
+    onp.testing.assert_allclose(onp.append(ols_w, ols_b), [2.0, -3.4, 4.2], atol=4 * 0.01 / n**0.5)
+    assert len(set(map(tuple, whole.features.tolist()))) == n  # no block repeats another
+
+
+def test_synthetic_rows_settings_are_checked():
+    args, dataset = worker.parse_arguments(["--synthetic-rows", "50000", "--batch-size", "20"], 2)
+    assert dataset is None and args.synthetic_rows == 50000  # each worker makes its own shard
+    for argv, message in [(["--synthetic-rows", "0"], "--synthetic-rows must be an integer in"),
+                          (["--synthetic-rows", "100", "--num-examples", "10"], "give one"),
+                          (["--synthetic-rows", str(10**8)], "use more workers"),
+                          (["--synthetic-rows", "5", "--batch-size", "20"], "fewer rows per worker")]:
+        with pytest.raises(ValueError, match=message):
+            worker.parse_arguments(argv, 2)

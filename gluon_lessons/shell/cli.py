@@ -128,7 +128,32 @@ def build_parser():
         default="local",
         help="local processes (default), or the machines of --hostfile over ssh or mpirun",
     )
-    launch.add_argument("--hostfile", type=Path, help="one host per line (ssh, mpi)")
+    launch.add_argument(
+        "--hostfile", type=Path, help="one host a line: HOST, USER@HOST, HOST:PORT, HOST slots=N"
+    )
+    launch.add_argument(
+        "--scheduler-host",
+        metavar="ADDRESS",
+        help="ssh, mpi: this machine's address the scheduler listens on "
+        "(default: the one that reaches the first host)",
+    )
+    launch.add_argument(
+        "--scheduler-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="ssh, mpi: the scheduler's TCP port (default: a free one)",
+    )
+    launch.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="a variable for every process (its value here unless given); repeatable",
+    )
+    launch.add_argument(
+        "--workdir", metavar="DIR", help="where the processes run on every host (default: here)"
+    )
     launch.add_argument(
         "--timeout",
         type=number_type("--timeout", checks.positive),
@@ -424,6 +449,12 @@ def _launch(args):
         raise ValueError(
             "launch needs a command after --, e.g. gluon-lessons launch --workers 2 -- train --epochs 3"
         )
+    settings = dict(scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port,
+                    workdir=args.workdir)
+    # the launch and the hostfile first: they are checked without importing MXNet
+    distributed.check_launch(args.workers, args.servers, args.launcher, args.hostfile,
+                             args.timeout, **settings)
+    env = distributed.parse_env(args.env)
     if command[0] == "train":  # checked here, so a bad setting stops before any process starts
         from . import worker
 
@@ -438,6 +469,8 @@ def _launch(args):
             args.hostfile,
             args.timeout,
             echo=sys.stdout,
+            env=env,
+            **settings,
         )
     except distributed.LaunchError as error:
         return _fail(str(error), RUN_ERROR)

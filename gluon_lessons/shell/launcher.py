@@ -1,6 +1,10 @@
-"""Start MXNet's own cluster launcher (`mxnet/tools/launch.py` over `dmlc_tracker`) and stop all it started.
+"""Start MXNet's parameter-server processes (a scheduler, servers, workers) and stop all it started.
 
-Lesson 11 runs its parameter server through `launch`; `gluon-lessons launch` is the command line. POSIX only.
+Local runs go through MXNet's own cluster launcher (`mxnet/tools/launch.py` over `dmlc_tracker`);
+ssh and mpi runs set the same variables as its ssh and mpi modes but start each process here, so
+that arguments keep their quotes, every process is labelled, a process that cannot start is named
+at once, and nothing outlives the job on any host. Lesson 11 runs its parameter server through
+`launch`; `gluon-lessons launch` is the command line. POSIX only.
 """
 
 import collections
@@ -9,15 +13,18 @@ import dataclasses
 import functools
 import importlib.util
 import json
+import math
 import os
 import queue
 import re
 import runpy
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,14 +36,14 @@ WORKER_MODULE = "gluon_lessons.shell.worker"  # what `launch ... -- train` runs 
 # importing the package imports mxnet, and with DMLC_ROLE=server mxnet's import turns a process into a server.
 SCRIPT = str(Path(__file__).resolve())
 DEFAULT_TIMEOUT_SECONDS = 300.0
-FINISH_GRACE_SECONDS = (
-    10.0  # once every worker (or the launcher) has exited, time for the rest to follow
-)
-PROCESS_BYTES = (
-    256 * 2**20
-)  # what one local scheduler, server or worker takes: Python and MXNet imported
+FINISH_GRACE_SECONDS = 10.0  # once every worker (or the launcher) has exited, time for the rest to follow
+PROCESS_BYTES = 256 * 2**20  # what one local scheduler, server or worker takes: Python and MXNet imported
 STOP_GRACE_SECONDS = 2.0  # between SIGTERM and SIGKILL to the process group
 EXIT_LINE = re.compile(r"^gluon-lessons-launch: (?P<label>.+) exited (?P<code>-?\d+)$")
+# The launcher's report that a process it started (an ssh or mpirun client, a role wrapper) has ended.
+ENDED_PREFIX = "gluon-lessons-launch: ended "
+# A role's line: `[worker 0] text`. Anything else (mpirun's `[host:123] ...`, ssh's) is the launcher's.
+LABELLED_LINE = re.compile(r"^\[(?P<label>(?:worker|server|process) \d+|scheduler|(?:worker|server|process) on \S+)\] (?P<text>.*)$")
 # Variables through which the tracker tells each process its part; a launch from inside a job must not inherit them.
 DMLC_VARIABLES = (
     "DMLC_ROLE",
@@ -49,6 +56,17 @@ DMLC_VARIABLES = (
     "DMLC_JOB_CLUSTER",
     "DMLC_NUM_ATTEMPT",
 )
+# Passed to other hosts when set here, as MXNet's ssh launcher does; `--env` adds more.
+PASSED_VARIABLES = ("OMP_NUM_THREADS", "KMP_AFFINITY", "LD_LIBRARY_PATH", "DMLC_INTERFACE")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# ssh never asks for a password (it would wait for ever) and gives up on a silent host after 10 s.
+SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=10")
+# A hostfile line: [user@]host[:port] [slots=N] (MXNet's ssh launcher and Open MPI read the same file).
+HOST_LINE = re.compile(
+    r"^(?P<host>(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(?P<port>\d{1,5}))?"
+    r"(?:\s+slots=(?P<slots>\d{1,4}))?$"
+)
+MAX_HOSTFILE_BYTES = 1 << 20
 
 
 class LaunchError(RuntimeError):
@@ -104,45 +122,174 @@ def train_command(train_arguments=()):
     return [sys.executable, "-m", WORKER_MODULE, *train_arguments]
 
 
-def check_launch(
-    num_workers, num_servers=1, launcher="local", hostfile=None, timeout=DEFAULT_TIMEOUT_SECONDS
-):
-    """Raise `ValueError` naming a bad launch setting and what is allowed."""
+@dataclasses.dataclass(frozen=True)
+class Host:
+    """One line of a hostfile: the name ssh logs in to ([user@]host), its ssh port, Open MPI's slots."""
+
+    name: str
+    port: int = None
+    slots: int = None
+
+    @property
+    def address(self):
+        """The host without the user."""
+        return self.name.rpartition("@")[2]
+
+
+def read_hostfile(path, launcher="ssh"):
+    """The hosts of `path`, one a line (blank lines and `#` comments skipped); `ValueError` names a bad one."""
+    path = Path(path)
+    shown = repr(str(path))
+    try:
+        if path.stat().st_size > MAX_HOSTFILE_BYTES:
+            raise ValueError(f"the hostfile {shown} is over 1 MB; it holds one host a line")
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"cannot read the hostfile {shown}: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\0"
+    if "\0" in text:
+        raise ValueError(f"the hostfile {shown} is not text; it needs one host a line: "
+                         "HOST, USER@HOST, HOST:PORT or HOST slots=N")
+    hosts = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = " ".join(line.partition("#")[0].split())
+        if not line:
+            continue
+        match = HOST_LINE.match(line)
+        if match is None:
+            raise ValueError(f"hostfile {shown} line {number}: {line[:60]!r} is not HOST, USER@HOST, "
+                             "HOST:PORT or HOST slots=N")
+        port = None if match["port"] is None else int(match["port"])
+        slots = None if match["slots"] is None else int(match["slots"])
+        if port is not None and not 1 <= port <= 65535 or slots == 0:
+            raise ValueError(f"hostfile {shown} line {number}: {line!r}: ports are 1-65535, slots >= 1")
+        if launcher == "mpi" and (port is not None or "@" in match["host"]):
+            raise ValueError(f"hostfile {shown} line {number}: mpirun reaches a host with ssh's own "
+                             "settings: put its user and port in ~/.ssh/config, not in the hostfile")
+        hosts.append(Host(match["host"], port, slots))
+    if not hosts:
+        raise ValueError(f"the hostfile {shown} names no host; write one host a line "
+                         "(HOST, USER@HOST, HOST:PORT or HOST slots=N)")
+    return hosts
+
+
+def check_env(env):
+    """`env` as {NAME: VALUE} strings, or `ValueError`: names as in a shell, values of one line, and
+    none of the variables the launcher sets itself."""
+    env = dict(env or {})
+    for name, value in env.items():
+        if not isinstance(name, str) or not ENV_NAME.match(name):
+            raise ValueError(f"--env: {name!r} is not a variable name (letters, digits, _)")
+        if name in DMLC_VARIABLES:
+            raise ValueError(f"--env: {name} is set by the launcher for each process")
+        if not isinstance(value, str) or "\n" in value or "\0" in value:
+            raise ValueError(f"--env: the value of {name} must be one line of text, got {value!r}")
+    return env
+
+
+def parse_env(items, environ=os.environ):
+    """`--env NAME` (its value here) and `--env NAME=VALUE`, as a checked {NAME: VALUE}."""
+    env = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals:
+            if name not in environ:
+                raise ValueError(f"--env {name}: {name} is not set here; give {name}=VALUE")
+            value = environ[name]
+        env[name] = value
+    return check_env(env)
+
+
+def scheduler_address(hosts, scheduler_host=None):
+    """The IPv4 address the scheduler listens on: `scheduler_host` (an address of this machine), else
+    the address this machine reaches the first host from."""
+    if scheduler_host is None:
+        first = hosts[0].address
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.connect((socket.gethostbyname(first), 9))  # chooses a route; sends nothing
+                return sock.getsockname()[0]
+        except OSError as error:
+            raise ValueError(f"cannot tell which address of this machine reaches {first} "
+                             f"({error.strerror or error}); give --scheduler-host ADDRESS") from None
+    try:
+        address = socket.gethostbyname(scheduler_host)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((address, 0))
+    except (OSError, UnicodeError) as error:
+        raise ValueError(f"--scheduler-host {scheduler_host!r} is not an address of this machine "
+                         f"({getattr(error, 'strerror', None) or error})") from None
+    return address
+
+
+def _loopback_interface():
+    names = [name for _, name in socket.if_nameindex()]
+    return "lo" if "lo" in names or "lo0" not in names else "lo0"
+
+
+def check_launch(num_workers, num_servers=1, launcher="local", hostfile=None,
+                 timeout=DEFAULT_TIMEOUT_SECONDS, scheduler_host=None, scheduler_port=0, workdir=None):
+    """Raise `ValueError` naming a bad launch setting and what is allowed; the hosts of `hostfile`."""
     from gluon_lessons import checks  # absolute: this file also runs as a script (NumPy, no MXNet)
 
     checks.integer("num_workers", num_workers, 1)
     checks.integer("num_servers", num_servers, 1)
     checks.choice("launcher", launcher, LAUNCHERS)
+    checks.integer("scheduler_port", scheduler_port, 0, 65535)
     if launcher == "local" and hostfile is not None:
         raise ValueError("a hostfile goes with --launcher ssh or mpi, not local")
-    if launcher != "local" and (hostfile is None or not Path(hostfile).is_file()):
-        raise ValueError(
-            "--launcher %s needs --hostfile naming an existing file, got %s"
-            % (launcher, "none" if hostfile is None else repr(str(hostfile)))
-        )
+    if launcher == "local" and (scheduler_host is not None or scheduler_port):
+        raise ValueError("--scheduler-host and --scheduler-port go with --launcher ssh or mpi "
+                         "(a local scheduler listens on 127.0.0.1)")
+    if launcher != "local" and hostfile is None:
+        raise ValueError(f"--launcher {launcher} needs --hostfile naming an existing file, got none")
     checks.positive("timeout (seconds)", timeout)
     if os.name != "posix":
         raise ValueError(
             "launching needs a POSIX system (process groups and signals); this is %s" % os.name
         )
-    if launcher == "local":  # every process starts here; each imports MXNet
-        from gluon_lessons.shell import (
-            memory,
-        )  # absolute: this file also runs as a script (NumPy, no MXNet)
+    if launcher == "local" and workdir is not None and not Path(workdir).is_dir():
+        raise ValueError(f"--workdir {str(workdir)!r} is not a folder")
+    if launcher != "local":
+        return read_hostfile(hostfile, launcher)
+    from gluon_lessons.shell import memory  # absolute: this file also runs as a script (no MXNet)
 
-        memory.check_memory(
-            PROCESS_BYTES * (num_workers + num_servers + 1),
-            "%d worker(s), %d server(s) and a scheduler on this machine (about %d MB each: MXNet)"
-            % (num_workers, num_servers, PROCESS_BYTES // 2**20),
-        )
+    memory.check_memory(  # every process starts here; each imports MXNet
+        PROCESS_BYTES * (num_workers + num_servers + 1),
+        "%d worker(s), %d server(s) and a scheduler on this machine (about %d MB each: MXNet)"
+        % (num_workers, num_servers, PROCESS_BYTES // 2**20),
+    )
+    return None
 
 
-# Three kinds of process: `launch` (the caller) starts the launcher in a process group of its own, reads
-# its output, keeps the time limit and at the end stops the whole group; the launcher (this file run with
-# `tracker`) applies the Python >= 3.9 fix, pins a local scheduler to 127.0.0.1 and a free port and runs
-# launch.py unchanged; every scheduler, server and worker runs as this file with `role -- COMMAND`, which
-# prefixes COMMAND's lines with its label and reports its exit code on a last line. With ssh or mpi the
-# processes on other machines are stopped by their ssh or mpirun client, not by a signal from here.
+def _check_client(launcher):
+    """`LaunchError` when the program that reaches other hosts is missing (or not Open MPI's mpirun)."""
+    program = {"ssh": "ssh", "mpi": "mpirun"}.get(launcher)
+    if program is not None and shutil.which(program) is None:
+        raise LaunchError(f"--launcher {launcher} needs `{program}` on PATH; it is not there")
+    if launcher == "mpi":
+        try:
+            said = subprocess.run(["mpirun", "--version"], capture_output=True, text=True,
+                                  errors="replace", timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise LaunchError(f"`mpirun --version` failed: {error}") from None
+        if "Open MPI" not in said and "OpenRTE" not in said:
+            raise LaunchError("--launcher mpi needs Open MPI's mpirun; `mpirun --version` says "
+                              + (said.strip().splitlines() or ["nothing"])[0][:80])
+
+
+# Three kinds of process: `launch` (the caller) starts the launcher in a process group of its own,
+# reads its output, keeps the time limit and at the end stops the whole group. The launcher is this
+# file run as `tracker` (local: applies the Python >= 3.9 fix, pins the scheduler to 127.0.0.1 and a
+# free port, runs launch.py unchanged) or as `cluster` (ssh, mpi: starts the scheduler here and every
+# server and worker through ssh or mpirun, and reports each client that ends). Every scheduler,
+# server and worker runs as this file with `role -- COMMAND`, which prefixes COMMAND's lines with its
+# label and reports its exit code on a last line. Over ssh the role wrapper also reads its standard
+# input, which stays open as long as its ssh connection and the launcher live: at its end the wrapper
+# stops its command, so stopping the launcher's group here stops every process on every host.
 def launch(
     command,
     num_workers=2,
@@ -152,14 +299,23 @@ def launch(
     timeout=DEFAULT_TIMEOUT_SECONDS,
     echo=None,
     env=None,
+    *,
+    scheduler_host=None,
+    scheduler_port=0,
+    workdir=None,
 ):
-    """Run `command` (a list) as every worker, server and the scheduler through MXNet's `launch.py`.
+    """Run `command` (a list) as every worker, server and the scheduler.
 
-    Returns a `LaunchResult` once all workers exited with 0. Raises `LaunchError` naming the rank when a
-    process fails, or when `timeout` seconds pass; `Interrupted` on SIGINT/SIGTERM/SIGHUP. In every case
-    the whole process group is stopped first. `echo` (a file) gets every prefixed line as it arrives.
+    Returns a `LaunchResult` once all workers exited with 0. Raises `LaunchError` naming the process
+    when one fails or cannot start, or when `timeout` seconds pass; `Interrupted` on
+    SIGINT/SIGTERM/SIGHUP. In every case the whole process group is stopped first. `echo` (a file)
+    gets every prefixed line as it arrives. `env` ({NAME: VALUE}) goes to every process (over ssh
+    and mpirun too, beside PASSED_VARIABLES); `workdir` is where they run (default: here); the
+    scheduler of an ssh or mpi run listens on `scheduler_host` (default: this machine's address
+    toward the first host) at `scheduler_port` (default: a free one).
     """
-    check_launch(num_workers, num_servers, launcher, hostfile, timeout)
+    hosts = check_launch(num_workers, num_servers, launcher, hostfile, timeout, scheduler_host,
+                         scheduler_port, workdir)
     if (
         isinstance(command, str)
         or not command
@@ -169,30 +325,53 @@ def launch(
             "command must be a non-empty list of strings such as ['python', 'train.py'] "
             "(shlex.split turns a command line into one), got %r" % (command,)
         )
+    env = check_env(env)
+    workdir = str(Path(os.getcwd() if workdir is None else workdir).absolute())
     environment = {k: v for k, v in os.environ.items() if k not in DMLC_VARIABLES}
-    environment.update(env or {}, PYTHONUNBUFFERED="1")
-    host, port = ("", 0)
-    if launcher == "local":
-        host, port = LOCAL_HOST, free_port()
-        environment["DMLC_NODE_HOST"] = (
-            LOCAL_HOST  # servers and workers bind loopback, not the outward address
-        )
+    environment.update(env, PYTHONUNBUFFERED="1")
+    with contextlib.ExitStack() as scratch:
+        if launcher == "local":
+            argv = _local_argv(command, num_workers, num_servers, environment)
+        else:
+            host = scheduler_address(hosts, scheduler_host)
+            _check_client(launcher)
+            passed = {name: os.environ[name] for name in PASSED_VARIABLES if name in os.environ}
+            passed.update(env, PYTHONUNBUFFERED="1")
+            if host.startswith("127.") and "DMLC_INTERFACE" not in passed:
+                passed["DMLC_INTERFACE"] = _loopback_interface()  # ps-lite: listen on loopback too
+            spec = dict(launcher=launcher, hosts=[[h.name, h.port] for h in hosts],
+                        num_workers=num_workers, num_servers=num_servers, host=host,
+                        port=scheduler_port or free_port(host), command=list(command), env=passed,
+                        workdir=workdir)
+            if launcher == "mpi":
+                folder = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="launch-")))
+                spec["hostfile"] = str(folder / "hostfile")
+                Path(spec["hostfile"]).write_text(_mpi_hostfile(hosts, num_workers, num_servers))
+            argv = [sys.executable, SCRIPT, "cluster", str(os.getpid()), json.dumps(spec)]
+        result = _run(argv, environment, workdir if launcher == "local" else None, num_workers,
+                      num_servers, timeout, echo)
+    return result
+
+
+def _local_argv(command, num_workers, num_servers, environment):
+    """The launcher of a local run: launch.py with the scheduler on 127.0.0.1 and a free port."""
+    environment["DMLC_NODE_HOST"] = LOCAL_HOST  # servers and workers bind loopback, not the outward address
     role_command = shlex.join([sys.executable, SCRIPT, "role", "--", *command])
-    launch_args = ["-n", str(num_workers), "-s", str(num_servers), "--launcher", launcher]
-    launch_args += ["-H", str(hostfile)] if hostfile is not None else []
-    argv = [
-        sys.executable,
-        SCRIPT,
-        "tracker",
-        host,
-        str(port),
-        str(os.getpid()),
-        "--",
-        *launch_args,
-        role_command,
-    ]  # one argument: launch.py joins the command with spaces and runs it through bash
+    launch_args = ["-n", str(num_workers), "-s", str(num_servers), "--launcher", "local"]
+    # role_command is one argument: launch.py joins the command with spaces and runs it through bash
+    return [sys.executable, SCRIPT, "tracker", LOCAL_HOST, str(free_port()), str(os.getpid()),
+            "--", *launch_args, role_command]
+
+
+def _mpi_hostfile(hosts, num_workers, num_servers):
+    """Open MPI's hostfile: every host with room for its share (ranks go round the hosts in turn)."""
+    share = math.ceil(max(num_workers, num_servers) / len(hosts))
+    return "".join(f"{h.name} slots={max(h.slots or 1, share)}\n" for h in hosts)
+
+
+def _run(argv, environment, cwd, num_workers, num_servers, timeout, echo):
     started, clock = time.time(), time.monotonic()
-    labels = _expected_labels(num_workers, num_servers) if launcher == "local" else []
+    labels = _expected_labels(num_workers, num_servers)
     guard = _SignalGuard()
     with guard:
         process = reader = None
@@ -203,6 +382,7 @@ def launch(
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 env=environment,
+                cwd=cwd,
                 start_new_session=True,
                 text=True,
                 errors="replace",
@@ -228,11 +408,9 @@ def _read_lines(stream, lines):
 
 
 def _split(line):
-    """("worker 0", text) for a prefixed line, ("launcher", line) for launch.py's own."""
-    if line.startswith("[") and "] " in line:
-        label, _, text = line[1:].partition("] ")
-        return label, text
-    return "launcher", line
+    """("worker 0", text) for a labelled line, ("launcher", line) for any other (launch.py's, mpirun's)."""
+    match = LABELLED_LINE.match(line)
+    return (match["label"], match["text"]) if match else ("launcher", line)
 
 
 def _expected_labels(num_workers, num_servers):
@@ -276,6 +454,9 @@ def _follow(process, lines, num_workers, labels, deadline, timeout, echo):
             ) from None
         if line is None:
             return codes, output, []
+        if line.startswith(ENDED_PREFIX):
+            _check_ended(json.loads(line[len(ENDED_PREFIX):]), codes, output)
+            continue
         if echo is not None:
             print(line, file=echo, flush=True)
         exit_line = EXIT_LINE.match(line)
@@ -289,6 +470,21 @@ def _follow(process, lines, num_workers, labels, deadline, timeout, echo):
             raise LaunchError(_failure(label, code, output.get(label, [])))
         if finish_by is None and sum(label.startswith("worker") for label in codes) == num_workers:
             finish_by = time.monotonic() + FINISH_GRACE_SECONDS
+
+
+def _check_ended(ended, codes, output):
+    """A client (ssh, mpirun, a role's wrapper) has ended: fatal unless each of its processes reported."""
+    missing = [label for label in ended["labels"] if label not in codes] or (
+        [] if ended["labels"] else ["a process"])
+    if not missing:
+        return
+    said = ended["said"] or " | ".join(
+        line for label in missing for line in output.get(label, [])[-3:] if line.strip())
+    how = ("was killed by signal %d" % -ended["code"] if ended["code"] < 0
+           else "exited with code %d" % ended["code"])
+    raise LaunchError("%s: %s %s before %s reported; stopped all other processes%s"
+                      % (", ".join(missing), ended["what"], how,
+                         "it" if len(missing) == 1 else "they", (": " + said) if said else ""))
 
 
 def _failure(label, code, lines):
@@ -353,14 +549,23 @@ def _stop_group(process, reader):
 
 
 def role_label(environ=os.environ):
-    """`worker 0`, `server 0` or `scheduler`: the role the tracker gave this process and its launch rank."""
+    """`worker 0`, `server 0` or `scheduler`: the role the launcher gave this process and its number.
+
+    The number is the launcher's task number (local and ssh: workers 0..N-1, then servers) or the
+    rank mpirun gives (one mpirun for the workers, one for the servers).
+    """
     role = environ.get("DMLC_ROLE", "process")
-    task = environ.get("DMLC_TASK_ID")  # set by the local launcher: workers 0..N-1, then servers
-    if role == "scheduler" or task is None or not task.isdigit():
-        host = environ.get("DMLC_NODE_HOST")
-        return role if role == "scheduler" or not host else "%s on %s" % (role, host)
-    index = int(task) - (int(environ.get("DMLC_NUM_WORKER", 0)) if role == "server" else 0)
-    return "%s %d" % (role, index)
+    if role == "scheduler":
+        return role
+    task = environ.get("DMLC_TASK_ID")
+    rank = environ.get("OMPI_COMM_WORLD_RANK", environ.get("PMI_RANK"))
+    if task is not None and task.isdigit():
+        index = int(task) - (int(environ.get("DMLC_NUM_WORKER", 0)) if role == "server" else 0)
+        return "%s %d" % (role, index)
+    if rank is not None and rank.isdigit():
+        return "%s %d" % (role, int(rank))
+    host = environ.get("DMLC_NODE_HOST")
+    return role if not host else "%s on %s" % (role, host)
 
 
 def _say(line):
@@ -369,8 +574,45 @@ def _say(line):
     sys.stdout.flush()
 
 
-def _run_role(command):
-    """Run `command`, prefix each output line with this process's label, report its exit code last."""
+def _parent_death_signal():
+    """A function that, run in a child before its program starts, has Linux SIGKILL the child when its
+    parent dies (even by SIGKILL); None where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return functools.partial(prctl, 1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+
+
+def _stop_child(child):
+    """SIGTERM the command's process group, SIGKILL it STOP_GRACE_SECONDS later if still there."""
+    for number, wait in ((signal.SIGTERM, STOP_GRACE_SECONDS), (signal.SIGKILL, None)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, number)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(wait)
+            return
+
+
+def _stop_at_end_of_input(child):
+    """Over ssh: standard input ends when the connection or the launcher does; then stop the command."""
+    with contextlib.suppress(OSError):
+        while os.read(0, 4096):
+            pass
+    _stop_child(child)
+    os._exit(1)
+
+
+def _run_role(command, watch_input=False):
+    """Run `command`, prefix each output line with this process's label, report its exit code last.
+
+    With `watch_input` (over ssh) the command runs in a process group of its own, stopped when this
+    wrapper's standard input ends or the wrapper gets SIGTERM, SIGHUP or SIGINT.
+    """
     label = role_label()
     try:
         child = subprocess.Popen(
@@ -380,11 +622,22 @@ def _run_role(command):
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
+            start_new_session=watch_input,
+            preexec_fn=_parent_death_signal(),  # killing this wrapper outright takes its command along
         )
     except OSError as error:
         _say("[%s] cannot start %s: %s" % (label, command[0], error))
         code = 127
     else:
+        if watch_input:
+            threading.Thread(target=_stop_at_end_of_input, args=(child,), daemon=True).start()
+
+            def stop(signum, frame):
+                _stop_child(child)
+                os._exit(128 + signum)
+
+            for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                signal.signal(number, stop)
         for line in child.stdout:
             _say("[%s] %s" % (label, line.rstrip("\n")))
         code = child.wait()
@@ -392,11 +645,32 @@ def _run_role(command):
     return 0  # the exit line carries the code; a non-zero status would make the tracker print its environment
 
 
+def _say_ended(what, labels, code, said=""):
+    _say(ENDED_PREFIX + json.dumps({"what": what, "labels": labels, "code": code, "said": said}))
+
+
+def _report_thread_failure(args):
+    """launch.py's threads end with an exception when a process they ran exits non-zero without a
+    report (its role wrapper was killed): say which, as the cluster launcher does for its clients."""
+    text = str(args.exc_value)
+    code = getattr(args.exc_value, "returncode", None)
+    found = re.search(r"return code=(-?\d+)", text)
+    code = int(found.group(1)) if found else (code if isinstance(code, int) else 1)
+    role = re.search(r"'DMLC_ROLE': '(\w+)'", text)
+    task = re.search(r"'DMLC_TASK_ID': '(\d+)'", text)
+    workers = re.search(r"'DMLC_NUM_WORKER': '(\d+)'", text)
+    if role and task:
+        labels = [role_label({"DMLC_ROLE": role.group(1), "DMLC_TASK_ID": task.group(1),
+                              "DMLC_NUM_WORKER": workers.group(1) if workers else "0"})]
+    else:
+        labels = ["scheduler"] if isinstance(args.exc_value, subprocess.CalledProcessError) else []
+    _say_ended("its process", labels, code)
+
+
 def _run_tracker(host, port, parent, launch_args):
-    """The launcher process: apply the Python >= 3.9 fix, pin a local scheduler, run launch.py unchanged."""
-    threading.Thread.isAlive = (
-        threading.Thread.is_alive
-    )  # removed in Python 3.9; dmlc_tracker still calls it
+    """The launcher of a local run: apply the Python >= 3.9 fix, pin the scheduler, run launch.py unchanged."""
+    threading.Thread.isAlive = threading.Thread.is_alive  # removed in Python 3.9; dmlc_tracker calls it
+    threading.excepthook = _report_thread_failure
     from dmlc_tracker import tracker
 
     if host:  # tracker.submit and PSTracker take these; launch.py does not pass them through
@@ -409,6 +683,83 @@ def _run_tracker(host, port, parent, launch_args):
     return 0
 
 
+def _start(argv, what, labels, env, stdin=subprocess.DEVNULL, label_errors=False):
+    """Start a client, pass its stderr on (labelled when it serves one role), report when it ends."""
+    try:
+        client = subprocess.Popen(argv, stdin=stdin, stderr=subprocess.PIPE, env=env, text=True,
+                                  errors="replace")
+    except OSError as error:
+        _say_ended(what, labels, 127, f"cannot start {argv[0]}: {error.strerror or error}")
+        return None
+
+    def follow():
+        said = collections.deque(maxlen=3)
+        for line in client.stderr:
+            line = line.rstrip("\n")
+            _say(f"[{labels[0]}] {line}" if label_errors else line)
+            said.extend([line.strip()] if line.strip() else [])
+        _say_ended(what, labels, client.wait(), " | ".join(said))
+
+    thread = threading.Thread(target=follow)
+    thread.start()
+    return thread
+
+
+def _ssh_command(host, variables, workdir, role_command):
+    """`ssh HOST 'cd WORKDIR && exec env NAME=VALUE ... COMMAND'`, every part quoted for the remote shell."""
+    remote = "cd %s && exec env %s %s" % (
+        shlex.quote(workdir),
+        " ".join(shlex.quote(f"{name}={value}") for name, value in sorted(variables.items())),
+        shlex.join(role_command),
+    )
+    name, port = host
+    return ["ssh", *SSH_OPTIONS, *(["-p", str(port)] if port else []), name, remote]
+
+
+def placement(hosts, num_workers, num_servers):
+    """(label, role, task number, host) of each worker and server: workers go round the hosts in
+    turn, then the servers continue round them."""
+    roles = [("worker", i) for i in range(num_workers)] + [("server", i) for i in range(num_servers)]
+    return [("%s %d" % (role, index), role, task, hosts[task % len(hosts)])
+            for task, (role, index) in enumerate(roles)]
+
+
+def _run_cluster(parent, spec):
+    """The launcher of an ssh or mpi run: the scheduler here, the servers and workers on the hosts."""
+    threading.Thread(target=_stop_if_orphaned, args=(parent,), daemon=True).start()
+    shared = dict(spec["env"], DMLC_NUM_WORKER=str(spec["num_workers"]),
+                  DMLC_NUM_SERVER=str(spec["num_servers"]), DMLC_PS_ROOT_URI=spec["host"],
+                  DMLC_PS_ROOT_PORT=str(spec["port"]))
+    role = [sys.executable, SCRIPT, "role", "--", *spec["command"]]
+    here = dict(os.environ, **shared)
+    clients = [_start(role, "its wrapper", ["scheduler"],
+                      dict(here, DMLC_ROLE="scheduler", DMLC_NODE_HOST=spec["host"]))]
+    if spec["launcher"] == "ssh":
+        # every ssh client's standard input: it stays open while this process lives (see launch)
+        held_open, _ = os.pipe()
+        watched = [sys.executable, SCRIPT, "role", "--watch-input", "--", *spec["command"]]
+        for label, name, task, host in placement(spec["hosts"], spec["num_workers"],
+                                                 spec["num_servers"]):
+            variables = dict(shared, DMLC_ROLE=name, DMLC_TASK_ID=str(task))
+            address = host[0].rpartition("@")[2]
+            if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", address):  # listen there (MXNet's ssh mode too)
+                variables["DMLC_NODE_HOST"] = address
+            clients.append(_start(_ssh_command(host, variables, spec["workdir"], watched),
+                                  f"ssh {host[0]}", [label], here, held_open, label_errors=True))
+    else:
+        for name, count in (("worker", spec["num_workers"]), ("server", spec["num_servers"])):
+            variables = dict(shared, DMLC_ROLE=name, DMLC_JOB_CLUSTER="mpi")
+            exported = [part for variable in sorted(variables) for part in ("-x", variable)]
+            argv = ["mpirun", "--hostfile", spec["hostfile"], "--map-by", "node", "-n", str(count),
+                    "--wdir", spec["workdir"], *exported, *role]
+            clients.append(_start(argv, f"mpirun for the {name}s",
+                                  ["%s %d" % (name, i) for i in range(count)], dict(here, **variables)))
+    for client in clients:
+        if client is not None:
+            client.join()
+    return 0
+
+
 def _stop_if_orphaned(parent):
     """If the process that called `launch` dies without cleaning up (SIGKILL), kill this whole group."""
     while os.getppid() == parent:
@@ -417,12 +768,17 @@ def _stop_if_orphaned(parent):
 
 
 def main(argv=None):
-    """`python launcher.py tracker HOST PORT PARENT -- ARGS` or `role -- COMMAND` (stdlib only, no mxnet)."""
+    """`python launcher.py tracker HOST PORT PARENT -- ARGS`, `cluster PARENT SPEC` or
+    `role [--watch-input] -- COMMAND` (stdlib only, no mxnet)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) >= 3 and argv[0] == "role" and argv[1] == "--":
         return _run_role(argv[2:])
+    if len(argv) >= 4 and argv[0] == "role" and argv[1:3] == ["--watch-input", "--"]:
+        return _run_role(argv[3:], watch_input=True)
     if len(argv) >= 5 and argv[0] == "tracker" and argv[4] == "--":
         return _run_tracker(argv[1], int(argv[2]), int(argv[3]), argv[5:])
+    if len(argv) == 3 and argv[0] == "cluster":
+        return _run_cluster(int(argv[1]), json.loads(argv[2]))
     print(
         "this module is run by gluon_lessons.shell.launcher.launch; use `gluon-lessons launch`",
         file=sys.stderr,
@@ -432,7 +788,5 @@ def main(argv=None):
 
 if __name__ == "__main__":
     if sys.path and Path(sys.path[0]).resolve() == Path(SCRIPT).parent:
-        del sys.path[
-            0
-        ]  # run as a script: the package's own modules must not shadow top-level names
+        del sys.path[0]  # run as a script: the package's own modules must not shadow top-level names
     sys.exit(main())

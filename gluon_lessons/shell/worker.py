@@ -11,6 +11,7 @@ import dataclasses
 import gc
 import json
 import os
+import socket
 import sys
 import time
 
@@ -21,12 +22,71 @@ if __name__ == "__main__":  # a launched process (not an import): start it faste
     sys.modules.setdefault("sklearn", None)
 
 import mxnet as mx  # with DMLC_ROLE=server or scheduler, this import runs MXNet's server loop and exits
+import numpy as onp
 
 from .. import checks, training
 from .. import data as house_data
 from ..parameter_server import KVSTORES, check_sharding, launch_phases, shard, train_one_process, train_worker  # noqa: F401
 from . import datafiles
 from . import launcher as distributed
+
+
+# `--synthetic-rows N`: more rows than the committed file, made where they are used. Row i of the set
+# is the same whoever makes it: rows come in blocks of BLOCK_ROWS, block k drawn from its own seed.
+BLOCK_ROWS = 10_000
+MAX_SYNTHETIC_ROWS = 10**9
+MAX_ROWS_PER_WORKER = 20_000_000  # a worker holds its shard: 12 bytes a row in float32, 240 MB
+
+
+def _block_seed(seed, block):
+    return int(onp.random.SeedSequence([seed, block]).generate_state(1)[0])
+
+
+def synthetic_rows(start, stop, seed=house_data.WALKTHROUGH["seed"]):
+    """(features, prices) of rows start..stop-1 of the walkthrough's model drawn block by block."""
+    truth = {k: v for k, v in house_data.WALKTHROUGH.items() if k not in ("num_examples", "seed")}
+    features = onp.empty((stop - start, len(truth["true_w"])), dtype=onp.float32)
+    labels = onp.empty(stop - start, dtype=onp.float32)
+    for block in range(start // BLOCK_ROWS, (stop - 1) // BLOCK_ROWS + 1):
+        made = house_data.synthetic_house_prices(BLOCK_ROWS, seed=_block_seed(seed, block), **truth)
+        first, last = max(start, block * BLOCK_ROWS), min(stop, (block + 1) * BLOCK_ROWS)
+        rows = slice(first - block * BLOCK_ROWS, last - block * BLOCK_ROWS)
+        features[first - start:last - start], labels[first - start:last - start] = (
+            made.features[rows], made.labels[rows])
+    return features, labels
+
+
+class ShardRows:
+    """The rows `start`.. of a `total`-row array that one worker holds, indexed by their row numbers
+    in the whole set (as `parameter_server.shard` gives them); other rows are an IndexError."""
+
+    def __init__(self, values, start, total):
+        self.values, self.start, self.total = values, start, total
+
+    @property
+    def shape(self):
+        return (self.total, *self.values.shape[1:])
+
+    def __getitem__(self, rows):
+        rows = onp.asarray(rows) - self.start
+        if rows.size and (rows.min() < 0 or rows.max() >= len(self.values)):
+            raise IndexError("rows outside this worker's shard")
+        return self.values[rows]
+
+
+def synthetic_data(num_rows, rank=None, num_workers=1):
+    """The `num_rows`-row synthetic set as `HouseData`: all of it, or only worker `rank`'s shard."""
+    if rank is None:
+        start, stop = 0, num_rows
+    else:
+        rows = shard(num_rows, rank, num_workers)
+        start, stop = int(rows[0]), int(rows[-1]) + 1
+    features, labels = synthetic_rows(start, stop)
+    if rank is not None:
+        features, labels = ShardRows(features, start, num_rows), ShardRows(labels, start, num_rows)
+    truth = house_data.WALKTHROUGH
+    return house_data.HouseData(features, labels, house_data.feature_names(2), truth["true_w"],
+                                truth["true_b"], truth["noise"], truth["seed"])
 
 
 def launch_training(num_workers, num_servers=1, kvstore="dist_sync", batch_size=10, lr=0.03, momentum=0.0,
@@ -72,6 +132,9 @@ def build_parser():
         "--data", help="a CSV in the layout of data/house_prices.csv (default: that file)"
     )
     parser.add_argument("--num-examples", type=int, help="use the first N examples only")
+    parser.add_argument("--synthetic-rows", type=int, metavar="N",
+                        help="instead of a file: N rows of the walkthrough's model, each worker "
+                        "making only its own shard (the same rows whatever the number of workers)")
     parser.add_argument(
         "--batch-size", type=int, default=10, help="global batch: B/N rows per worker and step"
     )
@@ -91,6 +154,16 @@ def parse_arguments(argv, num_workers):
     """(settings, data set) for a worker among `num_workers`; `ValueError` names a bad one. `gluon-lessons
     launch -- train ...` calls it before starting any process, each worker again when it starts."""
     args = build_parser().parse_args(argv)
+    if args.synthetic_rows is not None:  # each worker makes its shard once it knows its rank
+        if args.data is not None or args.num_examples is not None:
+            raise ValueError("--synthetic-rows replaces --data and --num-examples; give one")
+        checks.integer("--synthetic-rows", args.synthetic_rows, 1, MAX_SYNTHETIC_ROWS)
+        if args.synthetic_rows // num_workers > MAX_ROWS_PER_WORKER:
+            raise ValueError("--synthetic-rows %d over %d worker(s) is over %d rows a worker "
+                             "(each holds its shard in memory); use more workers"
+                             % (args.synthetic_rows, num_workers, MAX_ROWS_PER_WORKER))
+        _check_training(args, args.synthetic_rows, num_workers)
+        return args, None
     dataset = datafiles.load_dataset(args.data) if args.data else house_data.walkthrough_data()
     if args.num_examples is not None:
         if not 1 <= args.num_examples <= dataset.num_examples:
@@ -103,12 +176,16 @@ def parse_arguments(argv, num_workers):
             features=dataset.features[: args.num_examples],
             labels=dataset.labels[: args.num_examples],
         )
-    check_sharding(dataset.num_examples, num_workers, args.batch_size)
+    _check_training(args, dataset.num_examples, num_workers)
+    return args, dataset
+
+
+def _check_training(args, num_examples, num_workers):
+    check_sharding(num_examples, num_workers, args.batch_size)
     training.check_hyperparameters(args.lr, args.momentum, args.epochs, args.optimizer)
     if args.slow_rank is not None:
         checks.integer("--slow-rank", args.slow_rank, 0, num_workers - 1)
     checks.number("--slow-ms", args.slow_ms, 0.0, 1000.0)
-    return args, dataset
 
 
 def _report(args, dataset, kv, weight, bias, history, alone, times):
@@ -120,10 +197,20 @@ def _report(args, dataset, kv, weight, bias, history, alone, times):
     result = {"rank": kv.rank, "num_workers": kv.num_workers, "weight": weight.tolist(), "bias": bias,
               "shard": [int(rows[0]), int(rows[-1]) + 1], "shard_loss": history.epoch_loss,
               "steps_per_epoch": len(history.step_loss) // args.epochs, "seconds_per_epoch": history.seconds_per_epoch,
-              "num_examples": dataset.num_examples, **times, **vars(args)}
+              "num_examples": dataset.num_examples, "host": _address(), **times, **vars(args)}
     if alone is not None:  # worker 0 with --time-one-process: the one process it trained in between
         result.update(one_process_weight=alone[0].tolist() + [alone[1]], one_process_seconds_per_epoch=alone[2])
     sys.stdout.write(json.dumps(result) + "\n")  # one write: stderr shares the pipe; print() writes "\n" apart
+
+
+def _address():
+    """This machine's address toward the scheduler (which host of a cluster this worker ran on)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect((os.environ.get("DMLC_PS_ROOT_URI", "127.0.0.1"), 9))  # sends nothing
+            return sock.getsockname()[0]
+    except OSError:
+        return None
 
 
 def main(argv=None):
@@ -142,6 +229,8 @@ def main(argv=None):
         return 2
     kv = mx.kv.create(args.kvstore)  # waits until the scheduler has seen every server and worker
     connected = time.time()
+    if dataset is None:
+        dataset = synthetic_data(args.synthetic_rows, kv.rank, kv.num_workers)
     weight, bias, history, alone = train_worker(dataset, kv, args.batch_size, args.lr, args.momentum,
                                                 args.optimizer, args.epochs, args.seed, args.slow_rank,
                                                 args.slow_ms, args.time_one_process)
