@@ -458,7 +458,7 @@ def _launch(args):
     if command[0] == "train":  # checked here, so a bad setting stops before any process starts
         from . import worker
 
-        worker.parse_arguments(command[1:], args.workers)
+        worker.parse_arguments(command[1:], args.workers, args.workdir)
         command = distributed.train_command(command[1:])
     try:
         result = distributed.launch(

@@ -150,9 +150,10 @@ def build_parser():
     return parser
 
 
-def parse_arguments(argv, num_workers):
+def parse_arguments(argv, num_workers, folder=None):
     """(settings, data set) for a worker among `num_workers`; `ValueError` names a bad one. `gluon-lessons
-    launch -- train ...` calls it before starting any process, each worker again when it starts."""
+    launch -- train ...` calls it before starting any process (a relative --data then read from
+    `folder`, the processes' --workdir), each worker again when it starts."""
     args = build_parser().parse_args(argv)
     if args.synthetic_rows is not None:  # each worker makes its shard once it knows its rank
         if args.data is not None or args.num_examples is not None:
@@ -164,7 +165,8 @@ def parse_arguments(argv, num_workers):
                              % (args.synthetic_rows, num_workers, MAX_ROWS_PER_WORKER))
         _check_training(args, args.synthetic_rows, num_workers)
         return args, None
-    dataset = datafiles.load_dataset(args.data) if args.data else house_data.walkthrough_data()
+    path = args.data if folder is None or args.data is None else os.path.join(folder, args.data)
+    dataset = datafiles.load_dataset(path) if args.data else house_data.walkthrough_data()
     if args.num_examples is not None:
         if not 1 <= args.num_examples <= dataset.num_examples:
             raise ValueError(
@@ -197,7 +199,7 @@ def _report(args, dataset, kv, weight, bias, history, alone, times):
     result = {"rank": kv.rank, "num_workers": kv.num_workers, "weight": weight.tolist(), "bias": bias,
               "shard": [int(rows[0]), int(rows[-1]) + 1], "shard_loss": history.epoch_loss,
               "steps_per_epoch": len(history.step_loss) // args.epochs, "seconds_per_epoch": history.seconds_per_epoch,
-              "num_examples": dataset.num_examples, "host": _address(), **times, **vars(args)}
+              **times, **vars(args), "num_examples": dataset.num_examples, "host": _address()}
     if alone is not None:  # worker 0 with --time-one-process: the one process it trained in between
         result.update(one_process_weight=alone[0].tolist() + [alone[1]], one_process_seconds_per_epoch=alone[2])
     sys.stdout.write(json.dumps(result) + "\n")  # one write: stderr shares the pipe; print() writes "\n" apart
