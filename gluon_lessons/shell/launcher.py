@@ -693,11 +693,12 @@ def _start(argv, what, labels, env, stdin=subprocess.DEVNULL, label_errors=False
         return None
 
     def follow():
-        said = collections.deque(maxlen=3)
+        said = []  # its first words are the reason (ssh's one line, the head of mpirun's box)
         for line in client.stderr:
             line = line.rstrip("\n")
             _say(f"[{labels[0]}] {line}" if label_errors else line)
-            said.extend([line.strip()] if line.strip() else [])
+            if len(said) < 2 and line.strip("-= \t"):
+                said.append(line.strip()[:160])
         _say_ended(what, labels, client.wait(), " | ".join(said))
 
     thread = threading.Thread(target=follow)
