@@ -33,7 +33,9 @@ MAX_GRAPHS_QUEUED = 8
 # SCAN_STEPS_PER_GRAPH of them in one graph; with more, written out one after the other (`_Steps`).
 SCAN_MAX_FEATURES = 4
 SCAN_STEPS_PER_GRAPH = 128
-SPLIT_MAX_NUMBERS = 2048  # per step: below this one split op is cheaper than a slice per step, above far dearer
+# Up to this many numbers per step (runs x B x (d + 2)) the steps are written out on rows [x, 1, y] (`_Table`);
+# above, an operation's cost matters less than the copies that laying out these rows takes (`_Steps`).
+TABLE_MAX_NUMBERS = 2048
 OPTIMIZERS = ("sgd", "nag")
 
 
@@ -62,14 +64,14 @@ class _Steps(nn.HybridBlock):
         # A node that reads a graph input is pushed to MXNet's engine alone (3-4 µs); after these copies
         # the nodes below run as one engine operation (under 1 µs each).
         weight, bias, weight_state, bias_state, lrs = (F.np.copy(a) for a in inputs)
-        Xs, ys = _per_step(F, X, n, B, B * d, axis=1), _per_step(F, y, n, B, B, axis=1)
-        lrs = _per_step(F, lrs, n, 1, 1, axis=0)
+        ones = F.np.ones((runs, B, 1))  # Σr as a product: MXNet's sum is slower than a dot product
         residuals, weights, biases = [], [], []
-        for X_k, y_k, lr in zip(Xs, ys, lrs):
+        for k in range(n):  # (a split into many large parts is slower than a slice each)
+            X_k, y_k, lr = _part(F, X, 1, k * B, (k + 1) * B), _part(F, y, 1, k * B, (k + 1) * B), _part(F, lrs, 0, k, k + 1)
             residual = F.npx.batch_dot(X_k, weight) + bias - y_k  # (runs, B, 1) = dL2Loss/dy_hat
             residuals.append(residual)
             step_w = lr * F.npx.batch_dot(X_k, residual, transpose_a=True)  # (runs, d, 1): lr/B * gradient sum
-            step_b = lr * F.np.sum(residual, axis=1, keepdims=True)
+            step_b = lr * F.npx.batch_dot(ones, residual, transpose_a=True)
             if beta == 0:  # sgd and nag without momentum: w = w - lr g, as MXNet's sgd_update
                 weight, bias = weight - step_w, bias - step_b
             else:  # v = momentum v - lr g, as MXNet keeps it
@@ -87,6 +89,70 @@ class _Steps(nn.HybridBlock):
         if self.record:
             outputs += [F.np.stack(weights, axis=1), F.np.stack(biases, axis=1)]
         return tuple(outputs)
+
+
+class _Table(_Steps):
+    """The same updates, inputs and outputs as `_Steps`, for small batches, where each MXNet operation's
+    cost (about a microsecond) outweighs its arithmetic: a step sees its batch as rows [x, 1, y] and the
+    parameters as θ = [w, b, -1], so that one product gives the residuals x·w + b - y and one more the
+    gradient (its last entry, y·r, gets a step size of 0, which keeps the -1). Five operations a step
+    instead of thirteen; the rows are laid out once per graph (a concatenation per step is slow).
+    """
+
+    def hybrid_forward(self, F, X, y, *inputs):
+        runs, n, B, d, beta = self.runs, self.num_steps, self.batch_size, self.num_features, self.momentum
+        rows, inputs = (inputs[0], inputs[1:]) if self.gather else (None, inputs)
+        # A node that reads a graph input is pushed to MXNet's engine alone (3-4 µs); after these copies
+        # the nodes below run as one engine operation (under 1 µs each).
+        weight, bias, weight_state, bias_state, lrs = (F.np.copy(a) for a in inputs)
+        theta = F.np.concatenate([weight, bias, -F.np.ones((runs, 1, 1))], axis=1)  # (runs, d + 2, 1)
+        velocity = F.np.concatenate([weight_state, bias_state, F.np.zeros((runs, 1, 1))], axis=1)
+        # each step's size per entry of θ: lr/B for w and b, 0 for the -1
+        keep = F.np.concatenate([F.np.ones((1, d + 1, 1)), F.np.zeros((1, 1, 1))], axis=1)
+        sizes = F.np.reshape(lrs, (n, 1, 1)) * keep  # (n, d + 2, 1)
+        residuals, thetas = [], []
+        for k, table in enumerate(_tables(F, X, y, rows, runs, n, B, d)):
+            residual = F.npx.batch_dot(table, theta)  # (runs, B, 1) = x·w + b - y = dL2Loss/dy_hat
+            residuals.append(residual)
+            gradient = F.npx.batch_dot(table, residual, transpose_a=True)  # (runs, d + 2, 1), summed over B
+            step = _part(F, sizes, 0, k, k + 1) * gradient
+            if beta == 0:  # sgd and nag without momentum: w = w - lr g, as MXNet's sgd_update
+                theta = theta - step
+            else:  # v = momentum v - lr g, as MXNet keeps it
+                velocity = velocity * beta - step
+                if self.nesterov:  # MXNet's nag_mom_update: w = w + momentum v - lr g
+                    theta = theta + velocity * beta - step
+                else:  # MXNet's sgd_mom_update: w = w + v
+                    theta = theta + velocity
+            if self.record:
+                thetas.append(theta)
+        squared = F.np.square(F.np.stack(residuals, axis=1))  # (runs, n, B, 1)
+        outputs = [0.5 * F.np.mean(squared, axis=(2, 3)), _part(F, theta, 1, 0, d), _part(F, theta, 1, d, d + 1)]
+        if beta:
+            outputs += [_part(F, velocity, 1, 0, d), _part(F, velocity, 1, d, d + 1)]
+        else:  # MXNet keeps no state without momentum: the states stay as they came
+            outputs += [weight_state, bias_state]
+        if self.record:
+            path = F.np.stack(thetas, axis=1)  # (runs, n, d + 2, 1)
+            outputs += [_part(F, path, 2, 0, d), _part(F, path, 2, d, d + 1)]
+        return tuple(outputs)
+
+
+def _tables(F, X, y, rows, runs, num_steps, batch_size, num_features):
+    """Each step's batch as rows [x, 1, y], (runs, B, d + 2): the rows `rows` names (num_steps * B, runs)
+    of the data X, y, or without `rows` the rows of X, y in turn; laid out for all steps at once."""
+    n, B, d = num_steps, batch_size, num_features
+
+    def table(X_part, y_part, count):
+        return F.np.concatenate([F.np.reshape(X_part, (runs, count, d)), F.np.ones((runs, count, 1)),
+                                 F.np.reshape(y_part, (runs, count, 1))], axis=2)
+
+    if rows is not None:
+        rows = F.np.transpose(rows)  # (runs, n * B)
+    if rows is not None:
+        X, y = F.np.take(X, rows, axis=0), F.np.take(y, rows, axis=0)
+    whole = table(X, y, n * B)
+    return [_part(F, whole, 1, k * B, (k + 1) * B) for k in range(n)]
 
 
 class _Scan(_Steps):
@@ -122,28 +188,28 @@ class _Scan(_Steps):
         maps = maps + constant  # + [[I, βI or β²I, 0], [0, βI, 0], [0, 0, 1]]
         shift = 1
         while shift < n:  # maps[k] becomes the product of the maps of steps 0..k (Hillis and Steele's scan)
-            later = _part(maps, axis=1, begin=shift, end=n)
-            earlier = _part(maps, axis=1, begin=0, end=n - shift)
-            maps = F.np.concatenate([_part(maps, axis=1, begin=0, end=shift),
+            later = _part(F, maps, axis=1, begin=shift, end=n)
+            earlier = _part(F, maps, axis=1, begin=0, end=n - shift)
+            maps = F.np.concatenate([_part(F, maps, axis=1, begin=0, end=shift),
                                      F.np.matmul(later, earlier)], axis=1)
             shift *= 2
         start = F.np.concatenate([weight, bias, weight_state, bias_state, F.np.ones((runs, 1, 1))], axis=1)
         after = F.np.matmul(maps, F.np.reshape(start, (runs, 1, m, 1)))  # (runs, n, m, 1): z after each step
         before = F.np.reshape(start, (runs, 1, m, 1))  # z before each step
         if n > 1:
-            before = F.np.concatenate([before, _part(after, axis=1, begin=0, end=n - 1)], axis=1)
+            before = F.np.concatenate([before, _part(F, after, axis=1, begin=0, end=n - 1)], axis=1)
         before = F.np.reshape(before, (many, m, 1))
-        residual = (F.npx.batch_dot(X, _part(before, axis=1, begin=0, end=d))
-                    + _part(before, axis=1, begin=d, end=p) - y)
+        residual = (F.npx.batch_dot(X, _part(F, before, axis=1, begin=0, end=d))
+                    + _part(F, before, axis=1, begin=d, end=p) - y)
         losses = F.np.reshape(0.5 * F.np.mean(F.np.square(residual), axis=(1, 2)), (runs, n))
-        last = F.np.reshape(_part(after, axis=1, begin=n - 1, end=n), (runs, m, 1))
-        outputs = [losses, _part(last, axis=1, begin=0, end=d), _part(last, axis=1, begin=d, end=p)]
+        last = F.np.reshape(_part(F, after, axis=1, begin=n - 1, end=n), (runs, m, 1))
+        outputs = [losses, _part(F, last, axis=1, begin=0, end=d), _part(F, last, axis=1, begin=d, end=p)]
         if beta:
-            outputs += [_part(last, axis=1, begin=p, end=p + d), _part(last, axis=1, begin=p + d, end=2 * p)]
+            outputs += [_part(F, last, axis=1, begin=p, end=p + d), _part(F, last, axis=1, begin=p + d, end=2 * p)]
         else:  # MXNet keeps no state without momentum: the states stay as they came
             outputs += [weight_state, bias_state]
         if self.record:
-            outputs += [_part(after, axis=2, begin=0, end=d), _part(after, axis=2, begin=d, end=p)]
+            outputs += [_part(F, after, axis=2, begin=0, end=d), _part(F, after, axis=2, begin=d, end=p)]
         return tuple(outputs)
 
 
@@ -156,27 +222,27 @@ def _scan_constant(num_features, momentum, nesterov, ctx):
     return np.array(constant, ctx=ctx)
 
 
-def _per_step(F, array, num_steps, size, numbers, axis):
-    """`array` cut along `axis` into `num_steps` parts of `size` (each of `numbers` numbers): one split op,
-    or a slice per part when a part holds more than SPLIT_MAX_NUMBERS (MXNet's split is then far slower)."""
-    if num_steps == 1:
-        return [array]
-    if numbers <= SPLIT_MAX_NUMBERS:
-        return F.np.split(array, num_steps, axis=axis)
-    return [_part(array, axis=axis, begin=k * size, end=(k + 1) * size) for k in range(num_steps)]
+def _part(F, array, axis, begin, end):
+    """array[..., begin:end, ...] along `axis`: one slice op in a graph (indexing adds a reshape op to it)."""
+    return F.npx.slice(array, begin=(None,) * axis + (begin,), end=(None,) * axis + (end,))
 
 
-def _part(array, axis, begin, end):
-    """array[..., begin:end, ...] along `axis` (a slice op inside a graph)."""
-    return array[(slice(None),) * axis + (slice(begin, end),)]
+GRAPHS = {"steps": _Steps, "table": _Table, "scan": _Scan}
 
 
 @functools.lru_cache(maxsize=64)
-def _steps_graph(scan, runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather):
-    graph = (_Scan if scan else _Steps)(runs, num_steps, batch_size, num_features, momentum, nesterov, record,
-                                        gather)
+def _steps_graph(kind, runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather):
+    graph = GRAPHS[kind](runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather)
     graph.hybridize(static_alloc=True, static_shape=True)
     return graph
+
+
+def _graph_kind(runs, batch_size, num_features, scan):
+    """Which graph makes these steps fastest: composed (`_Scan`, few features and whole batches), written
+    out on rows [x, 1, y] (`_Table`, small batches) or written out plainly (`_Steps`)."""
+    if scan and num_features <= SCAN_MAX_FEATURES:
+        return "scan"
+    return "table" if runs * batch_size * (num_features + 2) <= TABLE_MAX_NUMBERS else "steps"
 
 
 def single_dense(net):
@@ -261,14 +327,14 @@ class _Updates:
             begin = step * self.batch_size
             size = min(self.batch_size, num_examples - begin)
             count = min(num_steps - step, (num_examples - begin) // size)
-            scan = num_features <= SCAN_MAX_FEATURES and size == self.batch_size
-            count = min(count, SCAN_STEPS_PER_GRAPH if scan else self.steps_per_graph)
+            kind = _graph_kind(runs, size, num_features, scan=size == self.batch_size)
+            count = min(count, SCAN_STEPS_PER_GRAPH if kind == "scan" else self.steps_per_graph)
             end = begin + count * size
-            graph = _steps_graph(scan, runs, count, size, num_features, self.momentum, self.nesterov, record,
+            graph = _steps_graph(kind, runs, count, size, num_features, self.momentum, self.nesterov, record,
                                  rows is not None)
             data = (X, y, rows[begin:end]) if rows is not None else (X[begin:end], y[begin:end])
             step_lrs = self._constant_lrs(self.lr / size, count) if scaled is None else scaled[step:step + count]
-            outputs = graph(*data, *self.state, step_lrs, *([self._scan_constant()] if scan else []))
+            outputs = graph(*data, *self.state, step_lrs, *([self._scan_constant()] if kind == "scan" else []))
             losses.append(outputs[0])
             if len(losses) > MAX_GRAPHS_QUEUED:  # MXNet queues work without bound (kB per update): wait for old
                 losses[-MAX_GRAPHS_QUEUED].wait_to_read()

@@ -63,13 +63,21 @@ def test_fused_path_equals_the_plain_loop(walkthrough, settings):
     assert fast.history.start_loss == plain.history.start_loss
 
 
+@pytest.mark.parametrize("graph", ["table", "steps"])
 @pytest.mark.parametrize("settings", SETTINGS[:5], ids=_ids)
-def test_steps_written_out_equal_the_plain_loop_too(walkthrough, settings, monkeypatch):
+def test_steps_written_out_equal_the_plain_loop_too(walkthrough, settings, graph, monkeypatch):
     """With 2 features the graph composes its steps as matrix products (`_Scan`); with that turned off it
-    writes them out one by one (`_Steps`, the graph used for more features): both stay within ULPS."""
+    writes them out one by one, on rows [x, 1, y] for small batches (`_Table`) or plainly for large ones
+    (`_Steps`): each stays within ULPS."""
     monkeypatch.setattr(fused, "SCAN_MAX_FEATURES", 0)
+    if graph == "steps":
+        monkeypatch.setattr(fused, "TABLE_MAX_NUMBERS", 0)
+    chosen = []
+    monkeypatch.setattr(fused, "_graph_kind", lambda *args, kind=fused._graph_kind, **kw: chosen.append(
+        kind(*args, **kw)) or chosen[-1])
     fast = shell_train.train_linear_regression(walkthrough, ctx="cpu", path="fused", **settings)
     plain = training.train_linear_regression(walkthrough, ctx="cpu", loader="gluon", **settings)
+    assert set(chosen) == {graph}
     assert_within_ulps(_params(fast), _params(plain))
     onp.testing.assert_allclose(fast.history.step_loss, plain.history.step_loss, rtol=RTOL, atol=ATOL)
 
