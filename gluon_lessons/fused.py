@@ -46,16 +46,25 @@ class _Steps(nn.HybridBlock):
     step's learning rate already divided by the batch size. With `gather`, X and y are the whole data and
     `rows` (num_steps * batch_size, runs) the row of each example in visiting order; without, X and y are
     the rows themselves, in order, for one run. Returns each batch's mean loss before its update
-    (runs, num_steps), the new weights, biases and states, and with `record` the weights and biases after
-    every step, (runs, num_steps, d, 1) and (runs, num_steps, 1, 1).
+    (runs, num_steps), the new weights, biases and states, with `record` the weights and biases after
+    every step, (runs, num_steps, d, 1) and (runs, num_steps, 1, 1), and with `evaluate` (one run, X and y
+    the whole data) the mean loss on all of them after the last step.
     """
 
-    def __init__(self, runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather):
+    def __init__(self, runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather,
+                 evaluate=False):
         super().__init__()
         self.runs, self.num_steps, self.batch_size, self.num_features = runs, num_steps, batch_size, num_features
         self.momentum, self.nesterov, self.record, self.gather = momentum, nesterov, record, gather
+        self.evaluate = evaluate
 
     def hybrid_forward(self, F, X, y, *inputs):
+        outputs = self.steps(F, X, y, *inputs)
+        if self.evaluate:  # the mean loss on all of (X, y) after the last step: no graph call of its own
+            outputs += (_mean_loss(F, X, y, outputs[1], outputs[2]),)
+        return outputs
+
+    def steps(self, F, X, y, *inputs):
         runs, n, B, d, beta = self.runs, self.num_steps, self.batch_size, self.num_features, self.momentum
         if self.gather:
             rows, inputs = F.np.transpose(inputs[0]), inputs[1:]  # (runs, n * B)
@@ -99,7 +108,7 @@ class _Table(_Steps):
     instead of thirteen; the rows are laid out once per graph (a concatenation per step is slow).
     """
 
-    def hybrid_forward(self, F, X, y, *inputs):
+    def steps(self, F, X, y, *inputs):
         runs, n, B, d, beta = self.runs, self.num_steps, self.batch_size, self.num_features, self.momentum
         rows, inputs = (inputs[0], inputs[1:]) if self.gather else (None, inputs)
         # A node that reads a graph input is pushed to MXNet's engine alone (3-4 µs); after these copies
@@ -166,7 +175,7 @@ class _Scan(_Steps):
     cost about 2(2d+3)³·log2(num_steps) operations per step against the 4Bd of a plain step.
     """
 
-    def hybrid_forward(self, F, X, y, *inputs):
+    def steps(self, F, X, y, *inputs):
         runs, n, B, d, beta = self.runs, self.num_steps, self.batch_size, self.num_features, self.momentum
         p, m, many = d + 1, 2 * d + 3, runs * self.num_steps
         if self.gather:
@@ -231,8 +240,9 @@ GRAPHS = {"steps": _Steps, "table": _Table, "scan": _Scan}
 
 
 @functools.lru_cache(maxsize=64)
-def _steps_graph(kind, runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather):
-    graph = GRAPHS[kind](runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather)
+def _steps_graph(kind, runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather,
+                 evaluate=False):
+    graph = GRAPHS[kind](runs, num_steps, batch_size, num_features, momentum, nesterov, record, gather, evaluate)
     graph.hybridize(static_alloc=True, static_shape=True)
     return graph
 
@@ -315,10 +325,12 @@ class _Updates:
         return checks.integer(f"num_steps (for {num_examples} examples in batches of {self.batch_size})",
                               num_steps, 1, most)
 
-    def advance(self, X, y, rows, num_steps, lrs=None, record=False):
+    def advance(self, X, y, rows, num_steps, lrs=None, record=False, evaluate=False):
         """`num_steps` updates on examples in visiting order: the rows of X, y in turn, or with `rows` the
-        rows it names. Returns the batch losses (runs, num_steps) and with `record` the weights (runs,
-        num_steps, d, 1) and biases (runs, num_steps, 1, 1) after each step, as MXNet arrays."""
+        rows it names. Returns the batch losses (runs, num_steps), with `record` the weights (runs,
+        num_steps, d, 1) and biases (runs, num_steps, 1, 1) after each step (else None), and with
+        `evaluate` (one run, with `rows`) the mean loss on all of X, y after the last step (else None),
+        as MXNet arrays."""
         num_examples = len(X) if rows is None else len(rows)
         scaled = None if lrs is None else self._scaled_lrs(lrs, num_steps, num_examples)
         runs, num_features = self.state[0].shape[:2]
@@ -330,8 +342,9 @@ class _Updates:
             kind = _graph_kind(runs, size, num_features, scan=size == self.batch_size)
             count = min(count, SCAN_STEPS_PER_GRAPH if kind == "scan" else self.steps_per_graph)
             end = begin + count * size
+            last = evaluate and step + count == num_steps
             graph = _steps_graph(kind, runs, count, size, num_features, self.momentum, self.nesterov, record,
-                                 rows is not None)
+                                 rows is not None, last)
             data = (X, y, rows[begin:end]) if rows is not None else (X[begin:end], y[begin:end])
             step_lrs = self._constant_lrs(self.lr / size, count) if scaled is None else scaled[step:step + count]
             outputs = graph(*data, *self.state, step_lrs, *([self._scan_constant()] if kind == "scan" else []))
@@ -344,7 +357,7 @@ class _Updates:
                 biases.append(outputs[6])
             step += count
         join = (lambda parts: np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0])
-        return join(losses), (join(weights), join(biases)) if record else None
+        return join(losses), (join(weights), join(biases)) if record else None, outputs[-1] if evaluate else None
 
 
 def _zeros_state(runs, num_features, ctx):
@@ -378,13 +391,16 @@ class LinearUpdates:
         weight_state, bias_state = self._updates.state[2:]
         return [weight_state.reshape_view(1, self.num_features), bias_state.reshape_view(1)]
 
-    def run(self, X, y, num_steps=None, lrs=None, record=False, order=None):
+    def run(self, X, y, num_steps=None, lrs=None, record=False, order=None, evaluate=False):
         """Update on the rows of (X, y) in order, or in the order of the permutation `order` (gathered inside
         the graph), one batch per step (the last may be partial).
 
         `lrs` gives a learning rate per step (e.g. a warm-up). Returns the loss of each batch before
-        its update as an MXNet array, and with `record` also the (w, b) after each step.
+        its update as an MXNet array, with `record` also the (w, b) after each step, and with `evaluate`
+        (which needs `order`) also the mean loss on all of (X, y) afterwards, from the last graph call.
         """
+        if evaluate and order is None:
+            raise ValueError("evaluate needs an order: the whole data are then in the graph")
         X = X if isinstance(X, np.ndarray) else np.array(X, dtype="float32", ctx=self.ctx)
         y = y if isinstance(y, np.ndarray) else np.array(y, dtype="float32", ctx=self.ctx)
         if order is not None and onp.shape(order) != (len(X),):
@@ -393,16 +409,18 @@ class LinearUpdates:
         num_steps = self._updates.steps_allowed(len(X), num_steps)
         weight, bias = self.dense.weight.data(self.ctx), self.dense.bias.data(self.ctx)
         self._updates.state[:2] = self.parameters()
-        losses, path = self._updates.advance(X, y, rows, num_steps, lrs, record)
+        losses, path, full_loss = self._updates.advance(X, y, rows, num_steps, lrs, record, evaluate)
         new_weight, new_bias = self._updates.state[:2]
         new_weight.reshape_view(1, self.num_features).copyto(weight)
         new_bias.reshape_view(1).copyto(bias)
-        losses = losses.reshape_view(-1)
+        results = [losses.reshape_view(-1)]
         if record:
             weights, biases = path
-            table = [weights.reshape_view(num_steps, -1), biases.reshape_view(num_steps, 1)]
-            return losses, np.concatenate(table, axis=1)
-        return losses
+            results.append(np.concatenate([weights.reshape_view(num_steps, -1), biases.reshape_view(num_steps, 1)],
+                                          axis=1))
+        if evaluate:
+            results.append(full_loss)
+        return results[0] if len(results) == 1 else tuple(results)
 
 
 class LinearRuns:
@@ -432,7 +450,7 @@ class LinearRuns:
         if rows.ndim != 2 or rows.shape[1] != self.runs:
             raise ValueError(f"rows must hold one column per run ({self.runs}), got shape {rows.shape}")
         num_steps = self._updates.steps_allowed(len(rows), num_steps)
-        losses, path = self._updates.advance(X, y, rows, num_steps, lrs, record)
+        losses, path, _ = self._updates.advance(X, y, rows, num_steps, lrs, record)
         if not record:
             return losses.asnumpy()
         weights, biases = path
@@ -441,13 +459,17 @@ class LinearRuns:
         return losses.asnumpy(), table.asnumpy()
 
 
+def _mean_loss(F, X, y, weight, bias):
+    """Mean `L2Loss` of `Dense(1)` with `weight` (1, d, 1) and `bias` (1, 1, 1) on all of (X, y)."""
+    prediction = F.npx.fully_connected(X, F.np.reshape(weight, (1, -1)), F.np.reshape(bias, (1,)), num_hidden=1)
+    return 0.5 * F.np.mean(F.np.square(F.np.reshape(prediction, (-1,)) - F.np.reshape(y, (-1,))))
+
+
 class _MeanLoss(nn.HybridBlock):
-    """Mean `L2Loss` of `Dense(1)` with `weight` (1, d, 1) and `bias` (1, 1, 1) on all of (X, y), one graph."""
+    """`_mean_loss` as a graph of its own."""
 
     def hybrid_forward(self, F, X, y, weight, bias):
-        prediction = F.npx.fully_connected(X, F.np.reshape(weight, (1, -1)), F.np.reshape(bias, (1,)),
-                                           num_hidden=1)
-        return 0.5 * F.np.mean(F.np.square(F.np.reshape(prediction, (-1,)) - y))
+        return _mean_loss(F, X, y, weight, bias)
 
 
 @functools.lru_cache(maxsize=1)
@@ -500,8 +522,8 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
         raise ValueError(f"batches live on {batches.features.ctx} but the net on {updates.ctx}; make them on "
                          "one device")
     X, y = batches.features, batches.labels
-    if eval_data is not None and _holds_the_examples(batches, eval_data):
-        # the numbers of `training.full_data_loss`, from the device copy the batches already hold
+    on_device = eval_data is not None and _holds_the_examples(batches, eval_data)
+    if on_device:  # the numbers of `training.full_data_loss`, from the device copy the batches already hold
         labels = y.reshape_view(-1)
         evaluate = (lambda: float(_mean_loss_graph()(X, labels, *updates.parameters())))
         zero_loss = float(0.5 * np.mean(np.square(labels)))
@@ -513,12 +535,17 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
             started = time.perf_counter()
             order = onp.random.permutation(batches.num_examples) if batches.shuffle else None
             num_steps = len(batches) if max_steps is None else min(len(batches), max_steps - global_step)
-            losses = updates.run(X, y, num_steps, order=order).asnumpy()
+            if on_device and order is not None:  # the full-data loss from the epoch's last graph call
+                losses, full_loss = updates.run(X, y, num_steps, order=order, evaluate=True)
+                losses, full_loss = losses.asnumpy(), float(full_loss)
+            else:
+                losses = updates.run(X, y, num_steps, order=order).asnumpy()
+                full_loss = evaluate()
             if eval_data is None and epoch == 1:  # the guard's floor, as `fit` keeps it: predicting 0
                 rows = min(batches.num_examples, min(num_steps, training.WINDOW) * batches.batch_size)
                 history.batch_zero_loss = _first_batches_zero_loss(y, order, rows)
             global_step += num_steps
-            training.record_epoch(history, epoch, losses, evaluate(), updates.lr, bar)
+            training.record_epoch(history, epoch, losses, full_loss, updates.lr, bar)
             history.seconds_per_epoch.append(time.perf_counter() - started)
             if global_step == max_steps:
                 break
