@@ -26,7 +26,8 @@ NumPy loop of the same round; the spread is the lowest and highest per-round val
 
 Run it:  make bench   (this benchmark, then benchmarks/lesson_times.py)
    or:   python benchmarks/epoch_throughput.py [--tasks walkthrough,1M-B1000,1M-B10] [--rounds 7]
-             [--before main_fused.py] [--torch-python PYTHON] [--naive-engine] [--quick] [--json]
+             [--before main_fused.py] [--torch-python PYTHON] [--naive-engine] [--omp-threads N]
+             [--quick] [--json]
 """
 import argparse
 import importlib.util
@@ -340,6 +341,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="100k examples instead of 1M, 3 rounds")
     parser.add_argument("--naive-engine", action="store_true",
                         help="MXNet's synchronous engine (MXNET_ENGINE_TYPE=NaiveEngine, set before mxnet is imported)")
+    parser.add_argument("--omp-threads", type=int,
+                        help="OpenMP threads of MXNet's operators (OMP_NUM_THREADS, set before mxnet is imported)")
     parser.add_argument("--json", action="store_true", help="also print the numbers as JSON on the last line")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -354,9 +357,15 @@ def main(argv=None):
     python = None if args.no_torch else torch_python(args.torch_python)
     if args.naive_engine:
         os.environ["MXNET_ENGINE_TYPE"] = "NaiveEngine"
+    if args.omp_threads is not None:
+        if args.omp_threads < 1:
+            parser.error("--omp-threads must be >= 1")
+        os.environ["OMP_NUM_THREADS"] = str(args.omp_threads)
     from mxnet import engine  # noqa: F401  (imported before timing anything)
     print(f"{machine()}; Python {platform.python_version()}; numpy {onp.__version__}; MXNet engine "
-          f"{os.environ.get('MXNET_ENGINE_TYPE', 'ThreadedEnginePerDevice')}; {rounds} rounds")
+          f"{os.environ.get('MXNET_ENGINE_TYPE', 'ThreadedEnginePerDevice')}, OMP_NUM_THREADS "
+          f"{os.environ.get('OMP_NUM_THREADS', 'unset')}; {rounds} rounds; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if python is None:
         print("(PyTorch not importable here and no --torch-python given: no PyTorch rows)")
     report = {}
@@ -365,6 +374,7 @@ def main(argv=None):
             seconds, history_share = measure_task(task, tasks[task], rounds, args.before, python, folder)
             rows = summary(seconds)
             print(format_table(task.replace("1M", label), tasks[task], rows, history_share))
+            print(f"  (load average after it: {' '.join(f'{x:.1f}' for x in os.getloadavg())})")
             if "_torch" in seconds:
                 print(f"  ({seconds['_torch']} threads)")
             report[task] = {"settings": tasks[task], "seconds": {k: v for k, v in seconds.items()
