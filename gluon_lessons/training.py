@@ -5,6 +5,7 @@ path for `Dense(1)` (`gluon_lessons.fused`) is a separate module that callers ch
 (`gluon-lessons train` chooses in `gluon_lessons.shell.train`).
 """
 import dataclasses
+import functools
 import math
 import sys
 import time
@@ -43,7 +44,13 @@ class StepInfo:
     step: int  # 1-based within the epoch
     global_step: int  # 1-based over the run
     batch_size: int
-    loss: object  # mean loss of this batch before the update, an MXNet array
+    batch_losses: list  # this batch's per-example losses before the update, one MXNet array per device
+
+    @functools.cached_property
+    def loss(self):
+        """Mean loss of this batch before the update, an MXNet array (computed only when asked for: two
+        MXNet calls a step that a watcher of the parameters alone need not pay)."""
+        return np.concatenate(self.batch_losses).mean()
 
 
 @dataclasses.dataclass
@@ -134,14 +141,14 @@ def full_data_loss(net, loss, data, ctx):
     return (lambda: mean(net)), mean(lambda X: np.zeros_like(net(X)))
 
 
-def progress_bar(num_epochs, progress=None):
+def progress_bar(num_epochs, progress=None, desc="training", unit="epoch"):
     """A tqdm bar over epochs on stderr: `progress=True` always (left on screen at the end), False never, None
     only when stderr is a terminal and the run has lasted `PROGRESS_AFTER_SECONDS` (cleared at the end).
-    tqdm redraws at most twice a second."""
+    tqdm redraws at most twice a second. Lessons count their own units with it (`desc`, `unit`)."""
     if progress not in (None, True, False):
         raise TypeError("progress must be None, True or False, got %r" % (progress,))
     show = progress is True or (progress is None and sys.stderr.isatty())
-    return tqdm.tqdm(total=num_epochs, desc="training", unit="epoch", file=sys.stderr, disable=not show,
+    return tqdm.tqdm(total=num_epochs, desc=desc, unit=unit, file=sys.stderr, disable=not show,
                      delay=PROGRESS_AFTER_SECONDS if progress is None else 0, mininterval=0.5,
                      leave=progress is True)
 
@@ -234,8 +241,7 @@ def fit(net, batches, trainer, num_epochs, *, loss=None, ctx=None, eval_data=Non
                 if len(losses) > MAX_STEPS_QUEUED:  # MXNet queues work without bound: wait for an old step
                     losses[-MAX_STEPS_QUEUED].wait_to_read()
                 if on_step is not None:
-                    batch_loss = np.concatenate(losses[-len(ls):]).mean()
-                    on_step(StepInfo(epoch, step, global_step, batch_size, batch_loss))
+                    on_step(StepInfo(epoch, step, global_step, batch_size, losses[-len(ls):]))
                 if global_step == max_steps:
                     break
             if not sizes:
