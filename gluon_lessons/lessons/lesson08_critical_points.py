@@ -308,6 +308,7 @@ def descend(networks, runs, rate):
     """Full-batch descent of all runs at once: (end points, steps each run took or None)."""
     trainer = training.make_trainer(networks, "sgd", rate)
     ends, steps, taken = runs.get().reshape(num_starts, -1), [None] * num_starts, 0
+    bar = training.progress_bar(max_steps, desc="descent", unit="step")  # on a terminal only
     while taken < max_steps and None in steps:
         chunk = min(CHECK_EVERY, max_steps - taken)
         try:
@@ -318,12 +319,14 @@ def descend(networks, runs, rate):
                   f"not yet below gd_tol are left out")
             break
         taken += chunk
+        bar.update(chunk)
         rows = runs.get().reshape(num_starts, -1)
         norms = onp.linalg.norm(runs.run_gradients(), axis=1)
         for run in range(num_starts):
             if steps[run] is None and onp.all(onp.isfinite(rows[run])):
                 ends[run] = rows[run]  # the latest point; final once the gradient is small
                 steps[run] = taken if norms[run] < gd_tol else None
+    bar.close()
     return ends, steps
 
 
@@ -545,6 +548,15 @@ print(f"eigenvalues −/0/+ {saddle_report.counts}: {saddle_report.kind}; most n
 # only on average.
 
 # %%
+def path_losses(path):
+    """The full-data loss at every row of a recorded path at once: one network per row, side by
+    side (`hessian.TanhNetworks` again), one forward pass instead of one per row."""
+    networks = hessian.TanhNetworks(len(path), input_dim, small_hidden_units)
+    networks.initialize()
+    networks.cast("float64")
+    return hessian.RunsLoss(networks, X, y).run_values(path)
+
+
 def escape_run(from_theta, momentum=0.0, batch_size=None):
     """The full-data loss before each of `escape_steps` updates from `from_theta`, and after."""
     set_seed(seed)
@@ -560,7 +572,7 @@ def escape_run(from_theta, momentum=0.0, batch_size=None):
         num_epochs = math.ceil(escape_steps / len(batches))
     training.fit(net, batches, trainer, num_epochs, max_steps=escape_steps, on_step=recorder,
                  progress=False)
-    return net_loss.values(recorder.parameters)
+    return path_losses(recorder.parameters)
 
 
 nudge = onp.random.default_rng(seed + 1).standard_normal(saddle.size)
