@@ -99,17 +99,45 @@ print("\n".join("".join(shades[int(v * 9.99)] * 2 for v in row) for row in image
 # (a ReLU with its kink rounded off; section 5 needs that), trained with softmax cross-entropy by
 # `training.fit`. The held-out quarter, on which nothing is trained or chosen, is the validation
 # set.
+#
+# An update of a network this small costs MXNet's per-call overhead whatever the batch, so the
+# seeds train side by side: `digits.MLPRuns` holds one MLP per seed (each made by `set_seed(s)` and
+# `digits.mlp`, and shuffled as `loading.ShuffledBatches` would shuffle after that seed), and one
+# `training.fit` step moves every seed's network as its own run would move it (to float32
+# rounding; tests/test_digits.py checks it). Each seed's network is then read back into its own
+# `digits.mlp`.
 
 # %%
 loss = digits.classification_loss()
-train_accuracy, validation_accuracy = {}, {}
-for batch_size in epoch_batch_sizes:
-    for run_seed in range(seed, seed + epoch_seeds):
+run_loss = digits.RunsCrossEntropy()  # each seed's cross-entropy, summed over the seeds
+
+
+def seeded_mlps(run_seeds):
+    """One `digits.mlp` per seed, each made right after `set_seed(seed)`."""
+    nets = []
+    for run_seed in run_seeds:
         set_seed(run_seed)
-        net = digits.mlp(hidden_units)
-        trainer = training.make_trainer(net, "sgd", epoch_lr, momentum)
-        batches = loading.ShuffledBatches(data.train_features, data.train_labels, batch_size)
-        training.fit(net, batches, trainer, num_epochs, loss=loss, progress=False)
+        nets.append(digits.mlp(hidden_units))
+    return nets
+
+
+def side_by_side(nets, batch_size, run_seeds, rate):
+    """The seeds' networks as one `digits.MLPRuns`, with its trainer and its batches."""
+    together = digits.MLPRuns(len(nets), hidden_units)
+    together.initialize()
+    together.load(nets)
+    batches = digits.RunsBatches(data.train_features, data.train_labels, batch_size, run_seeds)
+    return together, training.make_trainer(together, "sgd", rate, momentum), batches
+
+
+train_accuracy, validation_accuracy = {}, {}
+epoch_seed_list = list(range(seed, seed + epoch_seeds))
+for batch_size in epoch_batch_sizes:
+    nets = seeded_mlps(epoch_seed_list)
+    together, trainer, batches = side_by_side(nets, batch_size, epoch_seed_list, epoch_lr)
+    training.fit(together, batches, trainer, num_epochs, loss=run_loss)  # a bar after 2 s
+    for k, net in enumerate(nets):
+        together.unload(k, net)
         accuracy = digits.evaluate(net, data.train_features, data.train_labels)[1]
         train_accuracy.setdefault(batch_size, []).append(accuracy)
         accuracy = digits.evaluate(net, data.test_features, data.test_labels)[1]
@@ -150,28 +178,39 @@ declared = {"outcomes": ["test_loss", "loss_gap"], "sharpness": "top_eigenvalue"
 check_every = -(-data.num_train // small_batch)  # updates between two looks at the training loss
 
 
-def train_to_target(batch_size, run_seed):
-    """An MLP from `run_seed`, trained until its training loss is below target_loss (or until
-    max_updates); the training loss is read every `check_every` updates or so, whatever the batch
-    size."""
-    set_seed(run_seed)
-    net = digits.mlp(hidden_units)
-    trainer = training.make_trainer(net, "sgd", lr, momentum)
-    batches = loading.ShuffledBatches(data.train_features, data.train_labels, batch_size)
-    chunk, epochs = max(1, round(check_every / len(batches))), 0
-    while epochs * len(batches) < max_updates:
+def train_to_target(batch_size):
+    """Every seed's MLP, side by side, trained until its training loss is below target_loss (or
+    until max_updates); the training loss is read every `check_every` updates or so, whatever the
+    batch size. A seed that got there keeps the weights it had then; the others train on. Per
+    seed: its network, epochs, updates, and whether it got there."""
+    nets = seeded_mlps(seeds)
+    together, trainer, batches = side_by_side(nets, batch_size, seeds, lr)
+    chunk, epochs, ended = max(1, round(check_every / len(batches))), 0, {}
+    bar = training.progress_bar(max_updates, desc=f"batch {batch_size}", unit="update")
+    while epochs * len(batches) < max_updates and len(ended) < len(seeds):
         more = min(chunk, -(-(max_updates - epochs * len(batches)) // len(batches)))
-        training.fit(net, batches, trainer, more, loss=loss, progress=False)
+        training.fit(together, batches, trainer, more, loss=run_loss, progress=False)
         epochs += more
-        if digits.evaluate(net, data.train_features, data.train_labels)[0] < target_loss:
-            return dict(net=net, epochs=epochs, updates=epochs * len(batches), reached=True)
-    return dict(net=net, epochs=epochs, updates=epochs * len(batches), reached=False)
+        bar.update(more * len(batches))
+        for k, run_seed in enumerate(seeds):
+            if run_seed not in ended:
+                together.unload(k, nets[k])
+                train_loss = digits.evaluate(nets[k], data.train_features, data.train_labels)[0]
+                if train_loss < target_loss:
+                    ended[run_seed] = dict(net=nets[k], epochs=epochs, reached=True)
+    bar.close()
+    for k, run_seed in enumerate(seeds):
+        ended.setdefault(run_seed, dict(net=nets[k], epochs=epochs, reached=False))
+    for run in ended.values():
+        run["updates"] = run["epochs"] * len(batches)
+    return ended
 
 
+ended = {batch_size: train_to_target(batch_size) for batch_size in (small_batch, large_batch)}
 runs = {}
 for run_seed in seeds:
     for batch_size in (small_batch, large_batch):
-        run = runs[batch_size, run_seed] = train_to_target(batch_size, run_seed)
+        run = runs[batch_size, run_seed] = ended[batch_size][run_seed]
         run["net"].cast("float64")  # measure in float64: rises of 1e-6 are below float32's rounding
         print(f"seed {run_seed}, batch {batch_size:4d}: {run['epochs']:4d} epochs,"
               f" {run['updates']:5d} updates, reached target_loss: {run['reached']}")

@@ -1,0 +1,82 @@
+"""Lesson 9's seeds trained side by side (`digits.MLPRuns`) against each seed trained alone.
+
+Truth: for each seed, `digits.mlp` made after `set_seed(seed)` and trained by `training.fit` on
+`loading.ShuffledBatches` with a momentum `Trainer`, the plain path. Side by side the runs must take
+the same batches in the same order and end with the same weights; only the order of float32 sums
+differs (a matrix product per run instead of `FullyConnected`), so after a few hundred updates the
+weights agree to ~1e-6 against weights of order 1: 1e-5 is the tolerance, far below any change a
+different batch or a missed update would make (~1e-2).
+"""
+import numpy as onp
+import pytest
+from mxnet import np
+
+from gluon_lessons import digits, loading, training
+from gluon_lessons.seeding import set_seed
+
+SEEDS = (0, 1, 2)
+
+
+def weights(net):
+    return onp.concatenate([p.data().asnumpy().ravel() for p in net.collect_params().values()])
+
+
+@pytest.fixture(scope="module")
+def data():
+    return digits.load()
+
+
+def side_by_side(hidden_units):
+    """One `digits.mlp` per seed, made after `set_seed(seed)`, and the same networks as `MLPRuns`."""
+    nets = []
+    for seed in SEEDS:
+        set_seed(seed)
+        nets.append(digits.mlp(hidden_units))
+    together = digits.MLPRuns(len(SEEDS), hidden_units)
+    together.initialize()
+    together.load(nets)
+    return nets, together
+
+
+@pytest.mark.parametrize("batch_size, num_epochs", [(16, 2), (256, 4), (1000, 3)])
+def test_side_by_side_runs_are_the_runs_trained_alone(data, batch_size, num_epochs):
+    alone = []
+    for seed in SEEDS:
+        set_seed(seed)
+        net = digits.mlp(24)
+        trainer = training.make_trainer(net, "sgd", 0.1, 0.9)
+        batches = loading.ShuffledBatches(data.train_features, data.train_labels, batch_size)
+        training.fit(net, batches, trainer, num_epochs, loss=digits.classification_loss(), progress=False)
+        alone.append(net)
+    nets, together = side_by_side(24)
+    batches = digits.RunsBatches(data.train_features, data.train_labels, batch_size, SEEDS)
+    assert len(batches) == -(-data.num_train // batch_size)
+    trainer = training.make_trainer(together, "sgd", 0.1, 0.9)
+    history = training.fit(together, batches, trainer, num_epochs, loss=digits.RunsCrossEntropy(),
+                           progress=False)
+    assert len(history.step_loss) == num_epochs * len(batches)
+    for run, seed in enumerate(SEEDS):
+        out = digits.mlp(24)
+        together.unload(run, out)
+        onp.testing.assert_allclose(weights(out), weights(alone[run]), atol=1e-5)
+        assert onp.abs(weights(alone[run]) - weights(nets[run])).max() > 1e-2  # they did train
+
+
+def test_side_by_side_logits_and_losses_are_each_runs(data):
+    nets, together = side_by_side(16)
+    X, y = data.train_features[:7], data.train_labels[:7]
+    stacked = np.array(onp.stack([X] * len(SEEDS), axis=1))  # (7, runs, 64)
+    logits = together(stacked).asnumpy()
+    labels = np.array(onp.stack([y] * len(SEEDS), axis=1))
+    summed = digits.RunsCrossEntropy()(together(stacked), labels).asnumpy()
+    each = [digits.classification_loss()(net(np.array(X)), np.array(y)).asnumpy() for net in nets]
+    for run, net in enumerate(nets):
+        onp.testing.assert_allclose(logits[:, run], net(np.array(X)).asnumpy(), rtol=1e-5, atol=1e-6)
+    onp.testing.assert_allclose(summed, onp.sum(each, axis=0), rtol=1e-5)
+
+
+def test_loading_the_wrong_number_of_networks_is_refused():
+    together = digits.MLPRuns(2, 8)
+    together.initialize()
+    with pytest.raises(ValueError, match="need 2 networks"):
+        together.load([digits.mlp(8)])
