@@ -183,12 +183,12 @@ class RecordedRun:
 
 
 def record_run(features, labels, optimizer, optimizer_params, num_steps, batch_size=None, seed=0, ctx=None,
-               gradients=False, record_at=None):
+               gradients=False, record_at=None, progress=False):
     """`Dense(1)` trained by `training.fit` with `gluon.Trainer(params, optimizer, optimizer_params)` for
     `num_steps` updates on full batches (`batch_size=None`, one update per epoch) or shuffled mini-batches,
     recording parameters, step sizes and, if asked, batch gradients after the updates in `record_at`
     (every update when None; `()` records none). A `DivergenceError` ends the run and is reported, not
-    raised (lesson 10)."""
+    raised (lesson 10). `progress` as in `training.progress_bar` (None: a bar on a terminal after 2 s)."""
     from . import loading, model, recording, training  # not at the top: see the module's docstring
     from .seeding import set_seed
 
@@ -209,7 +209,8 @@ def record_run(features, labels, optimizer, optimizer_params, num_steps, batch_s
         num_epochs = math.ceil(num_steps / len(batches))
     on_step = None if record_at is not None and not recorder.record_at else recorder  # () costs nothing
     try:
-        training.fit(net, batches, trainer, num_epochs, on_step=on_step, max_steps=num_steps, progress=False)
+        training.fit(net, batches, trainer, num_epochs, on_step=on_step, max_steps=num_steps,
+                     progress=progress)
         diverged, message = False, None
     except training.DivergenceError as error:
         diverged, message = True, str(error)

@@ -535,6 +535,7 @@ def step_size_panels(panels, weight_names, out_dir, name="step_sizes"):
         ax.set_xscale("log")
         if onp.isfinite(steps).any():  # a run of one update at lr 0 has nothing to show
             ax.set_yscale("log")
+            ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # minor ticks: 1.4 s a figure
         ax.set_xlabel("update")
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
@@ -556,6 +557,7 @@ def excess_loss_curves(curves, out_dir, name="loss_curves", diverged=(), title=N
             ax.plot(epochs[last], max(excess[last], 1e-12), "x", color=color, markersize=9)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # ~20 decades: slow, unread
     ax.set_xlabel("passes over the data (epochs)")
     ax.set_ylabel("mean L2 loss − least squares' loss")
     if title:

@@ -295,7 +295,8 @@ def rmsprop(budget):
     schedule = mx.lr_scheduler.CosineScheduler(budget, rmsprop_lr, final_lr=0.0)
     run = optimizers.record_run(X, y, "rmsprop", {"learning_rate": rmsprop_lr,
                                                   "lr_scheduler": schedule},
-                                budget, batch_size, seed=seed, record_at=figure_rows(budget))
+                                budget, batch_size, seed=seed, record_at=figure_rows(budget),
+                                progress=None)  # a bar on a terminal once a run takes 2 s
     return run, run.final
 
 
@@ -347,7 +348,8 @@ def standardized(budget):
     schedule = mx.lr_scheduler.CosineScheduler(budget, standardized_lr, final_lr=0.0)
     run = optimizers.record_run(X_std, y, "sgd", {"learning_rate": standardized_lr,
                                                   "lr_scheduler": schedule},
-                                budget, batch_size, seed=seed, record_at=figure_rows(budget))
+                                budget, batch_size, seed=seed, record_at=figure_rows(budget),
+                                progress=None)
     return run, to_raw(run.final)
 
 
