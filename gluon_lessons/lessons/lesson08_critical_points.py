@@ -557,6 +557,7 @@ def path_losses(path):
     return hessian.RunsLoss(networks, X, y).run_values(path)
 
 
+# %%
 def escape_run(from_theta, momentum=0.0, batch_size=None):
     """The full-data loss before each of `escape_steps` updates from `from_theta`, and after."""
     set_seed(seed)

@@ -130,6 +130,7 @@ def side_by_side(nets, batch_size, run_seeds, rate):
     return together, training.make_trainer(together, "sgd", rate, momentum), batches
 
 
+# %%
 train_accuracy, validation_accuracy = {}, {}
 epoch_seed_list = list(range(seed, seed + epoch_seeds))
 for batch_size in epoch_batch_sizes:
@@ -206,6 +207,7 @@ def train_to_target(batch_size):
     return ended
 
 
+# %%
 ended = {batch_size: train_to_target(batch_size) for batch_size in (small_batch, large_batch)}
 runs = {}
 for run_seed in seeds:
