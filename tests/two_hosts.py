@@ -144,8 +144,18 @@ class TwoHosts:
         for namespace in self.namespaces:  # takes its end of the veth pair, and so the pair, along
             subprocess.run(["ip", "netns", "delete", namespace], capture_output=True)
         subprocess.run(["ip", "link", "delete", self.links[0]], capture_output=True)
-        if self.made_run_sshd:
+        if self.made_run_sshd and not _sshd_running():  # another test's sshd may still need it
             try:
                 Path("/run/sshd").rmdir()
             except OSError:
                 pass
+
+
+def _sshd_running():
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "sshd":
+                return True
+        except OSError:
+            continue
+    return False
