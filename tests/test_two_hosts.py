@@ -46,8 +46,8 @@ def hosts(tmp_path_factory, request):
     return made
 
 
-def _launch_argv(hosts, launcher, mark, *options):
-    env = [f"{MARK}={mark}"] + [f"{name}={value}" for name, value in ROOT.items()]
+def _launch_argv(hosts, launcher, mark, *options, root=ROOT):
+    env = [f"{MARK}={mark}"] + [f"{name}={value}" for name, value in root.items()]
     return [*GLUON_LESSONS, "launch", "--launcher", launcher, "--hostfile",
             str(hosts.folder / "hosts"), *[part for item in env for part in ("--env", item)],
             *options]
@@ -197,4 +197,22 @@ def test_an_unreachable_host_fails_at_once_in_one_line(hosts, tmp_path):
         f"gluon-lessons: error: worker 1: ssh {two_hosts.UNREACHABLE} exited with code 255 before "
         "it reported; stopped all other processes: ssh: connect to host"), lines
     assert seconds < 30  # ARP gives up after about 3 s (4 s in all here); not the 90 s time limit
+    _assert_nothing_left(hosts, mark)
+
+
+def test_processes_that_cannot_start_are_named_in_one_line(hosts, tmp_path):
+    # a --workdir missing on the hosts (ssh), and mpirun refusing root without its two variables
+    mark = uuid.uuid4().hex
+    program = [sys.executable, "-c", "import time; time.sleep(90)"]
+    missing = str(tmp_path / "not here")
+    argv = _launch_argv(hosts, "ssh", mark, "--timeout", "90", "--workdir", missing, "--", *program)
+    done = hosts.run(0, argv, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "before it reported; stopped all other processes: " \
+        f"bash: line 1: cd: {missing}: No such file or directory" in done.stderr, done.stderr
+    argv = _launch_argv(hosts, "mpi", mark, "--timeout", "90", "--", *program, root={})
+    done = hosts.run(0, argv, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "mpirun has detected an attempt to run as root" \
+        in done.stderr, done.stderr
     _assert_nothing_left(hosts, mark)
