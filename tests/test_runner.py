@@ -148,3 +148,26 @@ def test_the_cell_after_the_parameters_checks_the_settings_without_importing_the
     with pytest.raises(ValueError, match="a fault in a later cell") as caught:
         runner.execute(path, lesson_settings.resolve_settings(path, settings={"broken": True}), "toy")
     assert not isinstance(caught.value, lesson_settings.SettingError)
+
+
+def test_mxnet_is_imported_without_scikit_learn_and_scipy_which_import_afterwards():
+    # A fresh interpreter: in this one MXNet is imported already. Truths: MXNet's own fallbacks when
+    # the optional imports fail (mxnet.model.SKLEARN_INSTALLED, mxnet.ndarray.sparse.spsp), and
+    # scikit-learn's digits loading and a SciPy quantile afterwards (what lessons 8 and 9 use).
+    import subprocess
+    import sys
+
+    program = textwrap.dedent('''\
+        import sys
+        from gluon_lessons.shell import runner
+        runner.import_mxnet()
+        import mxnet
+        print(sorted(name for name in sys.modules if name.split(".")[0] in ("sklearn", "scipy")))
+        print(mxnet.model.SKLEARN_INSTALLED, mxnet.ndarray.sparse.spsp)
+        from scipy import stats
+        from sklearn.datasets import load_digits
+        print(load_digits().data.shape, round(float(stats.t.ppf(0.975, 10)), 3))
+        ''')
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "False None", "(1797, 64) 2.228"]
