@@ -33,9 +33,10 @@ def inline_png():
 announce_saved = False  # the lesson runner turns this on while a lesson runs from the command line
 
 
-def save(fig, out_dir, name):
-    """Show `fig` inline in a notebook, write `out_dir/name.png` when `out_dir` is given; close it; the path or None."""
-    fig.tight_layout()
+def save(fig, out_dir, name, rect=None):
+    """Show `fig` inline in a notebook, write `out_dir/name.png` when `out_dir` is given; close it; the path or None.
+    `rect` = (left, bottom, right, top), in figure fractions, is the area the panels are laid out in."""
+    fig.tight_layout(rect=rect)
     path = None
     if out_dir is not None:
         path = Path(out_dir) / (name + ".png")
@@ -221,37 +222,42 @@ def ball_on_curve(grid, values, paths, out_dir, name, finals=None, marks=None, t
 
 def minibatch_panels(panels, out_dir, name="minibatch", ylabel="L(θ_k) − L*"):
     """Panels, two to a row (title -> dict(curves, theory, smooth, vline, hline)), log y: measured curves (label ->
-    values; `smooth` > 1 adds a moving average over that many steps), dashed theory (label -> values), a
-    dotted vertical `vline` = (step, label) and horizontal `hline` = (level, label) (lesson 7)."""
+    values; `smooth` > 1 draws each step faintly and a moving average over that many steps), dashed theory (label
+    -> values), a dotted vertical `vline` = (step, label) and horizontal `hline` = (level, label) (lesson 7).
+    A curve's label keeps its colour in every panel, and one legend under the panels names them all."""
     columns = min(len(panels), 2)
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.6 * rows + 0.5), squeeze=False)
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
+    legend, extras, colors, theory_line = {}, {}, {}, None  # legend: label -> handle, as first drawn
     for ax, (title, panel) in zip(axes.ravel(), panels.items()):
         smooth = panel.get("smooth", 1)
-        for index, (label, values) in enumerate(panel["curves"].items()):
-            values, color = onp.asarray(values, dtype=float), "C%d" % index
+        for label, values in panel["curves"].items():
+            values, color = onp.asarray(values, dtype=float), colors.setdefault(label, "C%d" % len(colors))
             if smooth > 1:
                 ax.plot(onp.arange(len(values)), values, color=color, alpha=0.25, linewidth=0.6)
                 values = onp.convolve(values, onp.ones(smooth) / smooth, mode="valid")
-                ax.plot(onp.arange(smooth - 1, smooth - 1 + len(values)), values, color=color,
-                        label="%s (mean of %d steps)" % (label, smooth))
+                legend[label] = ax.plot(onp.arange(smooth - 1, smooth - 1 + len(values)), values, color=color)[0]
             else:
-                ax.plot(onp.arange(len(values)), values, color=color, label=label)
+                legend[label] = ax.plot(onp.arange(len(values)), values, color=color)[0]
             if label in panel.get("theory", {}):
-                ax.plot(onp.arange(len(panel["theory"][label])), panel["theory"][label], "--", color="k", linewidth=0.9)
-        if panel.get("theory"):
-            ax.plot([], [], "--", color="k", linewidth=0.9, label="theory: E[L] − L*")
+                theory = panel["theory"][label]
+                theory_line = ax.plot(onp.arange(len(theory)), theory, "--", color="k", linewidth=0.9)[0]
         for key, draw in (("vline", ax.axvline), ("hline", ax.axhline)):
             if panel.get(key):
-                draw(panel[key][0], color="0.4", linestyle=":", linewidth=1.2, label=panel[key][1])
+                extras[panel[key][1]] = draw(panel[key][0], color="0.4", linestyle=":", linewidth=1.2)
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel(ylabel)
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7)
-    return save(fig, out_dir, name)
+        ax.set_title(title + ("\n(faint: each step; solid: mean of %d steps)" % smooth if smooth > 1 else ""),
+                     fontsize=9)
+    if theory_line is not None:
+        legend["theory: E[L] − L*"] = theory_line
+    legend.update(extras)
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=len(legend), fontsize=8,
+               frameon=False)
+    return save(fig, out_dir, name, rect=(0, 0.5 / fig.get_figheight(), 1, 1))  # the legend below the panels
 
 
 def batch_time(rows, out_dir, name="batch_time", device="cpu(0)"):

@@ -160,7 +160,8 @@ def sgd_step(params, velocities, lr, momentum, batch_size):
         if momentum == 0:
             param -= lr * param.grad / batch_size
         else:
-            velocity[:] = momentum * velocity - lr * param.grad / batch_size
+            velocity *= momentum  # in place: v ← βv − ηg without a new array
+            velocity -= lr * param.grad / batch_size
             param += velocity
 
 
