@@ -123,6 +123,24 @@ def steps_per_digit(rate):
     return math.log(10) / -math.log(rate)
 
 
+def best_settings(eigenvalues):
+    """{"gd", "momentum", "nag"}: each method's best lr, momentum, optimizer name (MXNet's), best rate,
+    stability limit `max_lr` and `steps` to run: gradient descent for 3.5 digits of its rate, heavy ball
+    and Nesterov for 9 digits of the slower of the two, at least 50 (lesson 5)."""
+    kappa = landscape.condition_number(eigenvalues)
+    (hb_lr, hb_beta), (nag_lr, nag_beta) = heavy_ball_best(eigenvalues), nag_best(eigenvalues)
+    best = {"gd": dict(lr=gd_best_lr(eigenvalues), momentum=0.0, optimizer="sgd", rate=gd_best_rate(kappa),
+                       max_lr=gd_max_lr(eigenvalues)),
+            "momentum": dict(lr=hb_lr, momentum=hb_beta, optimizer="sgd", rate=heavy_ball_best_rate(kappa),
+                             max_lr=heavy_ball_max_lr(hb_beta, eigenvalues)),
+            "nag": dict(lr=nag_lr, momentum=nag_beta, optimizer="nag", rate=nag_best_rate(kappa),
+                        max_lr=nag_max_lr(nag_beta, eigenvalues))}
+    slower = max(best["momentum"]["rate"], best["nag"]["rate"])
+    for name, digits, rate in (("gd", 3.5, best["gd"]["rate"]), ("momentum", 9, slower), ("nag", 9, slower)):
+        best[name]["steps"] = max(50, round(digits * steps_per_digit(rate)))
+    return best
+
+
 # Momentum as memory.
 
 def momentum_weights(momentum, num_steps):

@@ -37,8 +37,10 @@ def epoch_part_seconds(shuffle, updates, repeats=5, warmup=1):
         X, y = shuffle()
         for run in updates.values():
             run(X, y)
+        X = y = None
     times = {part: [] for part in ["shuffle", *updates]}
     for _ in range(repeats):
+        X = y = None  # the last epoch's arrays go before the next are dealt: one shuffled copy at a time
         seconds, (X, y) = stopwatch(shuffle)
         times["shuffle"].append(seconds)
         for name, run in updates.items():
