@@ -90,10 +90,9 @@ for beta in memory_momenta:
 # ## 2. An ill-conditioned loss: house prices in practical units
 # With `L2Loss` (½ squared error, averaged) the loss is exactly quadratic in θ = [w, b]:
 # L(θ) = L* + ½ (θ − θ*)ᵀ A (θ − θ*), with the constant Hessian A = X̃ᵀX̃/n, X̃ = [X, 1]. Its
-# eigenvalues λ are the curvatures; κ = λ_max/λ_min sets how slowly gradient descent goes, and
-# the contours are ellipses √κ times longer than wide. Lesson 1's raw units (m², years) give κ
-# in the hundreds of thousands; area in 100 m² and age in decades give about 150: narrow enough
-# to matter, wide enough to measure in a few hundred steps.
+# eigenvalues λ are the curvatures; κ = λ_max/λ_min sets how slowly gradient descent goes (the
+# contours are ellipses √κ times longer than wide). Raw units (m², years) give κ of hundreds of
+# thousands; area in 100 m² and age in decades about 150, measurable in a few hundred steps.
 
 # %%
 X, y = landscape.practical_houses(num_examples, seed, area_unit_m2)
@@ -114,12 +113,11 @@ print(f"κ = {kappa:.1f}, the valley {onp.sqrt(kappa):.1f} times longer than wid
 # (κ−1)/(κ+1) per step; past η λ_max = 2 the steepest direction grows: the stability limit.
 # Heavy ball (`sgd` with momentum β) turns each direction into the 2×2 system
 # [[β, λ], [−ηβ, 1−ηλ]] (Goh, "Why Momentum Really Works", 2017), whose largest eigenvalue
-# modulus is the rate. At η = (2/(√λ_min+√λ_max))², β = ((√κ−1)/(√κ+1))² the rate is
-# (√κ−1)/(√κ+1): √κ instead of κ. It is stable while η λ_max < 2 + 2β. Nesterov (`nag`) has the
-# polynomial z² − (1+β)(1−ηλ) z + β(1−ηλ); its best rate is 1 − 2/√(3κ+1) (Lessard, Recht and
-# Packard, 2016), stable while η λ_max < (2+2β)/(1+2β). Theory also says how long to run: GD
-# for 3.5 digits of its rate, heavy ball and Nesterov for 9 digits of the slower of the two
-# (`convergence.best_settings` gathers all of these).
+# modulus is the rate: at η = (2/(√λ_min+√λ_max))², β = ((√κ−1)/(√κ+1))² it is (√κ−1)/(√κ+1),
+# √κ instead of κ, stable while η λ_max < 2 + 2β. Nesterov (`nag`) has the polynomial
+# z² − (1+β)(1−ηλ) z + β(1−ηλ), best rate 1 − 2/√(3κ+1) (Lessard, Recht and Packard, 2016),
+# stable while η λ_max < (2+2β)/(1+2β). `convergence.best_settings` gathers these, and how long
+# to run: GD for 3.5 digits of its rate, the others for 9 digits of the slower of the two.
 
 # %%
 best = convergence.best_settings(eigenvalues)  # the table above, computed
@@ -180,6 +178,7 @@ def measure_methods(X, y, best):
     return results
 
 
+# %%
 print(f"practical units (κ = {kappa:.1f}), {best['gd']['steps']} steps of GD, "
       f"{best['momentum']['steps']} of the others:")
 runs = measure_methods(X, y, best)
@@ -201,6 +200,8 @@ found["double_root"] = SAY_ROOT[verdicts["double_root"]].format(
     best=off["momentum"], detuned=off["momentum_detuned"])
 for name in ("rates", "momentum_vs_gd", "double_root"):
     print(textwrap.fill(found[name], 100))
+
+# %%
 curve_label = {name: f"{NAMES[name]} (measured {r['rate_measured']:.4f})"
                for name, r in runs.items()}
 figures.append(plots.rate_curves(
@@ -228,8 +229,8 @@ print(found["stretched_rates"])
 # %% [markdown]
 # ### Stability: just inside and just outside each limit
 # Each limit is a sharp line: 2% inside it the error still shrinks, 2% outside it grows at the
-# rate the same formulas predict (heavy ball and Nesterov at their best β). We measure the factor
-# per step over the second half of 150 steps (`expect_growth=True`: `fit`'s guard lets it grow).
+# rate the same formulas predict (momentum at its best β); the factor per step is measured over
+# the second half of 150 steps (`expect_growth=True`: `fit`'s guard lets the error grow).
 
 # %%
 stability_steps, margin = 150, 0.02
@@ -268,17 +269,16 @@ figures.append(plots.rate_curves(
 # look-ahead ŵ_k = w_k + βv_k. MXNet keeps ŵ_k as the parameter and v_k as the state
 # (v ← βv − η∇L(ŵ), ŵ ← ŵ + βv − η∇L(ŵ)). The stored ŵ makes Nesterov's first step 1+β times
 # gradient descent's; the iterate w_k = ŵ_k − βv_k (`recording.nag_iterates`) takes exactly
-# gradient descent's first step. Then the "characters" of the three paths: how far each swings
-# back across the valley after its first step, and how far past the minimum it overshoots along
-# the valley's floor, as fractions of the start's offsets. One method *brakes more* when both are
-# below 90% of the other's: Nesterov should, as its gradient is taken where the velocity is about
-# to carry it.
+# gradient descent's first step. Then the "characters" of the paths: how far each swings back
+# across the valley after its first step and overshoots past the minimum along the valley's floor
+# (fractions of the start's offsets). One *brakes more* when both are below 90% of the other's:
+# Nesterov should, as its gradient is taken where the velocity is about to carry it.
 
 # %%
 area = X[:, :1]
 contour_eigenvalues, contour_vectors = onp.linalg.eigh(landscape.hessian(area))
-contour_kappa, contour_optimum = (landscape.condition_number(contour_eigenvalues),
-                                  landscape.optimum(area, y))
+contour_kappa = landscape.condition_number(contour_eigenvalues)
+contour_optimum = landscape.optimum(area, y)
 contour_lr, contour_steps = 1.0 / contour_eigenvalues[-1], 40
 paths = {name: recording.iterates(area, y, contour_lr, beta, num_steps=contour_steps, seed=seed)
          for name, beta in (("gd", 0.0), ("momentum", contour_momentum))}
@@ -302,6 +302,7 @@ found["nag_first_step"] = (f"Nesterov's first step is {relative['nag']:.4f}× gr
 print(textwrap.fill(found["nag_first_step"], 100))
 
 
+# %%
 def characters(path):
     """Swing across the valley after step 1 and overshoot past θ* along its floor."""
     offsets = path - contour_optimum
@@ -360,8 +361,7 @@ findings = dict(
     also_stretched=also_stretched, contour_momentum=contour_momentum,
     quick=(num_examples, also_stretched) == (QUICK["num_examples"], QUICK["also_stretched"]),
     verdicts=verdicts, gd_steps=best["gd"]["steps"], momentum_steps=best["momentum"]["steps"],
-    gradient_sum_max_abs_diff=max(gaps.values()),
-    gradient_sum_within_rounding=verdicts["momentum_sum"] == "agrees",
+    gradient_sum_max_abs_diff=max(gaps.values()), gradient_sum_within_rounding=within,
     gradient_sum_by_momentum={str(beta): gap for beta, gap in gaps.items()},
     memory_steps={str(beta): convergence.memory_steps(beta) for beta in memory_momenta},
     eigenvalues=eigenvalues, kappa=kappa, kappa_raw_units=raw_kappa, **rates_of(runs),

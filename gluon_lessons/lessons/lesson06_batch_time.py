@@ -166,6 +166,7 @@ def time_batch_size(batch_size):
     return row
 
 
+# %%
 mark = time.perf_counter()
 rows = []
 with training.progress_bar(len(batch_sizes), desc="timing", unit="batch size") as bar:
