@@ -92,6 +92,7 @@ class TwoHosts:
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "client_key"))
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "host_key"))
         shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
+        (folder / "home").mkdir()
         for index, address in enumerate(ADDRESSES):
             (folder / ("sshd_config_%d" % index)).write_text(
                 f"ListenAddress {address}\nPort 22\nHostKey {folder / 'host_key'}\n"
@@ -99,7 +100,10 @@ class TwoHosts:
                 f"AuthorizedKeysFile {folder / 'authorized_keys'}\n"
                 "PubkeyAuthentication yes\nPasswordAuthentication no\n"
                 "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
-                "UsePAM no\nStrictModes no\n")
+                "UsePAM no\nStrictModes no\n"
+                # a home of their own: the machine's shell start-up files play no part (root's
+                # .bashrc may run `pyenv init`, which waits 60 s on a lock another pyenv left)
+                f"SetEnv HOME={folder / 'home'}\n")
         (folder / "ssh_config").write_text(
             f"Host *\n  User root\n  IdentityFile {folder / 'client_key'}\n  IdentitiesOnly yes\n"
             "  UserKnownHostsFile /dev/null\n  StrictHostKeyChecking no\n  LogLevel ERROR\n"

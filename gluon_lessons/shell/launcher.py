@@ -36,14 +36,16 @@ WORKER_MODULE = "gluon_lessons.shell.worker"  # what `launch ... -- train` runs 
 # importing the package imports mxnet, and with DMLC_ROLE=server mxnet's import turns a process into a server.
 SCRIPT = str(Path(__file__).resolve())
 DEFAULT_TIMEOUT_SECONDS = 300.0
-FINISH_GRACE_SECONDS = 10.0  # once every worker (or the launcher) has exited, time for the rest to follow
-PROCESS_BYTES = 256 * 2**20  # what one local scheduler, server or worker takes: Python and MXNet imported
+FINISH_GRACE_SECONDS = 10.0  # once every worker (or the launcher) has exited: time for the rest
+PROCESS_BYTES = 256 * 2**20  # one local scheduler, server or worker: Python and MXNet imported
 STOP_GRACE_SECONDS = 2.0  # between SIGTERM and SIGKILL to the process group
 EXIT_LINE = re.compile(r"^gluon-lessons-launch: (?P<label>.+) exited (?P<code>-?\d+)$")
-# The launcher's report that a process it started (an ssh or mpirun client, a role wrapper) has ended.
+# The launcher's report that a process it started (ssh or mpirun client, role wrapper) has ended.
 ENDED_PREFIX = "gluon-lessons-launch: ended "
-# A role's line: `[worker 0] text`. Anything else (mpirun's `[host:123] ...`, ssh's) is the launcher's.
-LABELLED_LINE = re.compile(r"^\[(?P<label>(?:worker|server|process) \d+|scheduler|(?:worker|server|process) on \S+)\] (?P<text>.*)$")
+# A role's line: `[worker 0] text`; any other (mpirun's `[host:123] ...`, ssh's) is the launcher's.
+LABELLED_LINE = re.compile(
+    r"^\[(?P<label>(?:worker|server|process) (?:\d+|on \S+)|scheduler)\] (?P<text>.*)$"
+)
 # Variables through which the tracker tells each process its part; a launch from inside a job must not inherit them.
 DMLC_VARIABLES = (
     "DMLC_ROLE",
@@ -61,9 +63,10 @@ PASSED_VARIABLES = ("OMP_NUM_THREADS", "KMP_AFFINITY", "LD_LIBRARY_PATH", "DMLC_
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # ssh never asks for a password (it would wait for ever) and gives up on a silent host after 10 s.
 SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=10")
-# A hostfile line: [user@]host[:port] [slots=N] (MXNet's ssh launcher and Open MPI read the same file).
+# A hostfile line: [user@]host[:port] [slots=N] (MXNet's ssh launcher and Open MPI read such files).
 HOST_LINE = re.compile(
-    r"^(?P<host>(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(?P<port>\d{1,5}))?"
+    r"^(?P<host>(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+    r"(?::(?P<port>\d{1,5}))?"
     r"(?:\s+slots=(?P<slots>\d{1,4}))?$"
 )
 MAX_HOSTFILE_BYTES = 1 << 20
@@ -124,7 +127,7 @@ def train_command(train_arguments=()):
 
 @dataclasses.dataclass(frozen=True)
 class Host:
-    """One line of a hostfile: the name ssh logs in to ([user@]host), its ssh port, Open MPI's slots."""
+    """A hostfile line: the name ssh logs in to ([user@]host), its ssh port, Open MPI's slots."""
 
     name: str
     port: int = None
@@ -137,7 +140,7 @@ class Host:
 
 
 def read_hostfile(path, launcher="ssh"):
-    """The hosts of `path`, one a line (blank lines and `#` comments skipped); `ValueError` names a bad one."""
+    """The hosts of `path`, one a line (blanks and `#` comments skipped); `ValueError` if bad."""
     path = Path(path)
     shown = repr(str(path))
     try:
@@ -160,15 +163,17 @@ def read_hostfile(path, launcher="ssh"):
             continue
         match = HOST_LINE.match(line)
         if match is None:
-            raise ValueError(f"hostfile {shown} line {number}: {line[:60]!r} is not HOST, USER@HOST, "
-                             "HOST:PORT or HOST slots=N")
+            raise ValueError(f"hostfile {shown} line {number}: {line[:60]!r} is not HOST, "
+                             "USER@HOST, HOST:PORT or HOST slots=N")
         port = None if match["port"] is None else int(match["port"])
         slots = None if match["slots"] is None else int(match["slots"])
         if port is not None and not 1 <= port <= 65535 or slots == 0:
-            raise ValueError(f"hostfile {shown} line {number}: {line!r}: ports are 1-65535, slots >= 1")
+            raise ValueError(f"hostfile {shown} line {number}: {line!r}: "
+                             "ports are 1-65535, slots >= 1")
         if launcher == "mpi" and (port is not None or "@" in match["host"]):
-            raise ValueError(f"hostfile {shown} line {number}: mpirun reaches a host with ssh's own "
-                             "settings: put its user and port in ~/.ssh/config, not in the hostfile")
+            raise ValueError(f"hostfile {shown} line {number}: mpirun reaches a host with ssh's "
+                             "own settings: put its user and port in ~/.ssh/config, not in the "
+                             "hostfile")
         hosts.append(Host(match["host"], port, slots))
     if not hosts:
         raise ValueError(f"the hostfile {shown} names no host; write one host a line "
@@ -204,8 +209,8 @@ def parse_env(items, environ=os.environ):
 
 
 def scheduler_address(hosts, scheduler_host=None):
-    """The IPv4 address the scheduler listens on: `scheduler_host` (an address of this machine), else
-    the address this machine reaches the first host from."""
+    """The IPv4 address the scheduler listens on: `scheduler_host` (an address of this machine),
+    else the address this machine reaches the first host from."""
     if scheduler_host is None:
         first = hosts[0].address
         try:
@@ -214,7 +219,8 @@ def scheduler_address(hosts, scheduler_host=None):
                 return sock.getsockname()[0]
         except OSError as error:
             raise ValueError(f"cannot tell which address of this machine reaches {first} "
-                             f"({error.strerror or error}); give --scheduler-host ADDRESS") from None
+                             f"({error.strerror or error}); give --scheduler-host ADDRESS"
+                             ) from None
     try:
         address = socket.gethostbyname(scheduler_host)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -231,8 +237,9 @@ def _loopback_interface():
 
 
 def check_launch(num_workers, num_servers=1, launcher="local", hostfile=None,
-                 timeout=DEFAULT_TIMEOUT_SECONDS, scheduler_host=None, scheduler_port=0, workdir=None):
-    """Raise `ValueError` naming a bad launch setting and what is allowed; the hosts of `hostfile`."""
+                 timeout=DEFAULT_TIMEOUT_SECONDS, scheduler_host=None, scheduler_port=0,
+                 workdir=None):
+    """Raise `ValueError` naming a bad launch setting and what is allowed; the hosts if any."""
     from gluon_lessons import checks  # absolute: this file also runs as a script (NumPy, no MXNet)
 
     checks.integer("num_workers", num_workers, 1)
@@ -245,7 +252,8 @@ def check_launch(num_workers, num_servers=1, launcher="local", hostfile=None,
         raise ValueError("--scheduler-host and --scheduler-port go with --launcher ssh or mpi "
                          "(a local scheduler listens on 127.0.0.1)")
     if launcher != "local" and hostfile is None:
-        raise ValueError(f"--launcher {launcher} needs --hostfile naming an existing file, got none")
+        raise ValueError(f"--launcher {launcher} needs --hostfile naming an existing file, "
+                         "got none")
     checks.positive("timeout (seconds)", timeout)
     if os.name != "posix":
         raise ValueError(
@@ -266,7 +274,7 @@ def check_launch(num_workers, num_servers=1, launcher="local", hostfile=None,
 
 
 def _check_client(launcher):
-    """`LaunchError` when the program that reaches other hosts is missing (or not Open MPI's mpirun)."""
+    """`LaunchError` when the program that reaches other hosts is missing (or not Open MPI's)."""
     program = {"ssh": "ssh", "mpi": "mpirun"}.get(launcher)
     if program is not None and shutil.which(program) is None:
         raise LaunchError(f"--launcher {launcher} needs `{program}` on PATH; it is not there")
@@ -283,12 +291,12 @@ def _check_client(launcher):
 
 # Three kinds of process: `launch` (the caller) starts the launcher in a process group of its own,
 # reads its output, keeps the time limit and at the end stops the whole group. The launcher is this
-# file run as `tracker` (local: applies the Python >= 3.9 fix, pins the scheduler to 127.0.0.1 and a
-# free port, runs launch.py unchanged) or as `cluster` (ssh, mpi: starts the scheduler here and every
-# server and worker through ssh or mpirun, and reports each client that ends). Every scheduler,
-# server and worker runs as this file with `role -- COMMAND`, which prefixes COMMAND's lines with its
-# label and reports its exit code on a last line. Over ssh the role wrapper also reads its standard
-# input, which stays open as long as its ssh connection and the launcher live: at its end the wrapper
+# file run as `tracker` (local: the Python >= 3.9 fix, the scheduler pinned to 127.0.0.1 and a free
+# port, launch.py unchanged) or as `cluster` (ssh, mpi: starts the scheduler here and every server
+# and worker through ssh or mpirun, and reports each client that ends). Every scheduler, server and
+# worker runs as this file with `role -- COMMAND`, which prefixes COMMAND's lines with its label
+# and reports its exit code on a last line. Over ssh the role wrapper also reads its standard
+# input, which stays open while its ssh connection and the launcher live: at its end the wrapper
 # stops its command, so stopping the launcher's group here stops every process on every host.
 def launch(
     command,
@@ -355,7 +363,7 @@ def launch(
 
 def _local_argv(command, num_workers, num_servers, environment):
     """The launcher of a local run: launch.py with the scheduler on 127.0.0.1 and a free port."""
-    environment["DMLC_NODE_HOST"] = LOCAL_HOST  # servers and workers bind loopback, not the outward address
+    environment["DMLC_NODE_HOST"] = LOCAL_HOST  # servers and workers bind loopback, not outward
     role_command = shlex.join([sys.executable, SCRIPT, "role", "--", *command])
     launch_args = ["-n", str(num_workers), "-s", str(num_servers), "--launcher", "local"]
     # role_command is one argument: launch.py joins the command with spaces and runs it through bash
@@ -364,7 +372,7 @@ def _local_argv(command, num_workers, num_servers, environment):
 
 
 def _mpi_hostfile(hosts, num_workers, num_servers):
-    """Open MPI's hostfile: every host with room for its share (ranks go round the hosts in turn)."""
+    """Open MPI's hostfile: every host with room for its share (ranks go round the hosts)."""
     share = math.ceil(max(num_workers, num_servers) / len(hosts))
     return "".join(f"{h.name} slots={max(h.slots or 1, share)}\n" for h in hosts)
 
@@ -408,7 +416,7 @@ def _read_lines(stream, lines):
 
 
 def _split(line):
-    """("worker 0", text) for a labelled line, ("launcher", line) for any other (launch.py's, mpirun's)."""
+    """("worker 0", text) for a labelled line; ("launcher", line) for launch.py's, mpirun's."""
     match = LABELLED_LINE.match(line)
     return (match["label"], match["text"]) if match else ("launcher", line)
 
@@ -473,7 +481,7 @@ def _follow(process, lines, num_workers, labels, deadline, timeout, echo):
 
 
 def _check_ended(ended, codes, output):
-    """A client (ssh, mpirun, a role's wrapper) has ended: fatal unless each of its processes reported."""
+    """A client (ssh, mpirun, a role wrapper) ended: fatal unless each of its processes reported."""
     missing = [label for label in ended["labels"] if label not in codes] or (
         [] if ended["labels"] else ["a process"])
     if not missing:
@@ -549,7 +557,7 @@ def _stop_group(process, reader):
 
 
 def role_label(environ=os.environ):
-    """`worker 0`, `server 0` or `scheduler`: the role the launcher gave this process and its number.
+    """`worker 0`, `server 0` or `scheduler`: the role the launcher gave this process, its number.
 
     The number is the launcher's task number (local and ssh: workers 0..N-1, then servers) or the
     rank mpirun gives (one mpirun for the workers, one for the servers).
@@ -575,8 +583,8 @@ def _say(line):
 
 
 def _parent_death_signal():
-    """A function that, run in a child before its program starts, has Linux SIGKILL the child when its
-    parent dies (even by SIGKILL); None where that is not available."""
+    """A function that, run in a child before its program starts, has Linux SIGKILL the child when
+    its parent dies (even by SIGKILL); None where that is not available."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -599,7 +607,7 @@ def _stop_child(child):
 
 
 def _stop_at_end_of_input(child):
-    """Over ssh: standard input ends when the connection or the launcher does; then stop the command."""
+    """Over ssh: standard input ends with the connection or the launcher; then stop the command."""
     with contextlib.suppress(OSError):
         while os.read(0, 4096):
             pass
@@ -623,7 +631,7 @@ def _run_role(command, watch_input=False):
             text=True,
             errors="replace",
             start_new_session=watch_input,
-            preexec_fn=_parent_death_signal(),  # killing this wrapper outright takes its command along
+            preexec_fn=_parent_death_signal(),  # killing this wrapper takes its command along
         )
     except OSError as error:
         _say("[%s] cannot start %s: %s" % (label, command[0], error))
@@ -651,7 +659,7 @@ def _say_ended(what, labels, code, said=""):
 
 def _report_thread_failure(args):
     """launch.py's threads end with an exception when a process they ran exits non-zero without a
-    report (its role wrapper was killed): say which, as the cluster launcher does for its clients."""
+    report (its role wrapper was killed): say which, as the cluster launcher does for clients."""
     text = str(args.exc_value)
     code = getattr(args.exc_value, "returncode", None)
     found = re.search(r"return code=(-?\d+)", text)
@@ -668,8 +676,8 @@ def _report_thread_failure(args):
 
 
 def _run_tracker(host, port, parent, launch_args):
-    """The launcher of a local run: apply the Python >= 3.9 fix, pin the scheduler, run launch.py unchanged."""
-    threading.Thread.isAlive = threading.Thread.is_alive  # removed in Python 3.9; dmlc_tracker calls it
+    """The launcher of a local run: the Python >= 3.9 fix, the scheduler pinned, launch.py as is."""
+    threading.Thread.isAlive = threading.Thread.is_alive  # gone in Python 3.9; dmlc_tracker uses it
     threading.excepthook = _report_thread_failure
     from dmlc_tracker import tracker
 
@@ -684,7 +692,7 @@ def _run_tracker(host, port, parent, launch_args):
 
 
 def _start(argv, what, labels, env, stdin=subprocess.DEVNULL, label_errors=False):
-    """Start a client, pass its stderr on (labelled when it serves one role), report when it ends."""
+    """Start a client, pass its stderr on (labelled if it serves one role), report when it ends."""
     try:
         client = subprocess.Popen(argv, stdin=stdin, stderr=subprocess.PIPE, env=env, text=True,
                                   errors="replace")
@@ -707,7 +715,7 @@ def _start(argv, what, labels, env, stdin=subprocess.DEVNULL, label_errors=False
 
 
 def _ssh_command(host, variables, workdir, role_command):
-    """`ssh HOST 'cd WORKDIR && exec env NAME=VALUE ... COMMAND'`, every part quoted for the remote shell."""
+    """`ssh HOST 'cd WORKDIR && exec env NAME=VALUE ... COMMAND'`, quoted for the remote shell."""
     remote = "cd %s && exec env %s %s" % (
         shlex.quote(workdir),
         " ".join(shlex.quote(f"{name}={value}") for name, value in sorted(variables.items())),
@@ -720,13 +728,14 @@ def _ssh_command(host, variables, workdir, role_command):
 def placement(hosts, num_workers, num_servers):
     """(label, role, task number, host) of each worker and server: workers go round the hosts in
     turn, then the servers continue round them."""
-    roles = [("worker", i) for i in range(num_workers)] + [("server", i) for i in range(num_servers)]
+    roles = [("worker", i) for i in range(num_workers)]
+    roles += [("server", i) for i in range(num_servers)]
     return [("%s %d" % (role, index), role, task, hosts[task % len(hosts)])
             for task, (role, index) in enumerate(roles)]
 
 
 def _run_cluster(parent, spec):
-    """The launcher of an ssh or mpi run: the scheduler here, the servers and workers on the hosts."""
+    """The launcher of an ssh or mpi run: the scheduler here, servers and workers on the hosts."""
     threading.Thread(target=_stop_if_orphaned, args=(parent,), daemon=True).start()
     shared = dict(spec["env"], DMLC_NUM_WORKER=str(spec["num_workers"]),
                   DMLC_NUM_SERVER=str(spec["num_servers"]), DMLC_PS_ROOT_URI=spec["host"],
@@ -753,8 +762,9 @@ def _run_cluster(parent, spec):
             exported = [part for variable in sorted(variables) for part in ("-x", variable)]
             argv = ["mpirun", "--hostfile", spec["hostfile"], "--map-by", "node", "-n", str(count),
                     "--wdir", spec["workdir"], *exported, *role]
-            clients.append(_start(argv, f"mpirun for the {name}s",
-                                  ["%s %d" % (name, i) for i in range(count)], dict(here, **variables)))
+            labels = ["%s %d" % (name, i) for i in range(count)]
+            clients.append(_start(argv, f"mpirun for the {name}s", labels,
+                                  dict(here, **variables)))
     for client in clients:
         if client is not None:
             client.join()
@@ -789,5 +799,5 @@ def main(argv=None):
 
 if __name__ == "__main__":
     if sys.path and Path(sys.path[0]).resolve() == Path(SCRIPT).parent:
-        del sys.path[0]  # run as a script: the package's own modules must not shadow top-level names
+        del sys.path[0]  # as a script: the package's own modules must not shadow top-level names
     sys.exit(main())

@@ -31,8 +31,8 @@ from . import datafiles
 from . import launcher as distributed
 
 
-# `--synthetic-rows N`: more rows than the committed file, made where they are used. Row i of the set
-# is the same whoever makes it: rows come in blocks of BLOCK_ROWS, block k drawn from its own seed.
+# `--synthetic-rows N`: more rows than the committed file, made where they are used. Row i of the
+# set is the same whoever makes it: rows come in blocks of BLOCK_ROWS, block k from its own seed.
 BLOCK_ROWS = 10_000
 MAX_SYNTHETIC_ROWS = 10**9
 MAX_ROWS_PER_WORKER = 20_000_000  # a worker holds its shard: 12 bytes a row in float32, 240 MB
