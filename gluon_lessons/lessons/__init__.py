@@ -43,7 +43,7 @@ def find(name):
 
 def _one_line_on_ctrl_c_for_lesson_scripts():
     """`python -m gluon_lessons.lessons.lessonNN_slug`: a Ctrl-C while the lesson's first cell still imports
-    MXNet (before `gluon_lessons.cli.main` runs) ends as in `gluon-lessons`: one line, no traceback."""
+    MXNet (before `gluon_lessons.shell.cli.main` runs) ends as in `gluon-lessons`: one line, no traceback."""
     argv = list(getattr(sys, "orig_argv", ()))  # the interpreter's own command line (Python 3.10+)
     module = argv[argv.index("-m") + 1] if "-m" in argv[:-1] else ""
     if not module.startswith(__name__ + ".lesson"):
