@@ -385,6 +385,12 @@ class LinearUpdates:
         weight, bias = self.dense.weight.data(self.ctx), self.dense.bias.data(self.ctx)
         return weight.reshape_view(1, self.num_features, 1), bias.reshape_view(1, 1, 1)
 
+    def write_back(self):
+        """Copy the weight and bias the updates reached into the net."""
+        new_weight, new_bias = self._updates.state[:2]
+        new_weight.reshape_view(1, self.num_features).copyto(self.dense.weight.data(self.ctx))
+        new_bias.reshape_view(1).copyto(self.dense.bias.data(self.ctx))
+
     @property
     def states(self):
         """The momentum states of the weight (1, d) and the bias (1,), as MXNet's sgd and nag keep them."""
@@ -407,12 +413,9 @@ class LinearUpdates:
             raise ValueError(f"order must be a permutation of the {len(X)} rows, got shape {onp.shape(order)}")
         rows = None if order is None else rows_array([order], self.ctx)
         num_steps = self._updates.steps_allowed(len(X), num_steps)
-        weight, bias = self.dense.weight.data(self.ctx), self.dense.bias.data(self.ctx)
         self._updates.state[:2] = self.parameters()
         losses, path, full_loss = self._updates.advance(X, y, rows, num_steps, lrs, record, evaluate)
-        new_weight, new_bias = self._updates.state[:2]
-        new_weight.reshape_view(1, self.num_features).copyto(weight)
-        new_bias.reshape_view(1).copyto(bias)
+        self.write_back()
         results = [losses.reshape_view(-1)]
         if record:
             weights, biases = path
@@ -530,23 +533,50 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
     else:
         evaluate, zero_loss = training.full_data_loss(net, model.l2_loss(), eval_data, updates.ctx)
     history, global_step = training.History(path="fused", start_loss=evaluate(), zero_loss=zero_loss), 0
-    with training.progress_bar(num_epochs, progress) as bar:
-        for epoch in range(1, num_epochs + 1):
-            started = time.perf_counter()
-            order = onp.random.permutation(batches.num_examples) if batches.shuffle else None
-            num_steps = len(batches) if max_steps is None else min(len(batches), max_steps - global_step)
-            if on_device and order is not None:  # the full-data loss from the epoch's last graph call
-                losses, full_loss = updates.run(X, y, num_steps, order=order, evaluate=True)
-                losses, full_loss = losses.asnumpy(), float(full_loss)
-            else:
-                losses = updates.run(X, y, num_steps, order=order).asnumpy()
-                full_loss = evaluate()
-            if eval_data is None and epoch == 1:  # the guard's floor, as `fit` keeps it: predicting 0
-                rows = min(batches.num_examples, min(num_steps, training.WINDOW) * batches.batch_size)
-                history.batch_zero_loss = _first_batches_zero_loss(y, order, rows)
-            global_step += num_steps
-            training.record_epoch(history, epoch, losses, full_loss, updates.lr, bar)
-            history.seconds_per_epoch.append(time.perf_counter() - started)
-            if global_step == max_steps:
-                break
+    epoch_rows = _EpochRows(batches.num_examples, updates.ctx)
+    updates._updates.state[:2] = updates.parameters()
+    try:  # the net gets the weights reached after the last epoch, or when a check stops the run
+        with training.progress_bar(num_epochs, progress) as bar:
+            for epoch in range(1, num_epochs + 1):
+                started = time.perf_counter()
+                order = onp.random.permutation(batches.num_examples) if batches.shuffle else None
+                num_steps = len(batches) if max_steps is None else min(len(batches), max_steps - global_step)
+                in_graph = on_device and order is not None  # the full-data loss from the last graph call
+                losses, _, full_loss = updates._updates.advance(
+                    X, y, None if order is None else epoch_rows.fill(order), num_steps, evaluate=in_graph)
+                losses = losses.asnumpy().ravel()  # waits for the epoch's graph calls, so `fill` may reuse
+                if in_graph:
+                    full_loss = float(full_loss)
+                else:
+                    updates.write_back()
+                    full_loss = evaluate()
+                if eval_data is None and epoch == 1:  # the guard's floor, as `fit` keeps it: predicting 0
+                    rows = min(batches.num_examples, min(num_steps, training.WINDOW) * batches.batch_size)
+                    history.batch_zero_loss = _first_batches_zero_loss(y, order, rows)
+                global_step += num_steps
+                training.record_epoch(history, epoch, losses, full_loss, updates.lr, bar)
+                history.seconds_per_epoch.append(time.perf_counter() - started)
+                if global_step == max_steps:
+                    break
+    finally:
+        updates.write_back()
     return history
+
+
+class _EpochRows:
+    """Each epoch's order as the (examples, 1) int32 rows array the graphs gather with, written into one
+    buffer that MXNet shares (a new MXNet array costs an engine call each epoch). MXNet shares a view of
+    the buffer and marks that view read-only, because its engine does not see NumPy's writes: the caller
+    must have waited for the graphs that read the previous order before it fills in the next."""
+
+    def __init__(self, num_examples, ctx):
+        self.ctx = ctx
+        self.host = onp.empty((num_examples, 1), onp.int32)
+        on_cpu = ctx == mx.cpu()
+        self.shared = mx.nd.from_numpy(self.host.view(), zero_copy=True, array_cls=np.ndarray) if on_cpu else None
+
+    def fill(self, order):
+        if self.shared is None:  # another device: copied there
+            return rows_array([order], self.ctx)
+        self.host[:, 0] = order
+        return self.shared
