@@ -492,9 +492,10 @@ def _holds_the_examples(batches, data, block_bytes=training.EVAL_BLOCK_BYTES):
     device_labels = batches.labels.reshape_view(-1)
     for start in range(0, len(features), rows):
         end = start + rows
-        if not (onp.array_equal(features[start:end].astype(onp.float32), batches.features[start:end].asnumpy())
-                and onp.array_equal(labels.reshape(-1)[start:end].astype(onp.float32),
-                                    device_labels[start:end].asnumpy())):
+        host_features = features[start:end].astype(onp.float32, copy=False)  # no copy of float32 data
+        host_labels = labels.reshape(-1)[start:end].astype(onp.float32, copy=False)
+        if not (onp.array_equal(host_features, batches.features[start:end].asnumpy())
+                and onp.array_equal(host_labels, device_labels[start:end].asnumpy())):
             return False
     return True
 
