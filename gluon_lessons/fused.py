@@ -76,7 +76,8 @@ class _Steps(nn.HybridBlock):
         ones = F.np.ones((runs, B, 1))  # Σr as a product: MXNet's sum is slower than a dot product
         residuals, weights, biases = [], [], []
         for k in range(n):  # (a split into many large parts is slower than a slice each)
-            X_k, y_k, lr = _part(F, X, 1, k * B, (k + 1) * B), _part(F, y, 1, k * B, (k + 1) * B), _part(F, lrs, 0, k, k + 1)
+            X_k, y_k = _part(F, X, 1, k * B, (k + 1) * B), _part(F, y, 1, k * B, (k + 1) * B)
+            lr = _part(F, lrs, 0, k, k + 1)
             residual = F.npx.batch_dot(X_k, weight) + bias - y_k  # (runs, B, 1) = dL2Loss/dy_hat
             residuals.append(residual)
             step_w = lr * F.npx.batch_dot(X_k, residual, transpose_a=True)  # (runs, d, 1): lr/B * gradient sum
