@@ -53,6 +53,17 @@ def save(fig, out_dir, name, rect=None):
     return path
 
 
+def wide_log_axes_without_minor_ticks(fig):
+    """Log axes of `fig` spanning more than two decades lose their minor ticks, which carry no label there
+    (matplotlib labels minor ticks only within a decade) and cost 0.1-0.5 s a figure to lay out."""
+    for ax in fig.axes:
+        for axis, scale, limits in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()),
+                                    (ax.yaxis, ax.get_yscale(), ax.get_ylim())):
+            low, high = sorted(limits)
+            if scale == "log" and low > 0 and high > 100 * low:
+                axis.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
 def house_scatter(data, out_dir, name="house_prices", price_label="price", title=None):
     """Price against each feature (lesson 1); `price_label` names the price and its unit."""
     fig, axes = plt.subplots(1, data.num_features, figsize=(4 * data.num_features, 3.5), squeeze=False)
@@ -77,6 +88,7 @@ def loss_curves(curves, out_dir, name, xlabel="epoch", ylabel="mean L2 loss", lo
     if title:
         ax.set_title(title)
     ax.legend()
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
@@ -91,6 +103,7 @@ def progress_board(board, out_dir, name, title=None):
     if title:
         ax.set_title(title)
     ax.legend()
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
@@ -131,6 +144,7 @@ def momentum_memory(weights, out_dir, name="momentum_memory", title=None):
     ax.set_ylabel("weight β^t of that gradient")
     ax.set_title(title or "Momentum's memory (dotted: 1/(1−β) steps)")
     ax.legend()
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
@@ -179,6 +193,7 @@ def rate_curves(curves, out_dir, name, theory=None, xlabel="step k", ylabel="‖
     if title:
         ax.set_title(title)
     ax.legend(fontsize=8)
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
@@ -257,6 +272,7 @@ def minibatch_panels(panels, out_dir, name="minibatch", ylabel="L(θ_k) − L*")
     legend.update(extras)
     fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=len(legend), fontsize=8,
                frameon=False)
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name, rect=(0, 0.5 / fig.get_figheight(), 1, 1))  # the legend below the panels
 
 
@@ -286,6 +302,7 @@ def batch_time(rows, out_dir, name="batch_time", device="cpu(0)"):
         ax.set_title("%s on %s" % (title, device))
         ax.grid(True, which="major", alpha=0.3)
     axes[1].legend(fontsize=8)
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
@@ -313,6 +330,7 @@ def gradient_clouds(clouds, full_gradient, out_dir, name="gradient_clouds", titl
     if title:
         ax.set_title(title)
     ax.legend(fontsize=8, markerscale=2)
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
@@ -326,6 +344,7 @@ def variance_vs_batch(batch_sizes, measured, standard_error, trace_sigma, out_di
     ax.plot(grid, trace_sigma / grid, "-", color="0.4", label="tr(Σ)/B from per-example gradients")
     _log_axes(ax, "batch size B", "E|g_B − G|²")
     ax.legend(fontsize=8)
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
@@ -368,6 +387,7 @@ def steps_to_target(tuned, s_min, b_crit, scaled, out_dir, name="steps_to_target
         _log_axes(ax, "batch size B", "%s to the target" % per)
     axes[1].plot([], [], color="tab:red", alpha=0.3, lw=3, label="never reached the target")
     axes[1].legend(fontsize=7, loc="upper left")
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
@@ -388,6 +408,7 @@ def lr_search(tried, descent_lrs, descent_steps, largest_stable_lr, out_dir, nam
                 ha="right" if text == "1/λ_max" else "left")
     _log_axes(ax, "learning rate", "steps to the target")
     ax.legend(fontsize=7)
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
