@@ -151,6 +151,9 @@ def train_worker(data, kv, batch_size=10, lr=0.03, momentum=0.0, optimizer="sgd"
         alone_batches = EpochBatches(data.features, data.labels, lambda epoch: global_batches(
             data.num_examples, num_workers, batch_size, seed, epoch), ctx)
     history = training.History(path="steps")
+    # Start the clocks together: a worker that got here first (the other still building its net, on a
+    # busy machine for hundreds of milliseconds) would otherwise count that wait as its first step's time.
+    kv._barrier()
     for _ in range(num_epochs):  # one `fit` per epoch: the epochs of one process go in between
         part = training.fit(net, batches, trainer, 1, ctx=[ctx], hybridize=False, on_step=pause,
                             eval_data=(data.features[rows], data.labels[rows]))
