@@ -11,7 +11,7 @@
 # near the end points. Last, a saddle of that network and what gets gradient descent out of it,
 # and a ball that momentum carries past the critical point where plain descent stops.
 #
-# Run it: `gluon-lessons run critical-points` (about 13 s here; `--quick` in 9, most of it the
+# Run it: `gluon-lessons run critical-points` (about 11 s here; `--quick` in 9, most of it the
 # descents), or as a notebook: `gluon-lessons notebook 8`.
 
 # %%

@@ -11,7 +11,7 @@
 # worker does not wait for a slow one.
 #
 # Run it: `gluon-lessons run distributed` (about 15 s here, most of it four processes importing
-# MXNet in each of two launches; `--quick`, one launch, in 10), or as a notebook:
+# MXNet in each of two launches; `--quick`, one launch, in 9), or as a notebook:
 # `gluon-lessons notebook 11`.
 
 # %%
