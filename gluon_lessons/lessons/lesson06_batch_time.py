@@ -116,8 +116,9 @@ net = model.linear_regression(contexts[0], num_inputs=num_features)
 batches = loading.ShuffledBatches(data.features, data.labels, 1, ctx=contexts[0])  # on the device
 data = None  # the device holds the examples now: the NumPy copy goes (188 MB at the defaults)
 shuffle_seconds, shuffle_times = timing.median_seconds(batches.epoch_arrays, repeats)
-print(f"shuffling one epoch ({num_examples} × {num_features} numbers in a new order): median"
-      f" {shuffle_seconds:.3g} s, range {min(shuffle_times):.3g}–{max(shuffle_times):.3g} s")
+print(f"shuffling one epoch ({num_examples} × {num_features} numbers in a new order):\n"
+      f"  median {shuffle_seconds:.3g} s,"
+      f" range {min(shuffle_times):.3g}–{max(shuffle_times):.3g} s")
 findings.update(shuffle_seconds=shuffle_seconds,
                 shuffle_seconds_spread=(min(shuffle_times), max(shuffle_times)))
 spent["timing the shuffle"] = time.perf_counter() - mark
