@@ -141,14 +141,15 @@ def full_data_loss(net, loss, data, ctx):
     return (lambda: mean(net)), mean(lambda X: np.zeros_like(net(X)))
 
 
-def progress_bar(num_epochs, progress=None, desc="training", unit="epoch"):
-    """A tqdm bar over epochs on stderr: `progress=True` always (left on screen at the end), False never, None
-    only when stderr is a terminal and the run has lasted `PROGRESS_AFTER_SECONDS` (cleared at the end).
-    tqdm redraws at most twice a second. Lessons count their own units with it (`desc`, `unit`)."""
+def progress_bar(total, progress=None, desc="training", unit="epoch"):
+    """A tqdm bar over `total` epochs (or other `unit`s) on stderr: `progress=True` always (left on
+    screen at the end), False never, None only when stderr is a terminal and the run has lasted
+    `PROGRESS_AFTER_SECONDS` (cleared at the end). tqdm redraws at most twice a second. Lessons count
+    their own units with it (`desc`, `unit`)."""
     if progress not in (None, True, False):
         raise TypeError("progress must be None, True or False, got %r" % (progress,))
     show = progress is True or (progress is None and sys.stderr.isatty())
-    return tqdm.tqdm(total=num_epochs, desc=desc, unit=unit, file=sys.stderr, disable=not show,
+    return tqdm.tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not show,
                      delay=PROGRESS_AFTER_SECONDS if progress is None else 0, mininterval=0.5,
                      leave=progress is True)
 
