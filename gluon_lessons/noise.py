@@ -78,24 +78,38 @@ def two_batch_standard_error(small_norms_sq, big_norms_sq, small_batch, big_batc
     return float(influence.std(ddof=1) / math.sqrt(small.size))
 
 
+ROWS_PER_PASS = 2 ** 18  # batch rows one autograd pass of `gluon_batch_gradients` holds (a few MB)
+
+
 def gluon_batch_gradients(net, features, labels, batch_size, num_batches, rng):
-    """`num_batches` mean gradients [w, b] of `L2Loss` from MXNet autograd, batches drawn with replacement."""
+    """`num_batches` mean gradients [w, b] of `L2Loss` from MXNet autograd, batches drawn with replacement.
+
+    The draws go side by side: each gets its own copy of the `Dense(1)`'s weight and bias, so one
+    backward pass gives every batch's gradient, as many passes of one batch each would.
+    """
     batch_size = checks.integer("batch_size", batch_size, 1)
-    ctx = net.collect_params().list_ctx()[0]
-    X_all = np.array(features, dtype="float32", ctx=ctx)
-    y_all = np.array(labels, dtype="float32", ctx=ctx)
-    step_loss_of = training.WithLoss(net, model.l2_loss())
-    step_loss_of.hybridize(static_alloc=True, static_shape=True)
+    num_batches = checks.integer("num_batches", num_batches, 1)
     weight, bias = net[0].weight, net[0].bias
+    ctx = weight.list_ctx()[0]
+    X_all = np.array(features, dtype="float32", ctx=ctx)
+    y_all = np.array(labels, dtype="float32", ctx=ctx).reshape(-1)
+    loss = model.l2_loss()
+    rows = rng.integers(0, len(features), (num_batches, batch_size))  # the draws, one row each
+    per_pass = max(1, ROWS_PER_PASS // batch_size)
     grads = []
-    for _ in range(num_batches):
-        rows = np.array(rng.integers(0, len(features), batch_size), dtype="int32", ctx=ctx)
-        X, y = np.take(X_all, rows, axis=0), np.take(y_all, rows, axis=0)
+    for first in range(0, num_batches, per_pass):
+        taken = np.array(rows[first:first + per_pass], dtype="int32", ctx=ctx)  # (draws, B)
+        X, y = np.take(X_all, taken, axis=0), np.take(y_all, taken, axis=0)  # (draws, B, d), (draws, B)
+        w = np.repeat(weight.data(ctx), len(taken), axis=0)  # (draws, d): one weight per draw
+        b = np.repeat(bias.data(ctx), len(taken), axis=0)  # (draws,)
+        w.attach_grad()
+        b.attach_grad()
         with autograd.record():
-            l = step_loss_of(X, y)
-        l.backward()  # summed over the batch, as before Trainer.step(batch_size)
-        grads.append(np.concatenate([weight.grad(ctx).reshape(-1), bias.grad(ctx)]) / batch_size)
-    return np.stack(grads).asnumpy().astype(onp.float64)
+            y_hat = (X * w[:, None, :]).sum(axis=2) + b[:, None]  # Dense(1) of each draw
+            l = loss(y_hat, y)  # (draws,): each batch's mean loss
+        l.backward()
+        grads.append(np.concatenate([w.grad, b.grad.reshape(-1, 1)], axis=1))
+    return np.concatenate(grads).asnumpy().astype(onp.float64)
 
 
 def net_at(weight, bias, ctx=None):
