@@ -147,11 +147,12 @@ class BlockLoss:
         theta = self.get() if theta is None else _vector(theta, self.size, "theta")
         step = self._step(theta, step)
 
-        def product():
+        saved = self.get()
+        try:  # the difference writes θ ± h v itself
             difference, _ = self._difference(theta, vector / norm, step)
-            return difference / (2 * step) * norm
-
-        return self._evaluate(theta, product)
+        finally:
+            self.set(saved)
+        return difference / (2 * step) * norm
 
     def hessian(self, theta=None, step=None, symmetrize=True):
         """The full Hessian, one central difference per parameter; `symmetrize=False` keeps the raw columns."""
