@@ -5,7 +5,8 @@ Lesson 5 (`gluon_lessons.lessons.lesson05_momentum`) passes a `Recorder` as `tra
 import math
 
 import numpy as onp
-from mxnet import np, npx
+from mxnet import gluon, np, npx
+from mxnet.gluon import nn
 
 from . import checks, landscape, loading, model, training
 from .seeding import set_seed
@@ -229,6 +230,59 @@ def iterates(features, labels, lr, momentum=0.0, optimizer="sgd", num_steps=100,
     recorder = record_linear_regression(features, labels, lr, momentum, optimizer, num_steps=num_steps, seed=seed,
                                         states=optimizer == "nag" and momentum > 0, expect_growth=expect_growth)
     return nag_iterates(recorder, momentum) if optimizer == "nag" else recorder.parameters
+
+
+class DenseRuns(nn.HybridBlock):
+    """`num_runs` `Dense(1)` layers side by side on the same inputs; column k of the output is run k's
+    prediction (lesson 5 trains a run just inside and one just outside a stability limit at once)."""
+
+    def __init__(self, num_runs, num_inputs):
+        super().__init__()
+        self.runs = nn.HybridSequential()
+        for _ in range(num_runs):
+            self.runs.add(nn.Dense(1, in_units=num_inputs))
+
+    def hybrid_forward(self, F, X):
+        return F.np.concatenate([dense(X) for dense in self.runs], axis=1)  # (examples, runs)
+
+
+class RunsL2Loss(gluon.loss.Loss):
+    """Per example, `L2Loss` of each run's prediction summed over the runs: run k's gradient is its own."""
+
+    def __init__(self):
+        super().__init__(weight=None, batch_axis=0)
+
+    def hybrid_forward(self, F, predictions, y):
+        return (0.5 * (predictions - y.reshape(-1, 1)) ** 2).sum(axis=1)
+
+
+def iterates_side_by_side(features, labels, lrs, momentum=0.0, optimizer="sgd", num_steps=100, seed=0,
+                          expect_growth=False):
+    """`iterates` for several learning rates at once, one path per lr (lesson 5): the runs start from the
+    weights `iterates` starts from, are `DenseRuns` trained by one `Trainer` with lr = lrs[0] and each run's
+    `lr_mult` = lr/lrs[0], and share nothing else, so each moves as it would alone (to float rounding)."""
+    lrs = [checks.positive("lr", lr) for lr in lrs]
+    features = onp.asarray(features, dtype=onp.float64)
+    set_seed(seed)
+    start = model.linear_regression(num_inputs=features.shape[1], hybrid=True)[0]  # where `iterates` starts
+    net = DenseRuns(len(lrs), features.shape[1])
+    net.initialize()
+    net.cast("float64")
+    for dense, lr in zip(net.runs, lrs):
+        dense.weight.set_data(start.weight.data().astype("float64"))
+        dense.bias.set_data(start.bias.data().astype("float64"))
+        dense.weight.lr_mult = dense.bias.lr_mult = lr / lrs[0]
+    trainer = training.make_trainer(net, optimizer, lrs[0], momentum)
+    params = [p for dense in net.runs for p in dense_parameters([dense])]
+    recorder = Recorder(trainer, params, states=optimizer == "nag" and momentum > 0)
+    try:
+        training.fit(net, full_batches(features, labels, num_steps), trainer, 1, loss=RunsL2Loss(),
+                     on_step=recorder, max_steps=num_steps, progress=False)
+    except training.DivergenceError:
+        if not (expect_growth and len(recorder) == num_steps):
+            raise
+    table = nag_iterates(recorder, momentum) if optimizer == "nag" else recorder.parameters
+    return onp.split(table, len(lrs), axis=1)
 
 
 def record_position(loss_of, start, lr, momentum=0.0, optimizer="sgd", num_steps=100, dtype="float64", ctx=None):

@@ -159,6 +159,25 @@ def test_stability_limits_just_inside_converges_just_outside_diverges():
             assert measured_rate == pytest.approx(theory, rel=5e-3)
 
 
+@pytest.mark.parametrize("optimizer, momentum", [("sgd", 0.0), ("sgd", 0.7), ("nag", 0.5)])
+def test_runs_side_by_side_move_as_they_would_alone(optimizer, momentum):
+    # The lesson's stability section trains the runs inside and outside a limit under one Trainer
+    # (lr_mult); each must follow its own run, the diverging one included (float64: 1e-12 relative).
+    features, labels = landscape.stretched_walkthrough(200, seed=5)
+    values, _ = eigen(features)
+    limit = (2 + 2 * momentum) / ((1 + 2 * momentum if optimizer == "nag" else 1) * values[-1])
+    lrs = [0.95 * limit, 1.05 * limit, 0.3 * limit]
+    together = recording.iterates_side_by_side(features, labels, lrs, momentum, optimizer, num_steps=60,
+                                               seed=3, expect_growth=True)
+    assert len(together) == len(lrs)
+    for lr, path in zip(lrs, together):
+        alone = recording.iterates(features, labels, lr, momentum, optimizer, num_steps=60, seed=3,
+                                   expect_growth=True)
+        onp.testing.assert_allclose(path, alone, rtol=1e-12, atol=1e-12 * onp.abs(alone).max())
+    distance = [onp.linalg.norm(path - least_squares(features, labels), axis=1) for path in together]
+    assert distance[0][-1] < distance[0][0] == distance[1][0] < distance[1][-1]  # one start; in shrank, out grew
+
+
 def test_nag_stability_limit_is_narrower():
     features, labels = landscape.stretched_walkthrough(300, seed=3)
     values, _ = eigen(features)

@@ -230,7 +230,9 @@ print(found["stretched_rates"])
 # ### Stability: just inside and just outside each limit
 # Each limit is a sharp line: 2% inside it the error still shrinks, 2% outside it grows at the
 # rate the same formulas predict (momentum at its best β); the factor per step is measured over
-# the second half of 150 steps (`expect_growth=True`: `fit`'s guard lets the error grow).
+# the second half of 150 steps (`expect_growth=True`: `fit`'s guard lets the error grow). The two
+# runs of a limit train side by side (`recording.iterates_side_by_side`): two `Dense(1)` layers
+# under one `Trainer`, the outside one with `lr_mult` = 1.02/0.98, each moving as it would alone.
 
 # %%
 stability_steps, margin = 150, 0.02
@@ -239,9 +241,10 @@ LIMITS = {"gd": "η λ_max = 2 (GD)", "momentum": "η λ_max = 2 + 2β (heavy ba
           "nag": "η λ_max = (2 + 2β)/(1 + 2β) (Nesterov)"}
 for name, limit_text in LIMITS.items():
     limit, beta, optimizer = best[name]["max_lr"], best[name]["momentum"], best[name]["optimizer"]
-    for side, factor in (("inside", 1 - margin), ("outside", 1 + margin)):
-        points = recording.iterates(X, y, factor * limit, beta, optimizer, stability_steps, seed,
-                                    expect_growth=True)
+    sides = {"inside": 1 - margin, "outside": 1 + margin}
+    paths = recording.iterates_side_by_side(X, y, [f * limit for f in sides.values()], beta,
+                                            optimizer, stability_steps, seed, expect_growth=True)
+    for (side, factor), points in zip(sides.items(), paths):
         errors = onp.linalg.norm(points - optimum, axis=1)
         r = stability[f"{name}_{side}"] = dict(
             lr=factor * limit, momentum=beta, max_lr=limit, errors=errors,
