@@ -73,16 +73,18 @@ class Recorder:
     Rows are flat float64 vectors in the order of `params` (default: the trainer's). `parameters[k]` is the
     value after k updates (row 0: the start); `gradients[k]` (summed gradient / batch size) and `states[k]`
     belong to update k + 1. Each step's values are copied on the device as one row and read together
-    (`DeviceRows`): reading them at every step made MXNet wait for each step to finish.
+    (`DeviceRows`): reading them at every step made MXNet wait for each step to finish. `losses=False`
+    leaves out each batch's mean loss, two MXNet calls a step.
     """
 
-    def __init__(self, trainer, params=None, parameters=True, gradients=False, states=False):
+    def __init__(self, trainer, params=None, parameters=True, gradients=False, states=False, losses=True):
         self.trainer = trainer
         self.params = list(trainer._params) if params is None else list(params)
         if gradients and any(len(p.list_ctx()) > 1 for p in self.params):
             raise ValueError("gradients are recorded on one device only; train on a single device")
         self.names = [p.name for p in self.params]
         self.recorded = {"parameters": parameters, "gradients": gradients, "states": states}
+        self.with_losses = losses
         self._start = flat_values(self._arrays("parameters")) if parameters else None
         self._rows, self._batch_sizes, self._widths = DeviceRows(), [], None
 
@@ -100,13 +102,15 @@ class Recorder:
         parts = {what: self._arrays(what) for what, wanted in self.recorded.items() if wanted}
         if self._widths is None:
             self._widths = {what: sum(a.size for a in arrays) for what, arrays in parts.items()}
-        dtype = self.params[0].dtype
-        loss = info.loss if info.loss.dtype == dtype else info.loss.astype(dtype)
-        self._rows.append([a for arrays in parts.values() for a in arrays] + [loss])
+        row = [a for arrays in parts.values() for a in arrays]
+        if self.with_losses:
+            dtype = self.params[0].dtype
+            row.append(info.loss if info.loss.dtype == dtype else info.loss.astype(dtype))
+        self._rows.append(row)
         self._batch_sizes.append(info.batch_size)
 
     def _column(self, what):
-        if not self.recorded.get(what, True):
+        if not self.recorded.get(what, self.with_losses):
             raise ValueError("this Recorder was made with %s=False" % what)
         table = self._rows.table()
         if not len(table):
@@ -177,13 +181,14 @@ class IndependentBatches:
 
 def record_linear_regression(features, labels, lr, momentum=0.0, optimizer="sgd", num_steps=100, batch_size=None,
                              dtype="float64", seed=0, gradients=False, states=False, ctx=None, start=None,
-                             independent=False, expect_growth=False):
+                             independent=False, expect_growth=False, losses=True):
     """Train `Dense(1)` for `num_steps` updates with `training.fit`, a `Recorder` watching each one (lesson 5).
 
     `batch_size=None`: full-batch gradient descent, parameters and data in `dtype`. A number: float32
     mini-batches, shuffled epochs (`loading.ShuffledBatches`) or, with `independent`, `IndependentBatches`.
     `start` = [w..., b] replaces the random initial weights. `expect_growth`: a run past a stability limit is
     recorded to its end instead of being stopped by `fit`'s divergence guard (full batch: one epoch).
+    `losses=False`: the `Recorder` keeps no batch losses.
     """
     if batch_size is not None and dtype != "float32":
         raise ValueError("mini-batches are float32; pass dtype='float32' with a batch size")
@@ -199,7 +204,7 @@ def record_linear_regression(features, labels, lr, momentum=0.0, optimizer="sgd"
         net[0].weight.set_data(np.array(start[None, :-1], dtype=dtype, ctx=ctx))
         net[0].bias.set_data(np.array(start[-1:], dtype=dtype, ctx=ctx))
     trainer = training.make_trainer(net, optimizer, lr, momentum)
-    recorder = Recorder(trainer, dense_parameters(net), gradients=gradients, states=states)
+    recorder = Recorder(trainer, dense_parameters(net), gradients=gradients, states=states, losses=losses)
     if batch_size is None:
         batches, num_epochs = full_batches(features, labels, num_steps, dtype, ctx), 1
     elif independent:
@@ -210,7 +215,7 @@ def record_linear_regression(features, labels, lr, momentum=0.0, optimizer="sgd"
     try:
         training.fit(net, batches, trainer, num_epochs, on_step=recorder, max_steps=num_steps, progress=False)
     except training.DivergenceError:
-        if not (expect_growth and len(recorder.losses) == num_steps):
+        if not (expect_growth and len(recorder) == num_steps):
             raise
     return recorder
 
@@ -228,7 +233,8 @@ def nag_iterates(recorder, momentum):
 def iterates(features, labels, lr, momentum=0.0, optimizer="sgd", num_steps=100, seed=0, expect_growth=False):
     """θ_0 .. θ_num_steps of full-batch float64 training (lesson 5); for `nag` the iterate, not the look-ahead."""
     recorder = record_linear_regression(features, labels, lr, momentum, optimizer, num_steps=num_steps, seed=seed,
-                                        states=optimizer == "nag" and momentum > 0, expect_growth=expect_growth)
+                                        states=optimizer == "nag" and momentum > 0, expect_growth=expect_growth,
+                                        losses=False)
     return nag_iterates(recorder, momentum) if optimizer == "nag" else recorder.parameters
 
 
@@ -274,7 +280,7 @@ def iterates_side_by_side(features, labels, lrs, momentum=0.0, optimizer="sgd", 
         dense.weight.lr_mult = dense.bias.lr_mult = lr / lrs[0]
     trainer = training.make_trainer(net, optimizer, lrs[0], momentum)
     params = [p for dense in net.runs for p in dense_parameters([dense])]
-    recorder = Recorder(trainer, params, states=optimizer == "nag" and momentum > 0)
+    recorder = Recorder(trainer, params, states=optimizer == "nag" and momentum > 0, losses=False)
     try:
         training.fit(net, full_batches(features, labels, num_steps), trainer, 1, loss=RunsL2Loss(),
                      on_step=recorder, max_steps=num_steps, progress=False)

@@ -23,21 +23,24 @@ class ReadAtOnce:
         self.losses.append(float(info.loss))
 
 
-@pytest.mark.parametrize("read_every", [recording.READ_EVERY, 7])
-def test_recorded_rows_are_the_values_of_each_step(walkthrough, read_every, monkeypatch):
+@pytest.mark.parametrize("read_every, losses", [(recording.READ_EVERY, True), (7, True), (7, False)])
+def test_recorded_rows_are_the_values_of_each_step(walkthrough, read_every, losses, monkeypatch):
     monkeypatch.setattr(recording, "READ_EVERY", read_every)
     set_seed(2)
     net = model.linear_regression(mx.cpu(), num_inputs=2, hybrid=True)
     trainer = training.make_trainer(net, "nag", 0.01, 0.9)
     params = recording.dense_parameters(net)
-    recorder = recording.Recorder(trainer, params, gradients=True, states=True)
+    recorder = recording.Recorder(trainer, params, gradients=True, states=True, losses=losses)
     direct = ReadAtOnce(trainer, params)
     batches = loading.ShuffledBatches(walkthrough.features, walkthrough.labels, 10)
     training.fit(net, batches, trainer, 3, on_step=lambda info: (recorder(info), direct(info)), progress=False)
     assert len(recorder) == 300  # crosses READ_EVERY
-    for name in ("parameters", "gradients", "states", "losses"):
+    for name in ("parameters", "gradients", "states", "losses")[:3 + losses]:
         expected = onp.array(getattr(direct, name))
         assert onp.array_equal(getattr(recorder, name), expected), name
+    if not losses:
+        with pytest.raises(ValueError, match="losses=False"):
+            recorder.losses
     assert onp.abs(onp.diff(recorder.parameters, axis=0)).max() > 0  # the rows do move
 
 
