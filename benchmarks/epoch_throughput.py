@@ -22,7 +22,9 @@ the full-data loss after the epoch (what `History` records). Each is set up and 
 in each round every implementation runs its epochs, in an order rotated by one from round to round,
 so that a change in the machine's load falls on all of them. A package path's time is the wall time
 of one call training that many epochs, divided by them. Ratios are medians of per-round ratios to the
-NumPy loop of the same round; the spread is the lowest and highest per-round value.
+NumPy loop of the same round; the spread is the lowest and highest per-round value. Beside the wall
+times it prints the CPU times (the process's, all its threads) and their median ratios: on a machine
+shared with other work they vary less, though they do not show what overlapping work saves.
 
 Run it:  make bench   (this benchmark, then benchmarks/lesson_times.py)
    or:   python benchmarks/epoch_throughput.py [--tasks walkthrough,1M-B1000,1M-B10] [--rounds 7]
@@ -213,10 +215,10 @@ run = {"pytorch": epoch_idiomatic, "pytorch-slices": epoch_slices}
 print("torch", torch.__version__, torch.get_num_threads(), flush=True)
 for line in sys.stdin:
     name, count = line.split()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(int(count)):
         run[name]()
-    print(time.perf_counter() - started, flush=True)
+    print(time.perf_counter() - started, time.process_time() - cpu, flush=True)
 '''
 
 
@@ -231,9 +233,10 @@ class TorchWorker:
         self.version = self.process.stdout.readline().strip()
 
     def seconds(self, name, count):
+        """Wall and CPU seconds of `count` epochs."""
         self.process.stdin.write(f"{name} {count}\n")
         self.process.stdin.flush()
-        return float(self.process.stdout.readline())
+        return tuple(float(value) for value in self.process.stdout.readline().split())
 
     def close(self):
         self.process.stdin.close()
@@ -250,13 +253,16 @@ def torch_python(explicit):
 # Rounds ------------------------------------------------------------------------------------------
 
 def timed(work):
-    started = time.perf_counter()
+    """Wall and CPU seconds of `work()`; the CPU time is the process's, MXNet's engine and OpenMP threads
+    included. On a machine shared with other work the CPU times vary less than the wall times."""
+    started, cpu = time.perf_counter(), time.process_time()
     work()
-    return time.perf_counter() - started
+    return onp.array([time.perf_counter() - started, time.process_time() - cpu])
 
 
 def measure_task(name, settings, rounds, before, python, folder):
-    """Seconds per epoch of each implementation in each round: {implementation: [seconds, ...]}."""
+    """Wall and CPU seconds per epoch of each implementation in each round: two dicts
+    {implementation: [seconds, ...]}, and the share of the fused calls' wall time its History covers."""
     num_examples, num_features, batch_size, lr, epochs = settings
     X, y = make_data(num_examples, num_features)
     fused = load_fused(None)
@@ -276,19 +282,21 @@ def measure_task(name, settings, rounds, before, python, folder):
             for name_, (runner, count) in runners.items()}
     for torch_name in torch_names:
         count = epochs if torch_name == "pytorch-slices" else max(1, epochs // 10)
-        jobs[torch_name] = lambda n=torch_name, c=count: worker.seconds(n, c) / c
+        jobs[torch_name] = lambda n=torch_name, c=count: onp.array(worker.seconds(n, c)) / c
     for job in jobs.values():  # warm-up: graphs built, caches filled
         job()
-    seconds = {job_name: [] for job_name in jobs}
+    seconds, cpu_seconds = {job_name: [] for job_name in jobs}, {job_name: [] for job_name in jobs}
     names = list(jobs)
     for round_ in range(rounds):
         for job_name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            seconds[job_name].append(jobs[job_name]())
+            wall, cpu = jobs[job_name]()
+            seconds[job_name].append(wall)
+            cpu_seconds[job_name].append(cpu)
     history_share = sum(runners["fused"][0].history_seconds[1:]) / (onp.sum(seconds["fused"]) * epochs)
     if worker is not None:
         seconds["_torch"] = worker.version
         worker.close()
-    return seconds, history_share
+    return seconds, cpu_seconds, history_share
 
 
 def summary(seconds):
@@ -318,16 +326,21 @@ def machine():
     return f"{model}, {os.cpu_count()} CPUs, {platform.system()}"
 
 
-def format_table(task, settings, rows, history_share):
+def format_table(task, settings, rows, cpu_rows, history_share):
+    """The wall-time table with the CPU times' medians and ratios beside it."""
     num_examples, num_features, batch_size, lr, _ = settings
-    lines = [f"{task}: {num_examples} x {num_features}, batch {batch_size}, lr {lr:g}, momentum {MOMENTUM:g}",
+    lines = [f"{task}: {num_examples} x {num_features}, batch {batch_size}, lr {lr:g}, "
+             f"momentum {MOMENTUM:g}",
              f"  {'implementation':<15} {'ms per epoch':>13} {'(lowest-highest)':>20} {'/ numpy':>9}"
-             f" {'(lowest-highest)':>16}"]
-    for name, (median, low, high, ratio, ratio_low, ratio_high) in sorted(rows.items(), key=lambda kv: kv[1][0]):
+             f" {'(lowest-highest)':>16}   {'CPU ms':>8} {'/ numpy':>8}"]
+    for name, row in sorted(rows.items(), key=lambda kv: kv[1][0]):
+        median, low, high, ratio, ratio_low, ratio_high = row
+        cpu_median, cpu_ratio = cpu_rows[name][0], cpu_rows[name][3]
         lines.append(f"  {name:<15} {median * 1e3:>13.3g} {f'({low * 1e3:.3g}-{high * 1e3:.3g})':>20}"
-                     f" {ratio:>8.2f}x {f'({ratio_low:.2f}-{ratio_high:.2f})':>16}")
-    lines.append(f"  (fused: History.seconds_per_epoch adds up to {100 * history_share:.0f}% of the wall time"
-                 " of its calls; the rest is each call's set-up)")
+                     f" {ratio:>8.2f}x {f'({ratio_low:.2f}-{ratio_high:.2f})':>16}"
+                     f"   {cpu_median * 1e3:>8.3g} {cpu_ratio:>7.2f}x")
+    lines.append(f"  (fused: History.seconds_per_epoch adds up to {100 * history_share:.0f}% of the wall"
+                 " time of its calls; the rest is each call's set-up)")
     return "\n".join(lines)
 
 
@@ -371,15 +384,17 @@ def main(argv=None):
     report = {}
     with tempfile.TemporaryDirectory() as folder:
         for task in chosen:
-            seconds, history_share = measure_task(task, tasks[task], rounds, args.before, python, folder)
-            rows = summary(seconds)
-            print(format_table(task.replace("1M", label), tasks[task], rows, history_share))
+            seconds, cpu_seconds, history_share = measure_task(task, tasks[task], rounds, args.before,
+                                                               python, folder)
+            rows, cpu_rows = summary(seconds), summary(cpu_seconds)
+            print(format_table(task.replace("1M", label), tasks[task], rows, cpu_rows, history_share))
             print(f"  (load average after it: {' '.join(f'{x:.1f}' for x in os.getloadavg())})")
             if "_torch" in seconds:
                 print(f"  ({seconds['_torch']} threads)")
             report[task] = {"settings": tasks[task], "seconds": {k: v for k, v in seconds.items()
                                                                  if not k.startswith("_")},
-                            "summary": rows, "history_share": history_share}
+                            "summary": rows, "history_share": history_share,
+                            "cpu_seconds": cpu_seconds, "cpu_summary": cpu_rows}
     if args.json:
         print(json.dumps(report))
 

@@ -37,6 +37,7 @@ SCAN_STEPS_PER_GRAPH = 128
 # above, an operation's cost matters less than the copies that laying out these rows takes (`_Steps`).
 TABLE_MAX_NUMBERS = 2048
 OPTIMIZERS = ("sgd", "nag")
+DRAW_AHEAD_MIN = 65_536  # examples from which an epoch's order is drawn during the epoch before
 
 
 class _Steps(nn.HybridBlock):
@@ -346,7 +347,10 @@ class _Updates:
             last = evaluate and step + count == num_steps
             graph = _steps_graph(kind, runs, count, size, num_features, self.momentum, self.nesterov, record,
                                  rows is not None, last)
-            data = (X, y, rows[begin:end]) if rows is not None else (X[begin:end], y[begin:end])
+            if rows is None:
+                data = (X[begin:end], y[begin:end])
+            else:  # (slicing an MXNet array costs an engine call: not when the graph takes all rows)
+                data = (X, y, rows if (begin, end) == (0, len(rows)) else rows[begin:end])
             step_lrs = self._constant_lrs(self.lr / size, count) if scaled is None else scaled[step:step + count]
             outputs = graph(*data, *self.state, step_lrs, *([self._scan_constant()] if kind == "scan" else []))
             losses.append(outputs[0])
@@ -465,38 +469,69 @@ class LinearRuns:
 
 def _mean_loss(F, X, y, weight, bias):
     """Mean `L2Loss` of `Dense(1)` with `weight` (1, d, 1) and `bias` (1, 1, 1) on all of (X, y)."""
-    prediction = F.npx.fully_connected(X, F.np.reshape(weight, (1, -1)), F.np.reshape(bias, (1,)), num_hidden=1)
+    weight, bias = F.np.reshape(weight, (1, -1)), F.np.reshape(bias, (1,))
+    prediction = F.npx.fully_connected(X, weight, bias, num_hidden=1)
     return 0.5 * F.np.mean(F.np.square(F.np.reshape(prediction, (-1,)) - F.np.reshape(y, (-1,))))
 
 
-class _MeanLoss(nn.HybridBlock):
-    """`_mean_loss` as a graph of its own."""
+class _FullDataLosses(nn.HybridBlock):
+    """The mean loss on all of (X, y) and that of predicting 0, in one graph call."""
 
     def hybrid_forward(self, F, X, y, weight, bias):
-        return _mean_loss(F, X, y, weight, bias)
+        return _mean_loss(F, X, y, weight, bias), 0.5 * F.np.mean(F.np.square(y))
 
 
 @functools.lru_cache(maxsize=1)
-def _mean_loss_graph():
-    graph = _MeanLoss()
+def _full_data_losses_graph():
+    graph = _FullDataLosses()
     graph.hybridize(static_alloc=True)
     return graph
 
 
+class _SharedWithNumPy:
+    """An MXNet array in host memory as `numpy.from_dlpack` takes it: NumPy reads it where it lies."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __dlpack__(self, stream=None):
+        return self.array.to_dlpack_for_read()  # waits for the writes MXNet has queued on it
+
+    def __dlpack_device__(self):
+        return (1, 0)  # DLPack's code for host memory
+
+
+def _same_shapes(batches, data):
+    features, labels = data
+    return onp.shape(features) == tuple(batches.features.shape) and onp.size(labels) == batches.labels.size
+
+
 def _holds_the_examples(batches, data, block_bytes=training.EVAL_BLOCK_BYTES):
-    """Whether `data` = (features, labels) are the examples `batches` hold on their device, as float32
-    (compared once, a block of rows at a time, so that no second copy of large data is made)."""
+    """Whether `data` = (features, labels) are, as float32, the examples `batches` hold on their device.
+
+    Every number is compared, a block of rows at a time (a float64 block is converted on its own), so
+    that no second copy of large data is made. In host memory NumPy reads the device copy where it lies
+    (DLPack); on another device each block is copied to the host first.
+    """
     features, labels = (onp.asarray(a) for a in data)
-    if features.shape != tuple(batches.features.shape) or labels.size != batches.labels.size:
+    if not _same_shapes(batches, (features, labels)):
         return False
+    device_features, device_labels = batches.features, batches.labels.reshape_view(-1)
+    on_host = device_features.ctx.device_type == "cpu"
+    if on_host:
+        device_features, device_labels = (onp.from_dlpack(_SharedWithNumPy(a))
+                                          for a in (device_features, device_labels))
     rows = max(1, block_bytes // max(1, 4 * features.shape[1]))
-    device_labels = batches.labels.reshape_view(-1)
     for start in range(0, len(features), rows):
         end = start + rows
-        host_features = features[start:end].astype(onp.float32, copy=False)  # no copy of float32 data
-        host_labels = labels.reshape(-1)[start:end].astype(onp.float32, copy=False)
-        if not (onp.array_equal(host_features, batches.features[start:end].asnumpy())
-                and onp.array_equal(host_labels, device_labels[start:end].asnumpy())):
+        blocks = [features[start:end], labels.reshape(-1)[start:end],
+                  device_features[start:end], device_labels[start:end]]
+        if not on_host:
+            blocks[2:] = (a.asnumpy() for a in blocks[2:])
+        host_features, host_labels, features_there, labels_there = (
+            a.astype(onp.float32, copy=False) for a in blocks)  # no copy of float32 data
+        if not (onp.array_equal(host_features, features_there)
+                and onp.array_equal(host_labels, labels_there)):
             return False
     return True
 
@@ -504,7 +539,10 @@ def _holds_the_examples(batches, data, block_bytes=training.EVAL_BLOCK_BYTES):
 def _first_batches_zero_loss(y, order, rows):
     """Mean L2Loss of predicting 0 on the first `rows` examples of an epoch visited in this `order`."""
     labels = y.reshape_view(-1)
-    first = labels[:rows] if order is None else np.take(labels, rows_array([order[:rows]], y.ctx).reshape_view(-1))
+    if order is None:
+        first = labels[:rows]
+    else:
+        first = np.take(labels, rows_array([order[:rows]], y.ctx).reshape_view(-1))
     return float(0.5 * np.mean(np.square(first)))
 
 
@@ -513,46 +551,59 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
     """`training.fit` for `Dense(1)` + `L2Loss` on `loading.ShuffledBatches`, through `LinearUpdates`.
 
     The same updates as `fit` with `training.make_trainer(net, optimizer, lr, momentum)` (the momentum
-    state starts at zero on each call), the same `History` (path "fused"), `DivergenceError` and progress.
-    Each epoch draws its order as `ShuffledBatches.epoch_arrays` does (one `numpy.random.permutation`) and
-    gathers its batches inside the graph, so no shuffled copy of the data is made. `seconds_per_epoch`
-    covers all an epoch costs: the shuffle, the updates, the full-data loss and the bookkeeping.
+    state starts at zero on each call), the same `History` (path "fused"), `DivergenceError` and
+    progress. Each epoch's order is drawn as `ShuffledBatches.epoch_arrays` draws it (`_Orders`), and
+    its batches are gathered inside the graph, so no shuffled copy of the data is made.
+    `seconds_per_epoch` covers all an epoch costs: the shuffle, the updates, the full-data loss and the
+    bookkeeping.
     """
     num_epochs = checks.integer("num_epochs", num_epochs, 1)
     max_steps = None if max_steps is None else checks.integer("max_steps", max_steps, 1)
     if not isinstance(batches, loading.ShuffledBatches):
-        raise TypeError(f"batches: the fused path takes a loading.ShuffledBatches, got {type(batches).__name__}")
+        raise TypeError("batches: the fused path takes a loading.ShuffledBatches, got "
+                        f"{type(batches).__name__}")
     updates = LinearUpdates(net, batches.batch_size, lr, momentum, optimizer)
     if batches.features.ctx != updates.ctx:
-        raise ValueError(f"batches live on {batches.features.ctx} but the net on {updates.ctx}; make them on "
-                         "one device")
+        raise ValueError(f"batches live on {batches.features.ctx} but the net on {updates.ctx}; "
+                         "make them on one device")
     X, y = batches.features, batches.labels
-    on_device = eval_data is not None and _holds_the_examples(batches, eval_data)
-    if on_device:  # the numbers of `training.full_data_loss`, from the device copy the batches already hold
+    # With eval_data the examples the batches hold, the full-data losses come from their device copy:
+    # the losses at the start are queued at once and the comparison that allows them runs meanwhile.
+    on_device = eval_data is not None and _same_shapes(batches, eval_data)
+    if on_device:
+        start_losses = _full_data_losses_graph()(X, y.reshape_view(-1), *updates.parameters())
+        on_device = _holds_the_examples(batches, eval_data)
+    if on_device:  # (without shuffling, each epoch's full-data loss takes a graph call of its own)
         labels = y.reshape_view(-1)
-        evaluate = (lambda: float(_mean_loss_graph()(X, labels, *updates.parameters())))
-        zero_loss = float(0.5 * np.mean(np.square(labels)))
+        evaluate = (lambda: float(_full_data_losses_graph()(X, labels, *updates.parameters())[0]))
+        start_loss, zero_loss = (float(a) for a in start_losses)
     else:
         evaluate, zero_loss = training.full_data_loss(net, model.l2_loss(), eval_data, updates.ctx)
-    history, global_step = training.History(path="fused", start_loss=evaluate(), zero_loss=zero_loss), 0
-    epoch_rows = _EpochRows(batches.num_examples, updates.ctx)
+        start_loss = evaluate()
+    history = training.History(path="fused", start_loss=start_loss, zero_loss=zero_loss)
+    orders, epoch_rows = _Orders(batches), _EpochRows(batches.num_examples, updates.ctx)
     updates._updates.state[:2] = updates.parameters()
+    global_step = 0
     try:  # the net gets the weights reached after the last epoch, or when a check stops the run
         with training.progress_bar(num_epochs, progress) as bar:
             for epoch in range(1, num_epochs + 1):
                 started = time.perf_counter()
-                order = onp.random.permutation(batches.num_examples) if batches.shuffle else None
-                num_steps = len(batches) if max_steps is None else min(len(batches), max_steps - global_step)
-                in_graph = on_device and order is not None  # the full-data loss from the last graph call
+                order = orders.next()
+                num_steps = len(batches) if max_steps is None else min(len(batches),
+                                                                       max_steps - global_step)
+                in_graph = on_device and order is not None  # the full-data loss from the last call
                 losses, _, full_loss = updates._updates.advance(
-                    X, y, None if order is None else epoch_rows.fill(order), num_steps, evaluate=in_graph)
-                losses = losses.asnumpy().ravel()  # waits for the epoch's graph calls, so `fill` may reuse
+                    X, y, None if order is None else epoch_rows.fill(order), num_steps,
+                    evaluate=in_graph)
+                if epoch < num_epochs and global_step + num_steps != max_steps:
+                    orders.draw_ahead()  # while MXNet's engine works on this epoch's graphs
+                losses = losses.asnumpy().ravel()  # waits for the epoch's graphs, so `fill` may reuse
                 if in_graph:
                     full_loss = float(full_loss)
                 else:
                     updates.write_back()
                     full_loss = evaluate()
-                if eval_data is None and epoch == 1:  # the guard's floor, as `fit` keeps it: predicting 0
+                if eval_data is None and epoch == 1:  # the guard's floor, as `fit` keeps it
                     rows = min(batches.num_examples, min(num_steps, training.WINDOW) * batches.batch_size)
                     history.batch_zero_loss = _first_batches_zero_loss(y, order, rows)
                 global_step += num_steps
@@ -561,21 +612,56 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
                 if global_step == max_steps:
                     break
     finally:
+        orders.close()
         updates.write_back()
     return history
 
 
+class _Orders:
+    """Each epoch's order, drawn as `ShuffledBatches.epoch_arrays` draws it (one
+    `numpy.random.permutation`), so that a seed gives `fit`'s orders, or None without shuffling.
+
+    With many examples an order is drawn an epoch ahead (`draw_ahead`): NumPy shuffles the next
+    epoch's rows (15-40 ms for a million) while MXNet's engine works on this epoch's graphs. One drawn
+    for an epoch that never comes is put back (`close`), so that NumPy's generator ends where `fit`
+    leaves it. With fewer examples than DRAW_AHEAD_MIN, shuffling costs less than saving the
+    generator's state to put it back.
+    """
+
+    def __init__(self, batches):
+        self.num_examples, self.shuffle = batches.num_examples, batches.shuffle
+        self.ahead = self.state_before = None
+
+    def draw_ahead(self):
+        if self.shuffle and self.num_examples >= DRAW_AHEAD_MIN:
+            self.state_before = onp.random.get_state()
+            self.ahead = onp.random.permutation(self.num_examples)
+
+    def next(self):
+        if self.ahead is None:
+            return onp.random.permutation(self.num_examples) if self.shuffle else None
+        order, self.ahead = self.ahead, None
+        return order
+
+    def close(self):
+        if self.ahead is not None:
+            onp.random.set_state(self.state_before)
+            self.ahead = None
+
+
 class _EpochRows:
-    """Each epoch's order as the (examples, 1) int32 rows array the graphs gather with, written into one
-    buffer that MXNet shares (a new MXNet array costs an engine call each epoch). MXNet shares a view of
-    the buffer and marks that view read-only, because its engine does not see NumPy's writes: the caller
-    must have waited for the graphs that read the previous order before it fills in the next."""
+    """Each epoch's order as the (examples, 1) int32 rows array the graphs gather with, written into
+    one buffer that MXNet shares (a new MXNet array costs an engine call each epoch). MXNet shares a
+    view of the buffer and marks that view read-only, because its engine does not see NumPy's writes:
+    the caller must have waited for the graphs that read the previous order before it fills in the
+    next."""
 
     def __init__(self, num_examples, ctx):
         self.ctx = ctx
         self.host = onp.empty((num_examples, 1), onp.int32)
         on_cpu = ctx == mx.cpu()
-        self.shared = mx.nd.from_numpy(self.host.view(), zero_copy=True, array_cls=np.ndarray) if on_cpu else None
+        self.shared = (mx.nd.from_numpy(self.host.view(), zero_copy=True, array_cls=np.ndarray)
+                       if on_cpu else None)
 
     def fill(self, order):
         if self.shared is None:  # another device: copied there

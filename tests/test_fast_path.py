@@ -239,3 +239,64 @@ def test_without_eval_data_the_guard_counts_predicting_zero_as_fit_does(walkthro
     first = onp.random.permutation(1000)[:100]  # the first epoch's first 10 batches of 10
     expected = 0.5 * onp.mean(walkthrough.labels.ravel()[first].astype(onp.float64) ** 2)
     onp.testing.assert_allclose(zero, [expected, expected], rtol=1e-6)
+
+
+def test_the_examples_check_compares_every_number(walkthrough, monkeypatch):
+    """The full-data losses come from the batches' device copy only when eval_data are its examples:
+    the same numbers in float32 or float64 are, one number changed anywhere (here the last) is not."""
+    features, labels = walkthrough.features, walkthrough.labels
+    batches = loading.ShuffledBatches(features, labels, 10)
+    for block_bytes in (80, 2**20):  # 10 rows a block, and all rows in one
+        assert fused._holds_the_examples(batches, (features, labels), block_bytes)
+        assert fused._holds_the_examples(batches, (features.astype(onp.float64), labels), block_bytes)
+        for changed in (features.copy(), labels.copy()):
+            changed.reshape(-1)[-1] += 1.0
+            data = (changed, labels) if changed.shape == features.shape else (features, changed)
+            assert not fused._holds_the_examples(batches, data, block_bytes)
+    assert not fused._holds_the_examples(batches, (features[:-1], labels[:-1]))
+
+
+def test_eval_data_other_than_the_batches_are_evaluated_as_given(walkthrough):
+    """With a label changed in eval_data only, the epoch losses are those of eval_data, not the batches'."""
+    changed = walkthrough.labels.copy()
+    changed[-1] += 100.0
+    set_seed(2)
+    net = model.linear_regression(mx.cpu(), num_inputs=2, hybrid=True)
+    batches = loading.ShuffledBatches(walkthrough.features, walkthrough.labels, 10)
+    history = fused.fit_linear(net, batches, 2, 0.03, eval_data=(walkthrough.features, changed),
+                               progress=False)
+    given, _ = training.full_data_loss(net, model.l2_loss(), (walkthrough.features, changed), mx.cpu())
+    batches_own, _ = training.full_data_loss(net, model.l2_loss(),
+                                             (walkthrough.features, walkthrough.labels), mx.cpu())
+    assert history.epoch_loss[-1] == pytest.approx(given(), rel=1e-6)
+    assert abs(history.epoch_loss[-1] - batches_own()) > 1.0  # 100² / 2 / 1000 = 5 apart
+
+
+@pytest.mark.parametrize("settings", [dict(num_epochs=3, momentum=0.9, lr=0.003),
+                                      dict(num_epochs=3, max_steps=130, momentum=0.9, lr=0.003),
+                                      dict(num_epochs=3, lr=5.0)], ids=["3 epochs", "max_steps", "diverges"])
+def test_orders_drawn_an_epoch_ahead_are_fits_and_leave_numpy_where_fit_does(walkthrough, settings,
+                                                                             monkeypatch):
+    """Drawn ahead (as for large data, here forced), the orders are still `fit`'s: the same weights,
+    and NumPy's generator ends where `fit` leaves it, also when max_steps or divergence stop the run."""
+    monkeypatch.setattr(fused, "DRAW_AHEAD_MIN", 0)
+    results, next_draws = {}, {}
+    for path in ("steps", "fused"):
+        try:
+            results[path] = shell_train.train_linear_regression(walkthrough, ctx="cpu", path=path,
+                                                                **settings)
+        except training.DivergenceError:
+            results[path] = None
+        next_draws[path] = onp.random.random()
+    assert next_draws["steps"] == next_draws["fused"]
+    if settings["lr"] < 1:
+        assert_within_ulps(_params(results["fused"]), _params(results["steps"]))
+    else:
+        assert results == {"steps": None, "fused": None}
+    monkeypatch.setattr(fused, "DRAW_AHEAD_MIN", 10**9)  # the flip: drawn when the epoch starts
+    set_seed(0)
+    shell_train.train_linear_regression(walkthrough, ctx="cpu", path="fused", num_epochs=1)
+    once = onp.random.random()
+    set_seed(0)
+    onp.random.permutation(1000)
+    assert once == onp.random.random()
