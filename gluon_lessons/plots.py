@@ -567,6 +567,7 @@ def step_size_panels(panels, weight_names, out_dir, name="step_sizes"):
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel("step size")
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
@@ -590,6 +591,7 @@ def excess_loss_curves(curves, out_dir, name="loss_curves", diverged=(), title=N
     if title:
         ax.set_title(title)
     ax.legend(fontsize=8)
+    wide_log_axes_without_minor_ticks(fig)
     return save(fig, out_dir, name)
 
 
