@@ -59,7 +59,11 @@ def global_batches(num_examples, num_workers, batch_size, seed, epoch):
 
 
 class EpochBatches:
-    """(X, y) batches for `training.fit`: the i-th pass over it is epoch i of `rows_of(epoch)`."""
+    """(X, y) batches for `training.fit`: the i-th pass over it is epoch i of `rows_of(epoch)`.
+
+    Each epoch's rows are copied to the device at once, in the order of its steps, and the batches are
+    cut from that copy as views (as `loading.ShuffledBatches` does): one copy an epoch, not two a step.
+    """
 
     def __init__(self, features, labels, rows_of, ctx=None):
         self.features, self.labels, self.rows_of, self.ctx = features, labels, rows_of, ctx
@@ -70,11 +74,16 @@ class EpochBatches:
 
     def __iter__(self):
         self.epoch += 1
-        for rows in self.rows_of(self.epoch):
-            yield (
-                np.array(self.features[rows], dtype="float32", ctx=self.ctx),
-                np.array(self.labels[rows], dtype="float32", ctx=self.ctx),
-            )
+        steps = self.rows_of(self.epoch)
+        if not len(steps):
+            return
+        order = onp.concatenate(steps)
+        X = np.array(self.features[order], dtype="float32", ctx=self.ctx)
+        y = np.array(self.labels[order], dtype="float32", ctx=self.ctx)
+        start = 0
+        for rows in steps:
+            yield X[start : start + len(rows)], y[start : start + len(rows)]
+            start += len(rows)
 
 
 def _fit(data, rows_of, trainer_of, num_epochs, seed, ctx, eval_rows):
