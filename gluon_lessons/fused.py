@@ -87,9 +87,8 @@ class _Steps(nn.HybridBlock):
         weight, bias, weight_state, bias_state, lrs = (F.np.copy(a) for a in inputs)
         ones = F.np.ones((runs, B, 1))  # Σr as a product: MXNet's sum is slower than a dot product
         residuals, weights, biases = [], [], []
-        for k in range(n):  # (a split into many large parts is slower than a slice each)
+        for k, lr in enumerate(_split(F, lrs, n)):  # (a slice each for the batches: see `_split`)
             X_k, y_k = _part(F, X, 1, k * B, (k + 1) * B), _part(F, y, 1, k * B, (k + 1) * B)
-            lr = _part(F, lrs, 0, k, k + 1)
             residual = F.npx.batch_dot(X_k, weight) + bias - y_k  # (runs, B, 1) = dL2Loss/dy_hat
             residuals.append(residual)
             # (runs, d, 1): lr/B times the gradient's sum over the batch
@@ -135,14 +134,14 @@ class _Table(_Steps):
         velocity = F.np.concatenate([weight_state, bias_state, F.np.zeros((runs, 1, 1))], axis=1)
         # each step's size per entry of θ: lr/B for w and b, 0 for the -1
         keep = F.np.concatenate([F.np.ones((1, d + 1, 1)), F.np.zeros((1, 1, 1))], axis=1)
-        sizes = F.np.reshape(lrs, (n, 1, 1)) * keep  # (n, d + 2, 1)
+        sizes = _split(F, F.np.reshape(lrs, (n, 1, 1)) * keep, n)  # n times (1, d + 2, 1)
         residuals, thetas = [], []
         for k, table in enumerate(_tables(F, X, y, rows, runs, n, B, d)):
             residual = F.npx.batch_dot(table, theta)  # (runs, B, 1) = x·w + b - y = dL2Loss/dy_hat
             residuals.append(residual)
             # (runs, d + 2, 1), summed over the batch
             gradient = F.npx.batch_dot(table, residual, transpose_a=True)
-            step = _part(F, sizes, 0, k, k + 1) * gradient
+            step = sizes[k] * gradient
             if beta == 0:  # sgd and nag without momentum: w = w - lr g, as MXNet's sgd_update
                 theta = theta - step
             else:  # v = momentum v - lr g, as MXNet keeps it
@@ -258,6 +257,13 @@ def _scan_constant(num_features, momentum, nesterov, ctx):
     constant[p:2 * p, p:2 * p] *= momentum
     constant[:p, p:2 * p] = onp.eye(p) * (momentum ** 2 if nesterov else momentum)
     return np.array(constant, ctx=ctx)
+
+
+def _split(F, array, parts):
+    """`array` cut into `parts` equal parts along its first axis by one split op: for a few numbers
+    a part (each step's learning rate) cheaper than a slice each; for large parts (each step's
+    batch) slower, its cost growing with the square of the number of parts."""
+    return F.np.split(array, parts) if parts > 1 else [array]
 
 
 def _part(F, array, axis, begin, end):
