@@ -684,7 +684,7 @@ class _Orders:
     `numpy.random.permutation`), so that a seed gives `fit`'s orders, or None without shuffling.
 
     With many examples an order is drawn an epoch ahead (`draw_ahead`): NumPy shuffles the next
-    epoch's rows (15-40 ms for a million) while MXNet's engine works on this epoch's graphs. One
+    epoch's rows (14 ms of CPU for a million) while MXNet's engine works on this epoch's graphs. One
     drawn for an epoch that never comes is put back (`close`), so that NumPy's generator ends where
     `fit` leaves it. With fewer examples than DRAW_AHEAD_MIN, shuffling costs less than saving the
     generator's state to put it back.
