@@ -608,8 +608,7 @@ def _first_batches_zero_loss(y, order, rows):
 
 def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd", *, eval_data=None,
                max_steps=None, progress=None):
-    """`training.fit` for `Dense(1)` + `L2Loss` on `loading.ShuffledBatches`, through
-    `LinearUpdates`.
+    """`training.fit` for `Dense(1)` + `L2Loss` on `loading.ShuffledBatches`, via `LinearUpdates`.
 
     The same updates as `fit` with `training.make_trainer(net, optimizer, lr, momentum)` (the
     momentum state starts at zero on each call), the same `History` (path "fused"),
@@ -650,8 +649,8 @@ def fit_linear(net, batches, num_epochs, lr=0.03, momentum=0.0, optimizer="sgd",
             for epoch in range(1, num_epochs + 1):
                 started = time.perf_counter()
                 order = orders.next()
-                num_steps = len(batches) if max_steps is None else min(len(batches),
-                                                                       max_steps - global_step)
+                steps_left = len(batches) if max_steps is None else max_steps - global_step
+                num_steps = min(len(batches), steps_left)
                 in_graph = on_device and order is not None  # the full-data loss from the last call
                 losses, _, full_loss = updates._updates.advance(
                     X, y, None if order is None else epoch_rows.fill(order), num_steps,
