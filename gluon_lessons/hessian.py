@@ -13,7 +13,7 @@ import numpy as onp
 from mxnet import autograd, init, np, npx
 from mxnet.gluon import nn
 
-from . import landscape, recording
+from . import checks, landscape, recording
 
 npx.set_np()
 
@@ -207,6 +207,73 @@ class TanhNetworks(nn.HybridBlock):
         b2 = theta[:, hidden * (inputs + 2):].reshape(runs, 1, 1)
         activations = F.np.tanh(F.np.matmul(w1, X.T) + b1)  # (runs, hidden_units, examples)
         return (F.np.matmul(w2, activations) + b2).reshape(runs, -1).T  # (examples, runs)
+
+
+class _DescentSteps(nn.HybridBlock):
+    """`num_steps` steps of `FullBatchDescent` as one graph: (θ, X, y) -> (θ after, Σᵢ ∇ℓᵢ there)."""
+
+    def __init__(self, networks, num_steps, step_factor):
+        super().__init__()
+        self.shape = networks.num_runs, networks.hidden_units, networks.input_dim  # not the block itself
+        self.num_steps, self.step_factor = num_steps, step_factor
+
+    def hybrid_forward(self, F, theta, X, y):
+        runs, hidden, inputs = self.shape
+        theta, X, y = F.np.copy(theta), F.np.copy(X), F.np.copy(y)  # graph nodes then run batched (DESIGN.md)
+        weights = [theta[:, :hidden * inputs].reshape(runs, hidden, inputs),
+                   theta[:, hidden * inputs:hidden * (inputs + 1)].reshape(runs, hidden, 1),
+                   theta[:, hidden * (inputs + 1):hidden * (inputs + 2)].reshape(runs, 1, hidden),
+                   theta[:, hidden * (inputs + 2):].reshape(runs, 1, 1)]
+        X_T, y_row = X.T, y.reshape(1, 1, -1)
+
+        def summed_gradients(w1, b1, w2, b2):  # backpropagation through ŷ = w2·tanh(w1 x + b1) + b2
+            activations = F.np.tanh(F.np.matmul(w1, X_T) + b1)  # (runs, hidden_units, examples)
+            errors = F.np.matmul(w2, activations) + b2 - y_row  # ∂ℓᵢ/∂ŷᵢ = ŷᵢ − yᵢ, (runs, 1, examples)
+            hidden_errors = w2.transpose(0, 2, 1) * errors * (1 - activations * activations)
+            return [F.np.matmul(hidden_errors, X), hidden_errors.sum(axis=2, keepdims=True),
+                    F.np.matmul(errors, activations.transpose(0, 2, 1)), errors.sum(axis=2, keepdims=True)]
+
+        for _ in range(self.num_steps):
+            weights = [w - self.step_factor[0] * (self.step_factor[1] * g)
+                       for w, g in zip(weights, summed_gradients(*weights))]
+        flat = [F.np.concatenate([part.reshape(runs, -1) for part in parts], axis=1)
+                for parts in (weights, summed_gradients(*weights))]
+        return flat[0], flat[1]
+
+
+class FullBatchDescent:
+    """Full-batch gradient descent of every run of a `TanhNetworks`, many steps in one graph call (lesson 8).
+
+    `training.fit` over `recording.full_batches` with `Trainer('sgd')` takes one step per forward pass,
+    backward pass and update, about 1 ms each here; thousands of steps then take seconds. Autograd cannot
+    run inside a compiled graph, so this writes the gradient out (backpropagation by hand) and compiles
+    `num_steps` steps into one graph. Each step is the Trainer's: θ − lr·(rescale·Σᵢ∇ℓᵢ), with lr and
+    rescale = 1/examples rounded to float32 as MXNet's `sgd_update` reads them, so the path is
+    `training.fit`'s up to float64 rounding (tests/test_lesson08_critical_points.py checks it).
+    """
+
+    def __init__(self, networks, X, y, lr):
+        if not isinstance(networks, TanhNetworks):
+            raise ValueError("FullBatchDescent steps the rows of a TanhNetworks block")
+        self.networks = networks
+        self.X, self.y = np.array(X, dtype="float64"), np.array(onp.ravel(y), dtype="float64")
+        if self.X.shape != (len(self.y), networks.input_dim) or len(self.y) == 0:
+            raise ValueError("X must be (examples, %d) with one label per example, got %s and %d labels"
+                             % (networks.input_dim, self.X.shape, len(self.y)))
+        self.step_factor = (float(onp.float32(lr)), float(onp.float32(1.0 / len(self.y))))
+        self.graphs = {}
+
+    def __call__(self, theta, num_steps):
+        """(θ after `num_steps` steps from `theta`, each run's gradient of its mean loss there), both
+        (runs, size) float64."""
+        if num_steps not in self.graphs:
+            graph = _DescentSteps(self.networks, checks.integer("num_steps", num_steps, 1), self.step_factor)
+            graph.hybridize(static_alloc=True, static_shape=True)
+            self.graphs[num_steps] = graph
+        shape = (self.networks.num_runs, self.networks.size)
+        theta = np.array(_vector(theta, shape[0] * shape[1], "theta").reshape(shape), dtype="float64")
+        after, gradients = self.graphs[num_steps](theta, self.X, self.y)
+        return after.asnumpy(), gradients.asnumpy() / len(self.y)
 
 
 def sum_of_l2_losses(predictions, y):

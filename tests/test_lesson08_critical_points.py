@@ -16,7 +16,7 @@ import pytest
 from lesson_checks import assert_teaching_shape, check_figures, check_json, run_quietly
 from oracles import complex_step_hessian, lecture_gradient, lecture_hessian, mlp_gradient, mlp_loss, spearman
 
-from gluon_lessons import hessian, landscape, recording
+from gluon_lessons import hessian, landscape, recording, training
 
 EIGEN_RTOL = 1e-7
 
@@ -123,6 +123,35 @@ def test_ratio_verdicts_follow_the_numbers(lesson8):
     assert verdicts["ways_down"] == "every point" and verdicts["small_network_ways_down"] == "no point"
     assert verdicts["ratio_and_size"] == "lower in the bigger network"
     assert max(network["minimum_ratios"]) < min(small["minimum_ratios"])
+
+
+def test_full_batch_descent_makes_the_trainers_steps():
+    # The compiled descent against the path it replaces: `training.fit` over full batches with
+    # Trainer('sgd'), 120 steps of 3 networks side by side, and the gradient at the end against the
+    # NumPy oracle. Both paths make the same float64 arithmetic in another order: measured 4e-16 apart
+    # after 120 steps; a wrong step factor (lr without its float32 rounding) parts them by 1.5e-8.
+    rng = onp.random.default_rng(3)
+    X, hidden, lr = rng.standard_normal((40, 2)), 5, 0.4
+    y = onp.tanh(X @ [1.5, -1.0]) + 0.1 * rng.standard_normal(40)
+    networks = hessian.TanhNetworks(3, 2, hidden)
+    networks.initialize()
+    networks.cast("float64")
+    runs = hessian.RunsLoss(networks, X, y)
+    start = rng.standard_normal((3, networks.size))
+    runs.set(start)
+    trainer = training.make_trainer(networks, "sgd", lr)
+    training.fit(networks, recording.full_batches(X, y, 120), trainer, 1, loss=hessian.sum_of_l2_losses,
+                 progress=False)
+    descent = hessian.FullBatchDescent(networks, X, y, lr)
+    theta, gradients = descent(start, 50)
+    theta, gradients = descent(theta, 70)  # two graphs, 50 and 70 steps, continue one path
+    onp.testing.assert_allclose(theta, runs.get().reshape(3, -1), rtol=0, atol=1e-12)
+    for row, gradient in zip(theta, gradients):
+        onp.testing.assert_allclose(gradient, mlp_gradient(row, X, y, hidden), rtol=1e-10, atol=1e-13)
+    with pytest.raises(ValueError, match="num_steps"):
+        descent(theta, 0)
+    with pytest.raises(ValueError, match="theta"):
+        descent(theta[:2], 10)
 
 
 def test_rank_correlation_against_ranks(tmp_path):

@@ -296,41 +296,43 @@ say(f"{num_starts} networks of {networks.size} parameters (per network: "
     + f"); run 0 and the Gluon network differ by {same:.1e} in loss")
 
 # %% [markdown]
-# Each run takes full-batch steps (`training.fit`, 50 at a time) until its ‖∇L‖ is
-# below `gd_tol`; we keep where it first got there. A run still above it after `max_steps` is
-# "not reached" and left out of the verdicts.
+# Each run takes full-batch gradient-descent steps until its ‖∇L‖ is below `gd_tol`; we keep
+# where it first got there, looking every 50 steps. A run still above it after `max_steps` is "not
+# reached" and left out of the verdicts. `training.fit` with `Trainer('sgd')` would take each step
+# as a forward pass, a backward pass and an update, about 1 ms apiece: seconds for a few thousand.
+# `hessian.FullBatchDescent` makes the same updates 50 at a time in one compiled graph, with the
+# gradient written out by hand (autograd cannot run inside a graph); the tests check it against
+# `training.fit`.
 
 # %%
 CHECK_EVERY = 50  # steps between two looks at each run's ‖∇L‖
 
 
-def descend(networks, runs, rate):
+def descend(runs, rate):
     """Full-batch descent of all runs at once: (end points, steps each run took or None)."""
-    trainer = training.make_trainer(networks, "sgd", rate)
-    ends, steps, taken = runs.get().reshape(num_starts, -1), [None] * num_starts, 0
+    descent = hessian.FullBatchDescent(runs.net, X, y, rate)
+    theta = runs.get().reshape(num_starts, -1)
+    ends, steps, taken = theta.copy(), [None] * num_starts, 0
     bar = training.progress_bar(max_steps, desc="descent", unit="step")  # on a terminal only
     while taken < max_steps and None in steps:
         chunk = min(CHECK_EVERY, max_steps - taken)
-        try:
-            training.fit(networks, recording.full_batches(X, y, chunk), trainer, 1,
-                         loss=hessian.sum_of_l2_losses, progress=False)
-        except training.DivergenceError:
+        theta, gradients = descent(theta, chunk)
+        if not onp.all(onp.isfinite(theta)):
             print(f"descent diverged after about {taken + chunk} steps at lr {rate:g}: the runs "
                   f"not yet below gd_tol are left out")
             break
         taken += chunk
         bar.update(chunk)
-        rows = runs.get().reshape(num_starts, -1)
-        norms = onp.linalg.norm(runs.run_gradients(), axis=1)
+        norms = onp.linalg.norm(gradients, axis=1)
         for run in range(num_starts):
-            if steps[run] is None and onp.all(onp.isfinite(rows[run])):
-                ends[run] = rows[run]  # the latest point; final once the gradient is small
+            if steps[run] is None:
+                ends[run] = theta[run]  # the latest point; final once the gradient is small
                 steps[run] = taken if norms[run] < gd_tol else None
     bar.close()
     return ends, steps
 
 
-ends, steps = descend(networks, runs, lr)
+ends, steps = descend(runs, lr)
 say(f"{sum(s is not None for s in steps)} of {num_starts} runs reached ‖∇L‖ < {gd_tol:g}; steps: "
     + ", ".join(str(s or "not reached") for s in steps))
 
@@ -455,7 +457,7 @@ findings["figures"].append(plots.minimum_ratio(
 
 # %%
 small_networks, small_runs = side_by_side(small_hidden_units)
-small_ends, small_steps = descend(small_networks, small_runs, small_lr)
+small_ends, small_steps = descend(small_runs, small_lr)
 small = examine_end_points(small_runs, small_ends, small_steps)
 small["num_parameters"] = small_networks.size
 show_end_points(small)
