@@ -284,8 +284,8 @@ def sum_of_l2_losses(predictions, y):
 class RunsLoss(BlockLoss):
     """A `BlockLoss` of `TanhNetworks` under `sum_of_l2_losses`, read run by run (rows of θ).
 
-    The Hessian of the sum is block-diagonal, one block per run; so `run_hessians` moves coordinate j of
-    every run at once and reads column j of every run's Hessian from one pair of gradients.
+    The Hessian of the sum is block-diagonal, one block per run; so `run_hessians` reads every run's Hessian
+    from the gradients of copies of the runs, each moved along one coordinate, all side by side.
     """
 
     def __init__(self, networks, X, y):
@@ -313,23 +313,35 @@ class RunsLoss(BlockLoss):
 
     def run_hessians(self, thetas=None, symmetrize=True):
         """Each run's Hessian, shape (runs, size, size), by central differences (h as in `BlockLoss.hessian`,
-        per run)."""
-        theta = self._rows(thetas)
-        rows = theta.reshape(self.num_runs, self.run_size)
+        per run). The 2·size moved copies of every run sit side by side in a wider `TanhNetworks`, so one
+        gradient pass per `WIDE_ROWS` copies gives every column of every run."""
+        rows = self._rows(thetas).reshape(self.num_runs, self.run_size)
+        size = self.run_size
         steps = default_step(self.dtype) * onp.maximum(1.0, onp.abs(rows).max(axis=1))
-
-        def columns():
-            matrices = onp.empty((self.num_runs, self.run_size, self.run_size))
-            for j in range(self.run_size):
-                direction = onp.zeros_like(rows)
-                direction[:, j] = steps
-                difference, moved = self._difference(theta, direction.ravel(), 1.0)
-                moved = moved.reshape(rows.shape)[:, j]  # the stored displacement, exact after rounding
-                matrices[:, :, j] = difference.reshape(rows.shape) / moved[:, None]
-            return matrices
-
-        matrices = self._evaluate(theta, columns)
+        moves = steps[:, None, None] * onp.eye(size)  # [run, j]: that run moved along coordinate j
+        points = onp.concatenate([rows[:, None] + moves, rows[:, None] - moves], axis=1)
+        points = points.astype(self.dtype).astype(onp.float64)  # as the parameters hold them
+        gradients = self._gradients_at(points.reshape(-1, size)).reshape(points.shape)
+        moved = onp.diagonal(points[:, :size] - points[:, size:], axis1=1, axis2=2)  # exact after rounding
+        matrices = ((gradients[:, :size] - gradients[:, size:]) / moved[:, :, None]).transpose(0, 2, 1)
         return (matrices + matrices.transpose(0, 2, 1)) / 2 if symmetrize else matrices
+
+    WIDE_ROWS = 256  # networks per gradient pass of `run_hessians`: its arrays stay a few MB each
+
+    def _gradients_at(self, points):
+        """The gradient of one network's mean loss at each row of `points`, `WIDE_ROWS` rows at a time."""
+        width = min(len(points), self.WIDE_ROWS)
+        if getattr(self, "_wide", None) is None or self._wide.num_runs != width:
+            networks = TanhNetworks(width, self.net.input_dim, self.net.hidden_units)
+            networks.initialize(ctx=self.ctx)
+            networks.cast(self.dtype)
+            self._wide = RunsLoss(networks, self.X.asnumpy(), self.y.asnumpy())
+        gradients = onp.empty_like(points)
+        for start in range(0, len(points), width):
+            chunk = points[start:start + width]
+            filled = onp.concatenate([chunk, points[:width - len(chunk)]])  # the last pass filled up
+            gradients[start:start + len(chunk)] = self._wide.run_gradients(filled)[:len(chunk)]
+        return gradients
 
 
 def of_function(loss_of, point, dtype="float64", ctx=None):

@@ -6,8 +6,8 @@
 # `L2Loss`, `Trainer('sgd')`, three epochs — trained on the committed house prices; the weights
 # pulled out of `net[0]` and checked against the truth and against least squares; the same
 # walkthrough in the legacy `nd` spelling and through d2l's own helpers; then `training.fit`, the
-# course's reusable form of the same loop, landing on the same weights; momentum and Nesterov;
-# and one batch split over two devices.
+# course's reusable form of the same loop, landing on the same weights; a faster loader and one
+# batch split over two devices, landing there too; then momentum and Nesterov.
 #
 # Run it: `gluon-lessons run gluon` (about 8 s here, 3 of them importing MXNet and d2l; the
 # walkthrough is already short, so `--quick` changes nothing), or as a notebook:
@@ -276,70 +276,7 @@ print(f"training.fit: w {onp.round(fitted[:2], 4)}, b {fitted[2]:.4f}")
 print(SAY_FIT[verdicts["fit_vs_walkthrough"]].format(**findings))
 
 # %% [markdown]
-# ## 7. Momentum and Nesterov
-# `Trainer('sgd', {'learning_rate': lr, 'momentum': 0.9})` is the heavy-ball update of lesson 3;
-# `'nag'` takes the gradient at the point momentum is about to carry the weights to. Mind the
-# comparison: at the same `lr`, momentum 0.9 moves about 1/(1 − 0.9) = 10 gradients' worth per
-# step, a ten times larger effective step. So we also run momentum at lr/10, the same effective
-# step as plain SGD. We count the updates each needs before the batch loss, averaged over the
-# last 10 updates, falls below `target_loss`; "faster" means at least 10% fewer updates.
-
-# %%
-def updates_to_reach(step_loss, target, window=10):
-    """First update after which the mean of the last `window` batch losses is below `target`;
-    None if never."""
-    values = onp.asarray(step_loss, dtype=float)
-    if len(values) < window:
-        return None
-    below = onp.flatnonzero(onp.convolve(values, onp.ones(window) / window, "valid") < target)
-    return int(below[0]) + window if below.size else None
-
-
-def race(updates, sgd_updates):
-    """The verdict on a run that needed `updates` against plain SGD's `sgd_updates`: faster with
-    at least 10% fewer, inconclusive when either never reached the target."""
-    if updates is None or sgd_updates is None:
-        return "inconclusive"
-    return "faster" if updates < 0.9 * sgd_updates else "not faster"
-
-
-runs = {"sgd": (fit_net, fit_history),
-        "momentum": train(momentum=momentum),
-        "nag": train("nag", momentum=momentum),
-        "momentum, lr/10": train(lr=lr * (1 - momentum), momentum=momentum)}
-reach = {name: updates_to_reach(history.step_loss, target_loss)
-         for name, (_, history) in runs.items()}
-for name, (net_, history) in runs.items():
-    gap = max_gap(onp.append(*model.extract_weights(net_)), ols)
-    print(f"{name:16} updates to {target_loss:g}: {str(reach[name]):5} "
-          f"epoch-1 loss {history.epoch_loss[0]:.1e}   |least squares| {gap:.1e}")
-
-# %%
-verdicts["momentum_same_lr"] = race(reach["momentum"], reach["sgd"])
-verdicts["nag_same_lr"] = race(reach["nag"], reach["sgd"])
-verdicts["momentum_equal_step"] = race(reach["momentum, lr/10"], reach["sgd"])
-findings.update(updates_to_target=reach, sgd_updates=reach["sgd"],
-                momentum_updates=reach["momentum"], nag_updates=reach["nag"],
-                equal_step_updates=reach["momentum, lr/10"])
-SAY_RACE = {"faster": "{name} needed {updates} updates against sgd's {sgd_updates}: faster.",
-            "not faster": "{name} needed {updates} updates against sgd's {sgd_updates}: no faster.",
-            "inconclusive": "{name} against sgd is inconclusive: a run never reached the target."}
-RACERS = {"momentum_same_lr": ("At the same lr, momentum", "momentum_updates"),
-          "nag_same_lr": ("At the same lr, nag", "nag_updates"),
-          "momentum_equal_step": ("At the same effective step, momentum", "equal_step_updates")}
-for verdict, (name, key) in RACERS.items():
-    print(SAY_RACE[verdicts[verdict]].format(name=name, updates=findings[key], **findings))
-for name in ("momentum", "nag"):
-    weight, bias = model.extract_weights(runs[name][0])
-    findings.update({f"{name}_weight": weight, f"{name}_bias": bias,
-                     f"{name}_epoch_loss": runs[name][1].epoch_loss})
-findings["figures"].append(plots.loss_curves(
-    {name: history.step_loss for name, (_, history) in runs.items()}, out_dir, "gluon_loss",
-    xlabel="update", ylabel="batch mean L2 loss",
-    title=f"Gluon, batch size {batch_size}, lr {lr:g}"))
-
-# %% [markdown]
-# ## 8. Two loaders, two devices, one answer
+# ## 7. Two loaders, two devices, one answer
 # `loading.ShuffledBatches` cuts batches from one shuffled copy of the data instead of fetching
 # and stacking examples one by one; it draws the shuffle from NumPy's global RNG the way
 # `DataLoader` does, so with one seed it deals the same batches. With two devices
@@ -375,6 +312,72 @@ SAY_LOADERS = {
 print(SAY_LOADERS[verdicts["loaders_and_devices"]].format(**findings))
 
 # %% [markdown]
+# ## 8. Momentum and Nesterov
+# `Trainer('sgd', {'learning_rate': lr, 'momentum': 0.9})` is the heavy-ball update of lesson 3;
+# `'nag'` takes the gradient at the point momentum is about to carry the weights to. Mind the
+# comparison: at the same `lr`, momentum 0.9 moves about 1/(1 − 0.9) = 10 gradients' worth per
+# step, a ten times larger effective step. So we also run momentum at lr/10, the same effective
+# step as plain SGD. We count the updates each needs before the batch loss, averaged over the
+# last 10 updates, falls below `target_loss`; "faster" means at least 10% fewer updates. All four
+# runs take their batches from `ShuffledBatches`: the same batches as `DataLoader`, as section 7
+# showed, at half the cost of a run; plain SGD is section 7's run.
+
+# %%
+def updates_to_reach(step_loss, target, window=10):
+    """First update after which the mean of the last `window` batch losses is below `target`;
+    None if never."""
+    values = onp.asarray(step_loss, dtype=float)
+    if len(values) < window:
+        return None
+    below = onp.flatnonzero(onp.convolve(values, onp.ones(window) / window, "valid") < target)
+    return int(below[0]) + window if below.size else None
+
+
+def race(updates, sgd_updates):
+    """The verdict on a run that needed `updates` against plain SGD's `sgd_updates`: faster with
+    at least 10% fewer, inconclusive when either never reached the target."""
+    if updates is None or sgd_updates is None:
+        return "inconclusive"
+    return "faster" if updates < 0.9 * sgd_updates else "not faster"
+
+
+runs = {"sgd": (fast_net, fast_history),
+        "momentum": train(momentum=momentum, batches=shuffled_batches()),
+        "nag": train("nag", momentum=momentum, batches=shuffled_batches()),
+        "momentum, lr/10": train(lr=lr * (1 - momentum), momentum=momentum,
+                                 batches=shuffled_batches())}
+reach = {name: updates_to_reach(history.step_loss, target_loss)
+         for name, (_, history) in runs.items()}
+for name, (net_, history) in runs.items():
+    gap = max_gap(onp.append(*model.extract_weights(net_)), ols)
+    print(f"{name:16} updates to {target_loss:g}: {str(reach[name]):5} "
+          f"epoch-1 loss {history.epoch_loss[0]:.1e}   |least squares| {gap:.1e}")
+
+# %%
+verdicts["momentum_same_lr"] = race(reach["momentum"], reach["sgd"])
+verdicts["nag_same_lr"] = race(reach["nag"], reach["sgd"])
+verdicts["momentum_equal_step"] = race(reach["momentum, lr/10"], reach["sgd"])
+findings.update(updates_to_target=reach, sgd_updates=reach["sgd"],
+                momentum_updates=reach["momentum"], nag_updates=reach["nag"],
+                equal_step_updates=reach["momentum, lr/10"])
+SAY_RACE = {"faster": "{name} needed {updates} updates against sgd's {sgd_updates}: faster.",
+            "not faster": "{name} needed {updates} updates against sgd's {sgd_updates}: no faster.",
+            "inconclusive": "{name} against sgd is inconclusive: a run never reached the target."}
+RACERS = {"momentum_same_lr": ("At the same lr, momentum", "momentum_updates"),
+          "nag_same_lr": ("At the same lr, nag", "nag_updates"),
+          "momentum_equal_step": ("At the same effective step, momentum", "equal_step_updates")}
+for verdict, (name, key) in RACERS.items():
+    print(SAY_RACE[verdicts[verdict]].format(name=name, updates=findings[key], **findings))
+for name in ("momentum", "nag"):
+    weight, bias = model.extract_weights(runs[name][0])
+    findings.update({f"{name}_weight": weight, f"{name}_bias": bias,
+                     f"{name}_epoch_loss": runs[name][1].epoch_loss})
+findings["figures"].append(plots.loss_curves(
+    {name: history.step_loss for name, (_, history) in runs.items()}, out_dir, "gluon_loss",
+    xlabel="update", ylabel="batch mean L2 loss",
+    title=f"Gluon, batch size {batch_size}, lr {lr:g}"))
+
+# %% [markdown]
 # ## What we found
 
 # %%
@@ -383,10 +386,10 @@ print(SAY_WALKTHROUGH[verdicts["walkthrough"]].format(**findings))
 print(SAY_LEGACY[verdicts["legacy_nd"]].format(**findings))
 print(SAY_FIT[verdicts["fit_vs_walkthrough"]].format(**findings))
 print(SAY_D2L[verdicts["fit_vs_d2l"]].format(**findings))
+print(SAY_LOADERS[verdicts["loaders_and_devices"]].format(**findings))
 for verdict, (name, key) in RACERS.items():
     print(SAY_RACE[verdicts[verdict]].format(name=name, updates=findings[key], **findings))
 print("(At the same lr momentum 0.9 takes a ten times larger effective step.)")
-print(SAY_LOADERS[verdicts["loaders_and_devices"]].format(**findings))
 
 # %% [markdown]
 # ## Exercises

@@ -337,8 +337,9 @@ say(f"{sum(s is not None for s in steps)} of {num_starts} runs reached ‖∇L�
     + ", ".join(str(s or "not reached") for s in steps))
 
 # %% [markdown]
-# At each end point: the full Hessian (`RunsLoss.run_hessians`: one pair of gradients per
-# parameter gives that column of every run's Hessian), its eigenvalues, the minimum ratio and the
+# At each end point: the full Hessian (`RunsLoss.run_hessians`: a pair of gradients per parameter
+# gives that column, section 2's central differences; the moved copies of every run sit side by
+# side, so a few gradient passes give them all), its eigenvalues, the minimum ratio and the
 # number of negative eigenvalues. These are points where the gradient is *small*, not proven
 # critical points. How far could a critical point be? If the quadratic model held, the
 # pseudo-inverse Newton step −H⁺∇L (eigenvalues with |λ| <= zero_tol left out) would land on one:
