@@ -210,35 +210,52 @@ class TanhNetworks(nn.HybridBlock):
 
 
 class _DescentSteps(nn.HybridBlock):
-    """`num_steps` steps of `FullBatchDescent` as one graph: (θ, X, y) -> (θ after, Σᵢ ∇ℓᵢ there)."""
+    """`num_steps` steps of `FullBatchDescent` as one graph: (θ, X, y[, velocity, momenta]) -> (θ after,
+    Σᵢ ∇ℓᵢ there, each run's mean loss before each step and after the last[, velocity after])."""
 
-    def __init__(self, networks, num_steps, step_factor):
+    def __init__(self, networks, num_steps, step_factor, heavy_ball):
         super().__init__()
         self.shape = networks.num_runs, networks.hidden_units, networks.input_dim  # not the block itself
-        self.num_steps, self.step_factor = num_steps, step_factor
+        self.num_steps, self.step_factor, self.heavy_ball = num_steps, step_factor, heavy_ball
 
-    def hybrid_forward(self, F, theta, X, y):
+    def hybrid_forward(self, F, theta, X, y, *heavy_ball):
         runs, hidden, inputs = self.shape
         theta, X, y = F.np.copy(theta), F.np.copy(X), F.np.copy(y)  # graph nodes then run batched (DESIGN.md)
-        weights = [theta[:, :hidden * inputs].reshape(runs, hidden, inputs),
-                   theta[:, hidden * inputs:hidden * (inputs + 1)].reshape(runs, hidden, 1),
-                   theta[:, hidden * (inputs + 1):hidden * (inputs + 2)].reshape(runs, 1, hidden),
-                   theta[:, hidden * (inputs + 2):].reshape(runs, 1, 1)]
+
+        def parts(flat):  # w1, b1, w2, b2 of every run from rows of θ
+            return [flat[:, :hidden * inputs].reshape(runs, hidden, inputs),
+                    flat[:, hidden * inputs:hidden * (inputs + 1)].reshape(runs, hidden, 1),
+                    flat[:, hidden * (inputs + 1):hidden * (inputs + 2)].reshape(runs, 1, hidden),
+                    flat[:, hidden * (inputs + 2):].reshape(runs, 1, 1)]
+
+        def joined(tensors):
+            return F.np.concatenate([part.reshape(runs, -1) for part in tensors], axis=1)
+
         X_T, y_row = X.T, y.reshape(1, 1, -1)
 
-        def summed_gradients(w1, b1, w2, b2):  # backpropagation through ŷ = w2·tanh(w1 x + b1) + b2
+        def backpropagation(w1, b1, w2, b2):  # through ŷ = w2·tanh(w1 x + b1) + b2: (Σᵢ ∇ℓᵢ, mean loss)
             activations = F.np.tanh(F.np.matmul(w1, X_T) + b1)  # (runs, hidden_units, examples)
             errors = F.np.matmul(w2, activations) + b2 - y_row  # ∂ℓᵢ/∂ŷᵢ = ŷᵢ − yᵢ, (runs, 1, examples)
             hidden_errors = w2.transpose(0, 2, 1) * errors * (1 - activations * activations)
-            return [F.np.matmul(hidden_errors, X), hidden_errors.sum(axis=2, keepdims=True),
-                    F.np.matmul(errors, activations.transpose(0, 2, 1)), errors.sum(axis=2, keepdims=True)]
+            return ([F.np.matmul(hidden_errors, X), hidden_errors.sum(axis=2, keepdims=True),
+                     F.np.matmul(errors, activations.transpose(0, 2, 1)), errors.sum(axis=2, keepdims=True)],
+                    0.5 * (errors * errors).mean(axis=2).reshape(runs))
 
+        weights, losses = parts(theta), []
+        if self.heavy_ball:
+            moves, momenta = parts(F.np.copy(heavy_ball[0])), F.np.copy(heavy_ball[1]).reshape(runs, 1, 1)
+        lr, rescale = self.step_factor
         for _ in range(self.num_steps):
-            weights = [w - self.step_factor[0] * (self.step_factor[1] * g)
-                       for w, g in zip(weights, summed_gradients(*weights))]
-        flat = [F.np.concatenate([part.reshape(runs, -1) for part in parts], axis=1)
-                for parts in (weights, summed_gradients(*weights))]
-        return flat[0], flat[1]
+            gradients, loss = backpropagation(*weights)
+            losses.append(loss)
+            if self.heavy_ball:  # MXNet's sgd with momentum: v = βv − lr·(rescale·g); w = w + v
+                moves = [momenta * v - lr * (rescale * g) for v, g in zip(moves, gradients)]
+                weights = [w + v for w, v in zip(weights, moves)]
+            else:
+                weights = [w - lr * (rescale * g) for w, g in zip(weights, gradients)]
+        gradients, loss = backpropagation(*weights)
+        outputs = [joined(weights), joined(gradients), F.np.stack(losses + [loss])]
+        return tuple(outputs + [joined(moves)] if self.heavy_ball else outputs)
 
 
 class FullBatchDescent:
@@ -249,10 +266,11 @@ class FullBatchDescent:
     run inside a compiled graph, so this writes the gradient out (backpropagation by hand) and compiles
     `num_steps` steps into one graph. Each step is the Trainer's: θ − lr·(rescale·Σᵢ∇ℓᵢ), with lr and
     rescale = 1/examples rounded to float32 as MXNet's `sgd_update` reads them, so the path is
-    `training.fit`'s up to float64 rounding (tests/test_lesson08_critical_points.py checks it).
+    `training.fit`'s up to float64 rounding (tests/test_lesson08_critical_points.py checks it). `momentum`
+    (one β, or one per run) makes it the Trainer's heavy ball; the velocity carries over between calls.
     """
 
-    def __init__(self, networks, X, y, lr):
+    def __init__(self, networks, X, y, lr, momentum=0.0):
         if not isinstance(networks, TanhNetworks):
             raise ValueError("FullBatchDescent steps the rows of a TanhNetworks block")
         self.networks = networks
@@ -260,20 +278,29 @@ class FullBatchDescent:
         if self.X.shape != (len(self.y), networks.input_dim) or len(self.y) == 0:
             raise ValueError("X must be (examples, %d) with one label per example, got %s and %d labels"
                              % (networks.input_dim, self.X.shape, len(self.y)))
+        momenta = onp.broadcast_to(onp.asarray(momentum, dtype=onp.float64), (networks.num_runs,))
+        if not onp.all((momenta >= 0) & (momenta < 1)):
+            raise ValueError("momentum must be in [0, 1), one value or one per run, got %r" % (momentum,))
+        self.momenta = np.array(momenta.astype(onp.float32), dtype="float64")  # as the Trainer rounds it
+        self.heavy_ball = bool(onp.any(momenta > 0))
         self.step_factor = (float(onp.float32(lr)), float(onp.float32(1.0 / len(self.y))))
+        self.velocity = np.zeros((networks.num_runs, networks.size), dtype="float64")
         self.graphs = {}
 
     def __call__(self, theta, num_steps):
-        """(θ after `num_steps` steps from `theta`, each run's gradient of its mean loss there), both
-        (runs, size) float64."""
+        """(θ after `num_steps` steps from `theta`, each run's gradient of its mean loss there, each run's
+        mean loss before every step and after the last: (num_steps + 1, runs)), float64."""
         if num_steps not in self.graphs:
-            graph = _DescentSteps(self.networks, checks.integer("num_steps", num_steps, 1), self.step_factor)
+            num_steps = checks.integer("num_steps", num_steps, 1)
+            graph = _DescentSteps(self.networks, num_steps, self.step_factor, self.heavy_ball)
             graph.hybridize(static_alloc=True, static_shape=True)
             self.graphs[num_steps] = graph
         shape = (self.networks.num_runs, self.networks.size)
         theta = np.array(_vector(theta, shape[0] * shape[1], "theta").reshape(shape), dtype="float64")
-        after, gradients = self.graphs[num_steps](theta, self.X, self.y)
-        return after.asnumpy(), gradients.asnumpy() / len(self.y)
+        state = (self.velocity, self.momenta) if self.heavy_ball else ()
+        after, gradients, losses, *velocity = self.graphs[num_steps](theta, self.X, self.y, *state)
+        self.velocity = velocity[0] if velocity else self.velocity
+        return after.asnumpy(), gradients.asnumpy() / len(self.y), losses.asnumpy()
 
 
 def sum_of_l2_losses(predictions, y):

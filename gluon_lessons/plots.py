@@ -80,8 +80,8 @@ def house_scatter(data, out_dir, name="house_prices", price_label="price", title
     return save(fig, out_dir, name)
 
 
-def loss_curves(curves, out_dir, name, xlabel="epoch", ylabel="mean L2 loss", logy=True, title=None):
-    """One line per label in `curves` (label -> sequence of losses)."""
+def loss_curves(curves, out_dir, name, xlabel="epoch", ylabel="mean L2 loss", logy=True, title=None, margins=None):
+    """One line per label in `curves` (label -> sequence of losses); `margins` as in `save`."""
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for label, values in curves.items():
         values = onp.asarray(values, dtype=float)
@@ -94,7 +94,10 @@ def loss_curves(curves, out_dir, name, xlabel="epoch", ylabel="mean L2 loss", lo
         ax.set_title(title)
     ax.legend()
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=margins)
+
+
+SINGLE_PANEL_MARGINS = dict(left=0.14, right=0.97, bottom=0.13, top=0.92)  # a 5.5 × 3.8 figure with a title
 
 
 def progress_board(board, out_dir, name, title=None):
@@ -109,7 +112,7 @@ def progress_board(board, out_dir, name, title=None):
         ax.set_title(title)
     ax.legend()
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=SINGLE_PANEL_MARGINS)
 
 
 def batch_membership(assignments, row_labels, out_dir, name="batch_membership", title=None):

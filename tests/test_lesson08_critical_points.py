@@ -143,8 +143,8 @@ def test_full_batch_descent_makes_the_trainers_steps():
     training.fit(networks, recording.full_batches(X, y, 120), trainer, 1, loss=hessian.sum_of_l2_losses,
                  progress=False)
     descent = hessian.FullBatchDescent(networks, X, y, lr)
-    theta, gradients = descent(start, 50)
-    theta, gradients = descent(theta, 70)  # two graphs, 50 and 70 steps, continue one path
+    theta, gradients, _ = descent(start, 50)
+    theta, gradients, losses = descent(theta, 70)  # two graphs, 50 and 70 steps, continue one path
     onp.testing.assert_allclose(theta, runs.get().reshape(3, -1), rtol=0, atol=1e-12)
     for row, gradient in zip(theta, gradients):
         onp.testing.assert_allclose(gradient, mlp_gradient(row, X, y, hidden), rtol=1e-10, atol=1e-13)
@@ -152,6 +152,37 @@ def test_full_batch_descent_makes_the_trainers_steps():
         descent(theta, 0)
     with pytest.raises(ValueError, match="theta"):
         descent(theta[:2], 10)
+
+
+def test_full_batch_descent_with_momentum_per_run_is_the_trainers_heavy_ball():
+    # Three runs side by side with momenta 0, 0.5 and 0.9, against one Trainer('sgd', momentum) per run
+    # through training.fit; the losses it reports against the networks' own, before and after.
+    rng = onp.random.default_rng(4)
+    X, hidden, lr, momenta = rng.standard_normal((30, 2)), 3, 0.1, (0.0, 0.5, 0.9)
+    y = onp.sin(X @ [1.0, 2.0])
+    networks = hessian.TanhNetworks(3, 2, hidden)
+    networks.initialize()
+    networks.cast("float64")
+    runs = hessian.RunsLoss(networks, X, y)
+    start = rng.standard_normal((3, networks.size))
+    descent = hessian.FullBatchDescent(networks, X, y, lr, momentum=momenta)
+    theta, _, first = descent(start, 40)
+    theta, _, second = descent(theta, 40)  # the velocity carries over
+    onp.testing.assert_allclose(first[0], runs.run_values(start), rtol=1e-13)
+    onp.testing.assert_allclose(second[-1], runs.run_values(theta), rtol=1e-13)
+    onp.testing.assert_array_equal(first[-1], second[0])
+    for k, beta in enumerate(momenta):
+        one = hessian.TanhNetworks(1, 2, hidden)
+        one.initialize()
+        one.cast("float64")
+        alone = hessian.RunsLoss(one, X, y)
+        alone.set(start[k])
+        trainer = training.make_trainer(one, "sgd", lr, beta)
+        training.fit(one, recording.full_batches(X, y, 80), trainer, 1, loss=hessian.sum_of_l2_losses,
+                     progress=False)
+        onp.testing.assert_allclose(theta[k], alone.get(), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="momentum"):
+        hessian.FullBatchDescent(networks, X, y, lr, momentum=(0.5, 1.0, 0.0))
 
 
 def test_rank_correlation_against_ranks(tmp_path):

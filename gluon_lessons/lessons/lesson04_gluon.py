@@ -374,7 +374,7 @@ for name in ("momentum", "nag"):
                      f"{name}_epoch_loss": runs[name][1].epoch_loss})
 findings["figures"].append(plots.loss_curves(
     {name: history.step_loss for name, (_, history) in runs.items()}, out_dir, "gluon_loss",
-    xlabel="update", ylabel="batch mean L2 loss",
+    xlabel="update", ylabel="batch mean L2 loss", margins=plots.SINGLE_PANEL_MARGINS,
     title=f"Gluon, batch size {batch_size}, lr {lr:g}"))
 
 # %% [markdown]

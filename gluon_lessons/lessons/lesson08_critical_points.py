@@ -316,7 +316,7 @@ def descend(runs, rate):
     bar = training.progress_bar(max_steps, desc="descent", unit="step")  # on a terminal only
     while taken < max_steps and None in steps:
         chunk = min(CHECK_EVERY, max_steps - taken)
-        theta, gradients = descent(theta, chunk)
+        theta, gradients, _ = descent(theta, chunk)
         if not onp.all(onp.isfinite(theta)):
             print(f"descent diverged after about {taken + chunk} steps at lr {rate:g}: the runs "
                   f"not yet below gd_tol are left out")
@@ -548,7 +548,9 @@ print(f"eigenvalues −/0/+ {saddle_report.counts}: {saddle_report.kind}; most n
 # and full-batch gradient descent with momentum. A run has escaped once the full-data loss is
 # `escape_drop` below the saddle's. Mini-batch noise can help here because each example's own
 # gradient is not zero at the saddle — the output weights' gradient is (ȳ − yᵢ)·tanh(b₁), zero
-# only on average.
+# only on average. The three full-batch runs go side by side through section 5's
+# `hessian.FullBatchDescent`, with momentum β the Trainer's heavy ball (v ← βv − η∇L, θ ← θ + v);
+# the mini-batch run goes through `training.fit` and a `DataLoader`.
 
 # %%
 def path_losses(path):
@@ -561,21 +563,34 @@ def path_losses(path):
 
 
 # %%
-def escape_run(from_theta, momentum=0.0, batch_size=None):
-    """The full-data loss before each of `escape_steps` updates from `from_theta`, and after."""
+def full_batch_escapes(starts, momenta):
+    """Full-batch descent from each row of `starts`, side by side, each with its momentum: the
+    full-data loss before each of `escape_steps` updates and after, one column per run."""
+    networks = hessian.TanhNetworks(len(starts), input_dim, small_hidden_units)
+    networks.initialize()
+    networks.cast("float64")
+    descent = hessian.FullBatchDescent(networks, X, y, escape_lr, momentum=momenta)
+    theta, losses, taken = onp.array(starts), [], 0
+    while taken < escape_steps:
+        chunk = min(CHECK_EVERY, escape_steps - taken)
+        theta, _, chunk_losses = descent(theta, chunk)
+        losses.append(chunk_losses[:-1])  # the loss after a chunk opens the next one
+        taken += chunk
+    return onp.concatenate(losses + [chunk_losses[-1:]])
+
+
+def minibatch_escape(from_theta):
+    """Mini-batch SGD from `from_theta`: the full-data loss before each of `escape_steps` updates,
+    and after."""
     set_seed(seed)
     net = student(small_hidden_units)
     net_loss = hessian.BlockLoss(net, model.l2_loss(), X, y)
     net_loss.set(from_theta)
-    trainer = training.make_trainer(net, "sgd", escape_lr, momentum)
+    trainer = training.make_trainer(net, "sgd", escape_lr)
     recorder = recording.Recorder(trainer, net_loss.params)  # parameters in BlockLoss's order
-    if batch_size is None:
-        batches, num_epochs = recording.full_batches(X, y, escape_steps), 1
-    else:
-        batches = loading.data_loader(X, y, batch_size)
-        num_epochs = math.ceil(escape_steps / len(batches))
-    training.fit(net, batches, trainer, num_epochs, max_steps=escape_steps, on_step=recorder,
-                 progress=False)
+    batches = loading.data_loader(X, y, batch_size)
+    training.fit(net, batches, trainer, math.ceil(escape_steps / len(batches)),
+                 max_steps=escape_steps, on_step=recorder, progress=False)
     return path_losses(recorder.parameters)
 
 
@@ -587,10 +602,10 @@ NAMES = ("gradient descent", "step along u, then GD", f"mini-batch SGD (B = {bat
          f"GD + momentum {momentum:g}")
 ESCAPE_VERDICTS = dict(zip(NAMES[1:], ("escape_step_along_u", "escape_minibatch",
                                        "escape_momentum")))
-escape_curves = {NAMES[0]: escape_run(near_saddle),
-                 NAMES[1]: escape_run(near_saddle + step_down),
-                 NAMES[2]: escape_run(near_saddle, batch_size=batch_size),
-                 NAMES[3]: escape_run(near_saddle, momentum=momentum)}
+full_batch = full_batch_escapes([near_saddle, near_saddle + step_down, near_saddle],
+                                momenta=(0.0, 0.0, momentum))
+escape_curves = {NAMES[0]: full_batch[:, 0], NAMES[1]: full_batch[:, 1],
+                 NAMES[2]: minibatch_escape(near_saddle), NAMES[3]: full_batch[:, 2]}
 
 # %%
 threshold = (1 - escape_drop) * saddle_value
@@ -616,7 +631,7 @@ escape_sentence = (f"From the network's saddle: plain descent "
                    + ".")
 findings["figures"].append(plots.loss_curves(
     escape_curves, out_dir, "saddle_escape", xlabel="update (1: before the first)",
-    ylabel="full-data loss", logy=False,
+    ylabel="full-data loss", logy=False, margins=plots.SINGLE_PANEL_MARGINS,
     title=f"From the saddle (loss {saddle_value:.3f}), lr {escape_lr:g}"))
 
 # %% [markdown]
