@@ -208,7 +208,9 @@ findings.update(legacy_weight=legacy[:-1], legacy_bias=float(legacy[-1]), legacy
 # a shuffling `DataLoader`, `LinearRegression` is `Dense(1)` with `L2Loss`, and `d2l.Trainer`
 # runs the loop (its `step(1)` on the batch-mean loss is our `step(batch_size)` on the summed one).
 # d2l draws its loss as it trains; we keep its numbers and draw them once at the end. Then we
-# train our `training.fit` on the very same d2l data with the same seed.
+# train our `training.fit` on the very same d2l data with the same seed, its batches cut by
+# `loading.ShuffledBatches`: the batches of d2l's `DataLoader` (section 7 shows it), without
+# fetching and stacking the examples one by one.
 
 # %%
 from d2l import mxnet as d2l
@@ -234,7 +236,7 @@ findings["figures"].append(plots.progress_board(d2l_model.board, out_dir, "d2l_l
 SAME = 1e-4  # float32 sums in another order move the weights by ~1e-6; SGD's jitter is ~1e-3
 set_seed(seed)
 ours = model.linear_regression()  # HybridSequential: Dense(1), Normal(0.01), input size inferred
-d2l_train = loading.data_loader(d2l_data.X[:1000], d2l_data.y[:1000], batch_size)
+d2l_train = loading.ShuffledBatches(d2l_data.X[:1000], d2l_data.y[:1000], batch_size)
 training.fit(ours, d2l_train, training.make_trainer(ours, "sgd", lr), num_epochs)
 ours_weights = onp.append(*model.extract_weights(ours))
 findings.update(d2l_weight=d2l_weights[:-1], d2l_bias=float(d2l_weights[-1]),
