@@ -579,6 +579,7 @@ def full_batch_escapes(starts, momenta):
     return onp.concatenate(losses + [chunk_losses[-1:]])
 
 
+# %%
 def minibatch_escape(from_theta):
     """Mini-batch SGD from `from_theta`: the full-data loss before each of `escape_steps` updates,
     and after."""
