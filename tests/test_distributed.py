@@ -339,6 +339,28 @@ def test_nothing_outlives_a_successful_run(dist_sync_run):
     _assert_all_gone(dist_sync_run[3])
 
 
+def test_the_scheduler_of_train_imports_no_mxnet_module_the_worker_and_server_do():
+    # `python -X importtime` prints a line for every module a process imports. The scheduler of
+    # `launch ... -- train` runs ps-lite through MXNet's C library alone; the worker imports MXNet to
+    # train, and the server because its loop runs inside `import mxnet`.
+    command = [sys.executable, "-X", "importtime", "-m", distributed.WORKER_MODULE,
+               "--num-examples", "20", "--batch-size", "10", "--epochs", "1"]
+    result = distributed.launch(command, num_workers=1, num_servers=1, timeout=120)
+    imported = {label: {line.rsplit("|", 1)[-1].strip() for line in lines
+                        if line.startswith("import time:")}
+                for label, lines in result.output.items()}
+    assert {"mxnet", "mxnet.kvstore"} <= imported["worker 0"] & imported["server 0"]
+    assert not [name for name in imported["scheduler"] if name.split(".")[0] == "mxnet"]
+    assert "gluon_lessons.shell.launcher" in imported["scheduler"]  # it ran, and its imports were seen
+    assert result.exit_codes == {"worker 0": 0, "server 0": 0, "scheduler": 0}
+
+
+def test_run_scheduler_refuses_another_role(monkeypatch):
+    monkeypatch.setenv("DMLC_ROLE", "worker")
+    with pytest.raises(distributed.LaunchError, match="DMLC_ROLE=scheduler.*'worker'"):
+        distributed.run_scheduler()
+
+
 
 def test_the_role_wrapper_prefixes_and_reports_without_becoming_a_server():
     # Were the wrapper to import mxnet (say through the package's __init__), DMLC_ROLE=server would

@@ -241,6 +241,9 @@ print(f"unscaled: {verdicts['unscaled']}; scaled: {verdicts['lr_scaling']}; the 
 # over the `dmlc_tracker` package (local processes, ssh, mpi, sge, yarn). The course's
 # `launcher.launch` (and `gluon-lessons launch`) starts it with one fix for Python ≥ 3.9, keeps a
 # local run on 127.0.0.1, limits its time, and stops every process it started, whatever happens.
+# Every role runs the same command: with `DMLC_ROLE=server`, `import mxnet` itself serves until
+# the job ends. The scheduler runs no Python code of MXNet's, so the course's worker program runs
+# it through MXNet's C library alone and spares that process MXNet's import.
 
 # %%
 train_arguments = ["--batch-size", str(batch_size), "--lr", str(lr), "--epochs", str(num_epochs),
@@ -420,8 +423,10 @@ SAY_PACE = {"slower": "Inside the launch an epoch on {n} workers took {t}, one p
 if start_processes:
     say(SAY_PACE, verdicts["workers_speed"], n=num_workers, t=spread(worker_seconds),
         t1=spread(one_process_seconds))
-    print(f"Of the launch's {sync_launch.seconds:.1f} s, starting {num_workers + num_servers + 1} "
-          f"processes and importing MXNet in each took {phases['dist_sync']['startup']:.1f} s.")
+    print(textwrap.fill(f"Of the launch's {sync_launch.seconds:.1f} s, starting "
+                        f"{num_workers + num_servers + 1} processes and importing MXNet in the "
+                        f"{num_workers + num_servers} workers and servers took "
+                        f"{phases['dist_sync']['startup']:.1f} s.", 100))
 
 # %%
 SAY_SLOW = {"no waiting": "With {store} and worker 1 slowed by {ms:g} ms a step, worker 0 trained "

@@ -26,7 +26,7 @@ if __name__ == "__main__":  # a launched process (not an import): start it faste
         sys.stdout.flush()
         os._exit(code)
     try:
-        import_mxnet()  # without the optional scikit-learn and SciPy: 0.3-0.5 s less for every process
+        import_mxnet()  # without the optional scikit-learn and SciPy: 0.3-0.5 s less a process
     except SystemExit as ended:  # a server: MXNet's import ran ps-lite's loop until the job ended
         sys.stdout.flush()
         os._exit(ended.code if isinstance(ended.code, int) else 0)
