@@ -119,87 +119,47 @@ def step_sizes(trainer, param, device=0):
     from . import recording  # not at the top: see the module's docstring
 
     optimizer = trainer.optimizer
-    state = _step_state(trainer, param, device)
-    if state is None and not isinstance(optimizer, (mx.optimizer.SGD, mx.optimizer.NAG)):
-        return None
-    values = None if state is None else recording.flat_values([state])
-    return _scale(optimizer, optimizer.learning_rate * param.lr_mult, values, int(onp.prod(param.shape)))
-
-
-def _step_state(trainer, param, device=0):
-    """The optimizer's state array `step_sizes` reads (Δ of rprop, n of rmsprop); None for sgd/nag, which
-    need none, and before the first update. `ValueError` for an optimizer it does not know."""
-    from . import recording  # not at the top: see the module's docstring
-
-    optimizer = trainer.optimizer
+    lr = optimizer.learning_rate * param.lr_mult
     if isinstance(optimizer, Rprop):
         state = recording.optimizer_state(trainer, param, device)
-        return None if state is None else state[1]
+        return None if state is None else state[1].asnumpy().ravel().astype(onp.float64)
     if isinstance(optimizer, mx.optimizer.RMSProp):
         if optimizer.centered:
             raise ValueError("step_sizes reads plain rmsprop's state; centered=True keeps a different one")
         state = recording.optimizer_state(trainer, param, device)
-        return None if state is None else state[0]
+        if state is None:
+            return None
+        n = state[0].asnumpy().ravel().astype(onp.float64)
+        return lr / onp.sqrt(n + optimizer.epsilon)
     if type(optimizer) in (mx.optimizer.SGD, mx.optimizer.NAG):
-        return None
+        return onp.full(param.shape, lr, dtype=onp.float64).ravel()
     raise ValueError("step_sizes knows rprop, rmsprop, sgd and nag, not %s" % type(optimizer).__name__)
-
-
-def _scale(optimizer, lr, state, size):
-    """Step sizes, a float64 vector of `size`, from `lr` (a number, or one per element) and the values of
-    `_step_state`'s array (float64 NumPy; None for sgd/nag)."""
-    if isinstance(optimizer, Rprop):
-        return state
-    if isinstance(optimizer, mx.optimizer.RMSProp):
-        return lr / onp.sqrt(state + optimizer.epsilon)
-    return onp.broadcast_to(onp.asarray(lr, dtype=onp.float64), (size,)).copy()
 
 
 class RunRecorder:
     """An `on_step` callback copying, after the updates numbered in `record_at` (all when None), the
     parameters, `step_sizes` and, if asked, the batch's mean gradient: flat rows in the order of `params`.
 
-    Each recorded update's values are joined on the device into one row and read into NumPy hundreds of
-    rows at a time (`recording.DeviceRows`): reading them at every update made MXNet finish each update
-    first, and recording cost more than training.
+    Reading values from the device waits for MXNet to finish the update, so recording fewer updates is
+    faster: a few hundred rows draw a figure as well as thousands.
     """
 
     def __init__(self, trainer, params, record_at=None, gradients=False):
-        from . import recording  # not at the top: see the module's docstring
-
         self.trainer, self.params = trainer, list(params)
         self.record_at = None if record_at is None else set(int(update) for update in record_at)
-        self.gradients = gradients
-        self.updates, self.num_updates = [], 0
-        self._rows, self._rates, self._batch_sizes, self._stateful = recording.DeviceRows(), [], [], None
+        self.updates, self.parameters, self.step_sizes = [], [], []
+        self.gradients = [] if gradients else None
+        self.num_updates = 0
 
     def __call__(self, info):
         self.num_updates = info.global_step
         if self.record_at is not None and info.global_step not in self.record_at:
             return
-        states = [_step_state(self.trainer, p) for p in self.params]
-        self._stateful = all(state is not None for state in states)
-        arrays = [p.data() for p in self.params] + (states if self._stateful else [])
-        self._rows.append(arrays + ([p.grad() for p in self.params] if self.gradients else []))
         self.updates.append(info.global_step)
-        self._rates.append(self.trainer.optimizer.learning_rate)
-        self._batch_sizes.append(info.batch_size)
-
-    def table(self):
-        """(parameters, step sizes, mean gradients or None) of the recorded updates, one row each."""
-        sizes = [p.data().size for p in self.params]
-        width = sum(sizes)
-        table = self._rows.table() if self.updates else onp.zeros((0, 3 * width))
-        parameters, rest = table[:, :width], table[:, width:]
-        states = rest[:, :width] if self._stateful else None
-        gradients = rest[:, -width:] if self.gradients else None
-        mults = onp.repeat([p.lr_mult for p in self.params], sizes)
-        steps = onp.array([_scale(self.trainer.optimizer, rate * mults,
-                                  None if states is None else states[row], width)
-                           for row, rate in enumerate(self._rates)]).reshape(-1, width)
-        if gradients is not None:
-            gradients = gradients / onp.asarray(self._batch_sizes, dtype=onp.float64)[:, None]
-        return parameters, steps, gradients
+        self.parameters.append(_flat(p.data() for p in self.params))
+        self.step_sizes.append(onp.concatenate([step_sizes(self.trainer, p) for p in self.params]))
+        if self.gradients is not None:
+            self.gradients.append(_flat(p.grad() for p in self.params) / info.batch_size)
 
 
 def _flat(arrays):
@@ -254,11 +214,14 @@ def record_run(features, labels, optimizer, optimizer_params, num_steps, batch_s
         diverged, message = False, None
     except training.DivergenceError as error:
         diverged, message = True, str(error)
+    width = len(start)
     if on_step is not None:
         num_updates = recorder.num_updates
     else:
         num_updates = None if diverged else num_steps
-    parameters, steps, batch_gradients = recorder.table()
-    return RecordedRun(onp.array(recorder.updates, dtype=int), onp.vstack([start[None], parameters]),
-                       steps, batch_gradients, _flat(p.data() for p in params), num_updates,
+    return RecordedRun(onp.array(recorder.updates, dtype=int),
+                       onp.vstack([start] + recorder.parameters),
+                       onp.array(recorder.step_sizes).reshape(-1, width),
+                       None if recorder.gradients is None else onp.array(recorder.gradients).reshape(-1, width),
+                       _flat(p.data() for p in params), num_updates,
                        len(features) if batch_size is None else batch_size, diverged, message)
