@@ -43,7 +43,7 @@ num_directions = 2  # filter-normalised random directions per run
 direction_step = 0.25  # the step α along them at which the rise of the loss is read
 line_points = 21  # points on the line between two minima, α from -0.5 to 1.5 (4k + 1)
 out_dir = None  # None: figures show inline in a notebook; the command line saves them
-QUICK = dict(epoch_batch_sizes=(4, 64, 1348), epoch_seeds=2, num_seeds=3, target_loss=0.05,
+QUICK = dict(epoch_batch_sizes=(8, 64, 1348), epoch_seeds=2, num_seeds=3, target_loss=0.1,
              power_iterations=10, num_directions=1, line_points=5)
 
 # %%
