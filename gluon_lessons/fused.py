@@ -205,14 +205,11 @@ class _Scan(_Steps):
             X, y = F.np.take(X, rows, axis=0), F.np.take(y, rows, axis=0)
         X, y = F.np.reshape(X, (many, B, d)), F.np.reshape(y, (many, B, 1))
         weight, bias, weight_state, bias_state, lrs, constant = (F.np.copy(a) for a in inputs)
-        sums = F.np.reshape(F.np.sum(X, axis=1), (many, d, 1))
-        # G = X̃ᵀX̃, built from XᵀX and the column sums (no copy of the data)
-        gram = F.np.concatenate([
-            F.np.concatenate([F.npx.batch_dot(X, X, transpose_a=True), sums], axis=2),
-            F.np.concatenate([F.np.transpose(sums, (0, 2, 1)), F.np.full((many, 1, 1), float(B))],
-                             axis=2)], axis=1)
-        moment = F.np.concatenate([F.npx.batch_dot(X, y, transpose_a=True),
-                                   F.np.reshape(F.np.sum(y, axis=1), (many, 1, 1))], axis=1)
+        # X̃ = [X, 1], (many, B, p): one concatenation of a graph's few numbers a row, where G
+        # built from XᵀX and the column sums took twelve operations
+        X = F.np.concatenate([X, F.np.ones((many, B, 1))], axis=2)
+        gram = F.npx.batch_dot(X, X, transpose_a=True)  # G = X̃ᵀX̃
+        moment = F.npx.batch_dot(X, y, transpose_a=True)  # h = X̃ᵀy
         block = F.np.concatenate([gram, F.np.zeros((many, p, p)), -moment], axis=2)  # [G, 0, -h]
         block = F.np.reshape(block, (runs, n, p, m)) * F.np.reshape(lrs, (1, n, 1, 1))
         block = F.np.reshape(block, (many, p, m))
@@ -235,8 +232,7 @@ class _Scan(_Steps):
         if n > 1:
             before = F.np.concatenate([before, _part(F, after, axis=1, begin=0, end=n - 1)], axis=1)
         before = F.np.reshape(before, (many, m, 1))
-        residual = (F.npx.batch_dot(X, _part(F, before, axis=1, begin=0, end=d))
-                    + _part(F, before, axis=1, begin=d, end=p) - y)
+        residual = F.npx.batch_dot(X, _part(F, before, axis=1, begin=0, end=p)) - y
         losses = F.np.reshape(0.5 * F.np.mean(F.np.square(residual), axis=(1, 2)), (runs, n))
         last = F.np.reshape(_part(F, after, axis=1, begin=n - 1, end=n), (runs, m, 1))
         outputs = [losses, _part(F, last, 1, 0, d), _part(F, last, 1, d, p)]
