@@ -24,6 +24,10 @@ RAW_TRUE_W = (3.0, -2.0)  # thousand per m^2, thousand per year of age
 RAW_TRUE_B = 50.0  # thousand
 RAW_NOISE = 25.0  # thousand, standard deviation
 
+# Rows generated at a time: the float64 draws and products of one block, not of all the data, are
+# held beside the float32 result (at 4M x 20 a float64 copy of the features alone is 640 MB).
+BLOCK_ROWS = 65_536
+
 FLOAT32_MAX = checks.FLOAT32_MAX  # 3.4e38
 # Training squares errors in float32: values beyond sqrt(3.4e38) = 1.8e19 overflow the loss at the first step.
 FLOAT32_TRAIN_MAX = math.sqrt(FLOAT32_MAX)
@@ -66,9 +70,15 @@ def _check_truth(num_examples, true_w, true_b, noise, seed):
 
 
 def _labels(X, true_w, true_b, noise, rng):
-    """price = X w + b + N(0, noise^2), computed in float64 and stored as float32."""
-    y = X.astype(onp.float64) @ onp.asarray(true_w, dtype=onp.float64) + true_b
-    return (y + rng.normal(0.0, noise, size=len(X))).astype(onp.float32)
+    """price = X w + b + N(0, noise^2), computed in float64 and stored as float32, `BLOCK_ROWS` rows at
+    a time (the noise drawn in the same order as in one draw)."""
+    w = onp.asarray(true_w, dtype=onp.float64)
+    y = onp.empty(len(X), dtype=onp.float32)
+    for start in range(0, len(X), BLOCK_ROWS):
+        rows = slice(start, start + BLOCK_ROWS)
+        clean = X[rows].astype(onp.float64) @ w + true_b
+        y[rows] = clean + rng.normal(0.0, noise, size=len(clean))
+    return y
 
 
 def synthetic_house_prices(num_examples=1000, true_w=(2.0, -3.4), true_b=4.2, noise=0.01, seed=0):
@@ -80,7 +90,10 @@ def synthetic_house_prices(num_examples=1000, true_w=(2.0, -3.4), true_b=4.2, no
         num_examples, true_w, true_b, noise, seed
     )
     rng = onp.random.default_rng(seed)
-    X = rng.normal(0.0, 1.0, size=(num_examples, len(true_w))).astype(onp.float32)
+    X = onp.empty((num_examples, len(true_w)), dtype=onp.float32)
+    for start in range(0, num_examples, BLOCK_ROWS):  # the same numbers as one draw of all rows
+        block = X[start:start + BLOCK_ROWS]
+        block[...] = rng.normal(0.0, 1.0, size=block.shape)
     y = _labels(X, true_w, true_b, noise, rng)
     return HouseData(X, y, feature_names(len(true_w)), true_w, true_b, noise, seed)
 

@@ -77,8 +77,11 @@ def test_prices_beyond_float32_are_refused_for_training():
     shell_train.check_float32_training(house_data.synthetic_house_prices(50, noise=1e18))  # squares still fit
 
 
-def test_generation_draws_all_features_then_all_the_noise():
-    # As d2l's synthetic_data: one rng.normal call for all features, then one for all the noise.
+@pytest.mark.parametrize("block_rows", [house_data.BLOCK_ROWS, 1, 7, 999, 1000])
+def test_generation_draws_all_features_then_all_the_noise(monkeypatch, block_rows):
+    # As d2l's synthetic_data: one rng.normal call for all features, then one for all the noise;
+    # generating a block of rows at a time gives those same numbers.
+    monkeypatch.setattr(house_data, "BLOCK_ROWS", block_rows)
     rng = onp.random.default_rng(4)
     features = rng.normal(0.0, 1.0, size=(1000, 3)).astype(onp.float32)
     clean = features.astype(onp.float64) @ onp.array([1.0, -2.0, 0.5]) + 3.0
@@ -94,7 +97,8 @@ def test_memory_is_checked_before_allocating(monkeypatch, tmp_path):
     with pytest.raises(memory.NotEnoughMemory, match="400000 examples with 2 features to train on"):
         memory.check_room_to_train(400_000, 2)
     path = tmp_path / "big.csv"
-    path.write_text("a,b,price\n" + "1.5,2.5,3.5\n" * 400_000)  # 4.8 MB of text, 4.8 MB of float32
+    # 9.6 MB of float32: loading needs datafiles.LOADING_COPIES (1.5) times that, more than 10 MB
+    path.write_text("a,b,price\n" + "1.5,2.5,3.5\n" * 800_000)
     with pytest.raises(memory.NotEnoughMemory, match="big.csv"):
         datafiles.load_dataset(path)
 
@@ -307,3 +311,14 @@ def test_save_makes_the_folders_it_needs_only_when_it_writes(tmp_path):
     assert not (tmp_path / "new").exists()
     datafiles.save_dataset(house_data.synthetic_house_prices(5), target)
     assert sorted(p.name for p in target.parent.iterdir()) == ["hp.csv", "hp.json"]
+
+
+@pytest.mark.parametrize("chunk_rows", [datafiles.CHUNK_ROWS, 1, 3, 1000])
+def test_columns_split_inside_the_table_equal_a_plain_split(monkeypatch, chunk_rows):
+    # The features are moved down inside the loaded table's memory; compare with copies made apart.
+    monkeypatch.setattr(datafiles, "CHUNK_ROWS", chunk_rows)
+    table = onp.random.default_rng(0).normal(size=(1000, 4)).astype(onp.float32)
+    expected_features, expected_labels = table[:, :-1].copy(), table[:, -1].copy()
+    features, labels = datafiles._split_columns(table)
+    assert onp.array_equal(features, expected_features) and onp.array_equal(labels, expected_labels)
+    assert features.flags.c_contiguous and onp.shares_memory(features, table)

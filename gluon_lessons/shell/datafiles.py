@@ -30,9 +30,7 @@ COMMITTED = (
 FLOAT32_MAX = float(onp.finfo(onp.float32).max)  # 3.4e38
 FLOAT32_OVERFLOW = 2.0**128 - 2.0**103  # numbers this large or larger round to infinity in float32
 CHUNK_ROWS = 65536  # rows written or checked at a time
-LOADING_COPIES = (
-    2.5  # np.loadtxt's growing buffer, then the features split off as one contiguous array
-)
+LOADING_COPIES = 1.5  # np.loadtxt's growing buffer; the features are then laid out in its memory
 MAX_CELL_CHARS = 131072  # Python's csv field limit; no number needs more
 HEADER_MAX_BYTES = 2**20
 SAMPLE_BYTES = 2**22  # read to estimate the rows of a CSV from its size
@@ -325,6 +323,25 @@ def _parse_rows(f, csv_path, columns):
     return table
 
 
+def _split_columns(table):
+    """(features, labels) of a float32 table whose last column is the label, the features laid out
+    contiguously inside the table's own memory: no second copy of the data is made.
+
+    Row block by row block, each row's features move down to where a table without the label column
+    would hold them; a block's destination never lies after its source, so nothing is overwritten
+    before it is moved (NumPy copies through a buffer where a block overlaps itself).
+    """
+    table = onp.ascontiguousarray(table)  # (loadtxt's table already is: then this copies nothing)
+    num_rows, columns = table.shape
+    labels = table[:, -1].copy()
+    flat = table.reshape(-1)  # a view of the same memory
+    width = columns - 1
+    for start in range(0, num_rows, CHUNK_ROWS):
+        end = min(start + CHUNK_ROWS, num_rows)
+        flat[start * width:end * width] = table[start:end, :width].reshape(-1)
+    return flat[:num_rows * width].reshape(num_rows, width), labels
+
+
 def load_dataset(csv_path=DEFAULT_CSV):
     """Read a CSV in the committed layout; the truth comes from its `.json` sidecar if there is one.
 
@@ -351,7 +368,7 @@ def load_dataset(csv_path=DEFAULT_CSV):
         raise DataFileError("%s: cannot read (%s)" % (csv_path, error.strerror or error)) from None
     if not table.size:
         raise DataFileError("%s: no data rows after the header" % csv_path)
-    features, labels = onp.ascontiguousarray(table[:, :-1]), table[:, -1].copy()
+    features, labels = _split_columns(table)
     del table
     json_path = csv_path.with_suffix(".json")
     truth = _read_sidecar(json_path, csv_path, header, len(labels)) if json_path.is_file() else {}
