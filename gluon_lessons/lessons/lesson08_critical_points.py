@@ -11,8 +11,8 @@
 # near the end points. Last, a saddle of that network and what gets gradient descent out of it,
 # and a ball that momentum carries past the critical point where plain descent stops.
 #
-# Run it: `gluon-lessons run critical-points` (about 11 s here; `--quick` in 9, most of it the
-# descents), or as a notebook: `gluon-lessons notebook 8`.
+# Run it: `gluon-lessons run critical-points` (about 7 s here; `--quick` in 5, half of it
+# importing MXNet, SciPy and matplotlib), or as a notebook: `gluon-lessons notebook 8`.
 
 # %%
 import math
