@@ -85,6 +85,28 @@ def test_settings_go_in_after_the_parameters_cell_and_the_lesson_checks_them(toy
             runner.execute(toy, lesson_settings.resolve_settings(toy, settings=bad), "toy")
 
 
+def test_after_the_imports_cell_collections_skip_what_lives_and_garbage_is_freed_first(toy):
+    # A cycle that is garbage when the lesson starts is collected, not frozen with the living objects.
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.itself = cycle
+    dead = weakref.ref(cycle)
+    del cycle
+    gc.disable()  # no collection may happen on its own before the runner's
+    try:
+        runner.execute(toy, lesson_settings.resolve_settings(toy), "toy")
+        assert dead() is None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
 def test_json_is_valid_without_nan_or_infinity():
     import numpy as onp
     text = runner.to_json({"a": float("nan"), "b": onp.array([1.0, onp.inf]), "c": onp.float32(0.5)})

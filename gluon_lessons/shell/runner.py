@@ -10,6 +10,7 @@ a notebook (`gluon_lessons.shell.notebooks`), where nothing reads `sys.argv`.
 
 import ast
 import contextlib
+import gc
 import io
 import re
 import sys
@@ -43,11 +44,23 @@ def _print_headings(cell):
                 return
 
 
+def _freeze_what_is_imported():
+    """Leave the objects alive after the imports out of Python's later garbage collections.
+
+    MXNet's `DataLoader` runs a full `gc.collect()` each time one is made, and the imported modules
+    (MXNet's generated operators, d2l, matplotlib) hold most of the objects it would go through:
+    about 0.05-0.09 s a loader here. What is garbage by then is collected first, so nothing that
+    could be freed is kept."""
+    gc.collect()
+    gc.freeze()
+
+
 def execute(path, chosen, module_name):
     """Run the code cells of `path` with the `chosen` settings; the lesson's namespace afterwards."""
     path = Path(path)
     cells = read_cells(path)
     checking = settings_check_index(cells)
+    imports = next(index for index, cell in enumerate(cells) if cell.kind == "code")
     namespace = {"__name__": module_name, "__file__": str(path), "__builtins__": __builtins__}
     for index, cell in enumerate(cells):
         if cell.kind == "markdown":
@@ -65,6 +78,8 @@ def execute(path, chosen, module_name):
                 raise SettingError(str(error)) from None
         else:
             exec(code, namespace)
+        if index == imports:  # the first code cell: the lesson's imports
+            _freeze_what_is_imported()
         if "parameters" in cell.tags:
             namespace.update(chosen)
     sys.stdout.flush()
