@@ -3,12 +3,14 @@
 Each run is a fresh process; its peak resident memory is the kernel's count (ru_maxrss from wait4):
 
   import     python -c "import mxnet"                 what MXNet costs before any data
+  numpy      python -c "import numpy"                 what NumPy alone costs (the CSV loader's base)
   generate   train --num-examples N --true-w 1,...,1  N examples with D features, made in memory
   csv        train --data big.csv                     a CSV of about --csv-mb MB in the committed layout
   load       data.load_dataset(big.csv) alone         the CSV loader without training
 
 For each it prints the peak, the float32 data (features and prices) and the ratio
-(peak - import) / data: about 3 means three copies of the data at the worst moment.
+(peak - import) / data (for `load`, (peak - numpy) / data): about 3 means three copies of the
+data at the worst moment.
 
 Run it:  python benchmarks/memory.py [--num-examples 4000000] [--features 20] [--csv-mb 200]
                                       [--batch-size 10] [--epochs 1] [--json]
@@ -83,21 +85,25 @@ def main(argv=None):
         csv_path = Path(folder) / "big.csv"
         rows = write_csv(csv_path, args.csv_mb, args.features)
         size = csv_path.stat().st_size
-        cases = [
-            ("import", [sys.executable, "-c", "import mxnet"], 0),
+        cases = [  # (name, command, float32 data bytes, the run whose peak it is measured above)
+            ("import", [sys.executable, "-c", "import mxnet"], 0, None),
+            ("numpy", [sys.executable, "-c", "import numpy"], 0, None),
             ("generate", cli + ["--num-examples", str(args.num_examples), "--true-w", weights],
-             memory.data_bytes(args.num_examples, args.features)),
-            ("csv", cli + ["--data", str(csv_path)], memory.data_bytes(rows, args.features)),
-            ("load", [sys.executable, "-c", LOAD_ONLY, str(csv_path)], memory.data_bytes(rows, args.features)),
+             memory.data_bytes(args.num_examples, args.features), "import"),
+            ("csv", cli + ["--data", str(csv_path)], memory.data_bytes(rows, args.features), "import"),
+            ("load", [sys.executable, "-c", LOAD_ONLY, str(csv_path)], memory.data_bytes(rows, args.features),
+             "numpy"),  # the loader imports NumPy, not MXNet
         ]
-        for name, command, data_size in cases:
+        for name, command, data_size, baseline in cases:
             peak, seconds, code, tail = peak_of(command)
             if code != 0:
                 raise SystemExit("%s failed (exit %d): %s" % (name, code, tail))
-            runs.append({"run": name, "peak_mb": peak / MB, "data_mb": data_size / MB, "seconds": seconds})
-    baseline = runs[0]["peak_mb"]
-    for run in runs[1:]:
-        run["copies"] = (run["peak_mb"] - baseline) / run["data_mb"]
+            runs.append({"run": name, "peak_mb": peak / MB, "data_mb": data_size / MB, "seconds": seconds,
+                         "above": baseline})
+    peaks = {run["run"]: run["peak_mb"] for run in runs}
+    for run in runs:
+        if run["above"] is not None:
+            run["copies"] = (run["peak_mb"] - peaks[run["above"]]) / run["data_mb"]
     print("%s, Python %s; %d examples x %d features generated, a %.0f MB CSV of %d rows; batch %d, %d epoch(s)"
           % (platform.machine(), platform.python_version(), args.num_examples, args.features, size / MB, rows,
              args.batch_size, args.epochs))
