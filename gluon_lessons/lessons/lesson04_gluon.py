@@ -9,7 +9,7 @@
 # course's reusable form of the same loop, landing on the same weights; a faster loader and one
 # batch split over two devices, landing there too; then momentum and Nesterov.
 #
-# Run it: `gluon-lessons run gluon` (about 7 s here, 3 of them importing MXNet and d2l; the
+# Run it: `gluon-lessons run gluon` (about 6 s here, 3 of them importing MXNet and d2l; the
 # walkthrough is already short, so `--quick` changes nothing), or as a notebook:
 # `gluon-lessons notebook 4`.
 
