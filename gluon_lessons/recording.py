@@ -212,12 +212,19 @@ def record_linear_regression(features, labels, lr, momentum=0.0, optimizer="sgd"
     else:
         batches = loading.ShuffledBatches(features, labels, batch_size, ctx=ctx)
         num_epochs = math.ceil(num_steps / len(batches))
+    _fit_recorded(net, batches, trainer, num_epochs, recorder, num_steps, expect_growth)
+    return recorder
+
+
+def _fit_recorded(net, batches, trainer, num_epochs, recorder, num_steps, expect_growth, **fit_options):
+    """`training.fit` for at most `num_steps` updates, each seen by `recorder`; with `expect_growth`, a
+    run past a stability limit that was recorded to its last step is not an error."""
     try:
-        training.fit(net, batches, trainer, num_epochs, on_step=recorder, max_steps=num_steps, progress=False)
+        training.fit(net, batches, trainer, num_epochs, on_step=recorder, max_steps=num_steps,
+                     progress=False, **fit_options)
     except training.DivergenceError:
         if not (expect_growth and len(recorder) == num_steps):
             raise
-    return recorder
 
 
 def nag_iterates(recorder, momentum):
@@ -281,12 +288,8 @@ def iterates_side_by_side(features, labels, lrs, momentum=0.0, optimizer="sgd", 
     trainer = training.make_trainer(net, optimizer, lrs[0], momentum)
     params = [p for dense in net.runs for p in dense_parameters([dense])]
     recorder = Recorder(trainer, params, states=optimizer == "nag" and momentum > 0, losses=False)
-    try:
-        training.fit(net, full_batches(features, labels, num_steps), trainer, 1, loss=RunsL2Loss(),
-                     on_step=recorder, max_steps=num_steps, progress=False)
-    except training.DivergenceError:
-        if not (expect_growth and len(recorder) == num_steps):
-            raise
+    _fit_recorded(net, full_batches(features, labels, num_steps), trainer, 1, recorder, num_steps,
+                  expect_growth, loss=RunsL2Loss())
     table = nag_iterates(recorder, momentum) if optimizer == "nag" else recorder.parameters
     return onp.split(table, len(lrs), axis=1)
 
