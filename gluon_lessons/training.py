@@ -109,6 +109,8 @@ class WithLossBlock(nn.Block):
 def split_batch(X, y, contexts):
     """`split_and_load` of a batch over as many devices as it has rows; each device left over gets one
     row (X, y) whose loss `fit` multiplies by 0, so that every device has a fresh, zero gradient to sum."""
+    if len(contexts) == 1 and isinstance(X, np.ndarray) and isinstance(y, np.ndarray):
+        return [X.as_in_ctx(contexts[0])], [y.as_in_ctx(contexts[0])], []  # split_and_load's answer
     used = contexts[:len(X)]
     Xs = gluon.utils.split_and_load(X, used, even_split=False)
     ys = gluon.utils.split_and_load(y, used, even_split=False)

@@ -15,7 +15,9 @@ from lesson_checks import (assert_recovers_truth_and_least_squares, assert_teach
                            check_json, mean_half_squared_error, run_quietly)
 
 from gluon_lessons import data as house_data
+from gluon_lessons import lessons
 from gluon_lessons.shell import notebooks
+from gluon_lessons.shell.settings import resolve_settings
 
 # Paths that make the same updates in float32 may differ only in summation order: a few ulps of
 # weights of size ~4, far below 1e-5. SGD's own end-point jitter is ~1e-3, so 1e-5 cannot be met by luck.
@@ -163,10 +165,19 @@ def test_figures_and_json(lesson4):
     ({"lr": 1e39}, "lr must be a number in"),
     ({"momentum": 1.0}, r"momentum must be a number in \[0, 1\)"),
     ({"target_loss": 0.0}, "target_loss must be a number in"),
+    ({"num_val": 0}, r"num_val must be an integer in \[1, 10000\]"),
 ])
 def test_settings_are_refused_at_once_with_their_name(settings, message, tmp_path):
     with pytest.raises(ValueError, match=message):
         run_quietly("gluon", tmp_path, **settings)
+
+
+def test_quick_shrinks_only_the_validation_set_of_d2l():
+    # The title cell says --quick leaves every training run as it is: no setting a run uses may differ.
+    path = lessons.source_path(lessons.find("gluon"))
+    quick, full = resolve_settings(path, quick=True), resolve_settings(path)
+    assert {name for name in full if quick[name] != full[name]} == {"num_val"}
+    assert quick["num_val"] < full["num_val"] == 1000  # d2l's own validation set
 
 
 def test_the_executed_notebook_shows_every_figure_as_png(tmp_path):
