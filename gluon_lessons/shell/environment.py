@@ -5,6 +5,7 @@ A value they cannot use would abort the process (`OMP_NUM_THREADS=abc`: SIGABRT)
 forever (`DMLC_ROLE=server`). Each such variable is dropped with one warning line naming it.
 """
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -82,8 +83,36 @@ def import_mxnet():
     for name in blocked:
         sys.modules[name] = None
     try:
-        import mxnet  # noqa: F401
+        with _standard_distutils():
+            import mxnet  # noqa: F401
     finally:
         for name in blocked:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
+
+
+@contextlib.contextmanager
+def _standard_distutils():
+    """While MXNet imports, `import distutils` finds the standard library's, then forgets it.
+
+    MXNet reads version numbers with `distutils.version` as it imports. Where setuptools' shim is
+    installed (`distutils-precedence.pth`), that import loads setuptools and pkg_resources first:
+    0.15-0.2 s of CPU a process here (the variable SETUPTOOLS_USE_DISTUTILS=stdlib does the same
+    for a new process). Afterwards the shim is back in place and the standard library's distutils
+    modules are dropped from `sys.modules`, so a later `import setuptools` or `import distutils`
+    goes as it would have gone (MXNet keeps the version classes it already holds).
+    """
+    hack = sys.modules.get("_distutils_hack")
+    finder = getattr(hack, "DISTUTILS_FINDER", None)
+    if "distutils" in sys.modules or finder is None or finder not in sys.meta_path:
+        yield
+        return
+    position = sys.meta_path.index(finder)
+    sys.meta_path.remove(finder)
+    try:
+        yield
+    finally:
+        if finder not in sys.meta_path:
+            sys.meta_path.insert(min(position, len(sys.meta_path)), finder)
+        for name in [name for name in sys.modules if name.partition(".")[0] == "distutils"]:
+            del sys.modules[name]
