@@ -29,17 +29,23 @@ import threading
 import time
 from pathlib import Path
 
+# absolute: this file also runs as a script
+from gluon_lessons.shell import role as role_wrapper
+from gluon_lessons.shell.role import STOP_GRACE_SECONDS, role_label, say
+
 LAUNCHERS = ("local", "ssh", "mpi")
 LOCAL_HOST = "127.0.0.1"  # local runs: scheduler, servers and workers listen on loopback only
 WORKER_MODULE = "gluon_lessons.shell.worker"  # what `launch ... -- train` runs on every process
-# The launcher and the per-role wrappers run this file as a script, not `-m gluon_lessons.shell.launcher`:
+# The launcher runs this file as a script, not `-m gluon_lessons.shell.launcher`:
 # importing the package imports mxnet, and with DMLC_ROLE=server mxnet's import turns a process into a server.
 SCRIPT = str(Path(__file__).resolve())
+# Every scheduler, server and worker runs under this wrapper, which labels its lines; with `-S`, as it
+# needs no installed package (measured: 25-30 ms of CPU a process, 75 ms as this file run as `role`).
+ROLE_COMMAND = (sys.executable, "-S", str(Path(role_wrapper.__file__).resolve()))
 DEFAULT_TIMEOUT_SECONDS = 300.0
 FINISH_GRACE_SECONDS = 10.0  # once every worker (or the launcher) has exited: time for the rest
 PROCESS_BYTES = 256 * 2**20  # one local scheduler, server or worker: Python and MXNet imported
-STOP_GRACE_SECONDS = 2.0  # between SIGTERM and SIGKILL to the process group
-EXIT_LINE = re.compile(r"^gluon-lessons-launch: (?P<label>.+) exited (?P<code>-?\d+)$")
+EXIT_LINE = re.compile(r"^gluon-lessons-launch: (?P<label>.+) exited (?P<code>-?\d+)$")  # EXIT_FORMAT
 # The launcher's report that a process it started (ssh or mpirun client, role wrapper) has ended.
 ENDED_PREFIX = "gluon-lessons-launch: ended "
 # A role's line: `[worker 0] text`; any other (mpirun's `[host:123] ...`, ssh's) is the launcher's.
@@ -333,8 +339,8 @@ def _check_client(launcher):
 # file run as `tracker` (local: the Python >= 3.9 fix, the scheduler pinned to 127.0.0.1 and a free
 # port, launch.py unchanged) or as `cluster` (ssh, mpi: starts the scheduler here and every server
 # and worker through ssh or mpirun, and reports each client that ends). Every scheduler, server and
-# worker runs as this file with `role -- COMMAND`, which prefixes COMMAND's lines with its label
-# and reports its exit code on a last line. Over ssh the role wrapper also reads its standard
+# worker runs under role.py (`ROLE_COMMAND -- COMMAND`), which prefixes COMMAND's lines with its
+# label and reports its exit code on a last line. Over ssh the role wrapper also reads its standard
 # input, which stays open while its ssh connection and the launcher live: at its end the wrapper
 # stops its command, so stopping the launcher's group here stops every process on every host.
 def launch(
@@ -403,7 +409,7 @@ def launch(
 def _local_argv(command, num_workers, num_servers, environment):
     """The launcher of a local run: launch.py with the scheduler on 127.0.0.1 and a free port."""
     environment["DMLC_NODE_HOST"] = LOCAL_HOST  # servers and workers bind loopback, not outward
-    role_command = shlex.join([sys.executable, SCRIPT, "role", "--", *command])
+    role_command = shlex.join([*ROLE_COMMAND, "--", *command])
     launch_args = ["-n", str(num_workers), "-s", str(num_servers), "--launcher", "local"]
     # role_command is one argument: launch.py joins the command with spaces and runs it through bash
     return [sys.executable, SCRIPT, "tracker", LOCAL_HOST, str(free_port()), str(os.getpid()),
@@ -595,105 +601,8 @@ def _stop_group(process, reader):
     process.wait()
 
 
-def role_label(environ=os.environ):
-    """`worker 0`, `server 0` or `scheduler`: the role the launcher gave this process, its number.
-
-    The number is the launcher's task number (local and ssh: workers 0..N-1, then servers) or the
-    rank mpirun gives (one mpirun for the workers, one for the servers).
-    """
-    role = environ.get("DMLC_ROLE", "process")
-    if role == "scheduler":
-        return role
-    task = environ.get("DMLC_TASK_ID")
-    rank = environ.get("OMPI_COMM_WORLD_RANK", environ.get("PMI_RANK"))
-    if task is not None and task.isdigit():
-        index = int(task) - (int(environ.get("DMLC_NUM_WORKER", 0)) if role == "server" else 0)
-        return "%s %d" % (role, index)
-    if rank is not None and rank.isdigit():
-        return "%s %d" % (role, int(rank))
-    host = environ.get("DMLC_NODE_HOST")
-    return role if not host else "%s on %s" % (role, host)
-
-
-def _say(line):
-    """One line in one write: the roles share one pipe, and a write of up to 4096 bytes is never split up."""
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def _parent_death_signal():
-    """A function that, run in a child before its program starts, has Linux SIGKILL the child when
-    its parent dies (even by SIGKILL); None where that is not available."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return functools.partial(prctl, 1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
-
-
-def _stop_child(child):
-    """SIGTERM the command's process group, SIGKILL it STOP_GRACE_SECONDS later if still there."""
-    for number, wait in ((signal.SIGTERM, STOP_GRACE_SECONDS), (signal.SIGKILL, None)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, number)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(wait)
-            return
-
-
-def _stop_at_end_of_input(child):
-    """Over ssh: standard input ends with the connection or the launcher; then stop the command."""
-    with contextlib.suppress(OSError):
-        while os.read(0, 4096):
-            pass
-    _stop_child(child)
-    os._exit(1)
-
-
-def _run_role(command, watch_input=False):
-    """Run `command`, prefix each output line with this process's label, report its exit code last.
-
-    With `watch_input` (over ssh) the command runs in a process group of its own, stopped when this
-    wrapper's standard input ends or the wrapper gets SIGTERM, SIGHUP or SIGINT.
-    """
-    label = role_label()
-    try:
-        child = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            start_new_session=watch_input,
-            preexec_fn=_parent_death_signal(),  # killing this wrapper takes its command along
-        )
-    except OSError as error:
-        _say("[%s] cannot start %s: %s" % (label, command[0], error))
-        code = 127
-    else:
-        if watch_input:
-            threading.Thread(target=_stop_at_end_of_input, args=(child,), daemon=True).start()
-
-            def stop(signum, frame):
-                _stop_child(child)
-                os._exit(128 + signum)
-
-            for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-                signal.signal(number, stop)
-        for line in child.stdout:
-            _say("[%s] %s" % (label, line.rstrip("\n")))
-        code = child.wait()
-    _say("gluon-lessons-launch: %s exited %d" % (label, code))
-    return 0  # the exit line carries the code; a non-zero status would make the tracker print its environment
-
-
 def _say_ended(what, labels, code, said=""):
-    _say(ENDED_PREFIX + json.dumps({"what": what, "labels": labels, "code": code, "said": said}))
+    say(ENDED_PREFIX + json.dumps({"what": what, "labels": labels, "code": code, "said": said}))
 
 
 def _report_thread_failure(args):
@@ -743,7 +652,7 @@ def _start(argv, what, labels, env, stdin=subprocess.DEVNULL, label_errors=False
         said = []  # its first words are the reason (ssh's one line, the head of mpirun's box)
         for line in client.stderr:
             line = line.rstrip("\n")
-            _say(f"[{labels[0]}] {line}" if label_errors else line)
+            say(f"[{labels[0]}] {line}" if label_errors else line)
             if len(said) < 2 and line.strip("-= \t"):
                 said.append(line.strip()[:160])
         _say_ended(what, labels, client.wait(), " | ".join(said))
@@ -779,14 +688,14 @@ def _run_cluster(parent, spec):
     shared = dict(spec["env"], DMLC_NUM_WORKER=str(spec["num_workers"]),
                   DMLC_NUM_SERVER=str(spec["num_servers"]), DMLC_PS_ROOT_URI=spec["host"],
                   DMLC_PS_ROOT_PORT=str(spec["port"]))
-    role = [sys.executable, SCRIPT, "role", "--", *spec["command"]]
+    wrapped = [*ROLE_COMMAND, "--", *spec["command"]]
     here = dict(os.environ, **shared)
-    clients = [_start(role, "its wrapper", ["scheduler"],
+    clients = [_start(wrapped, "its wrapper", ["scheduler"],
                       dict(here, DMLC_ROLE="scheduler", DMLC_NODE_HOST=spec["host"]))]
     if spec["launcher"] == "ssh":
         # every ssh client's standard input: it stays open while this process lives (see launch)
         held_open, _ = os.pipe()
-        watched = [sys.executable, SCRIPT, "role", "--watch-input", "--", *spec["command"]]
+        watched = [*ROLE_COMMAND, "--watch-input", "--", *spec["command"]]
         for label, name, task, host in placement(spec["hosts"], spec["num_workers"],
                                                  spec["num_servers"]):
             variables = dict(shared, DMLC_ROLE=name, DMLC_TASK_ID=str(task))
@@ -800,7 +709,7 @@ def _run_cluster(parent, spec):
             variables = dict(shared, DMLC_ROLE=name, DMLC_JOB_CLUSTER="mpi")
             exported = [part for variable in sorted(variables) for part in ("-x", variable)]
             argv = ["mpirun", "--hostfile", spec["hostfile"], "--map-by", "node", "-n", str(count),
-                    "--wdir", spec["workdir"], *exported, *role]
+                    "--wdir", spec["workdir"], *exported, *wrapped]
             labels = ["%s %d" % (name, i) for i in range(count)]
             clients.append(_start(argv, f"mpirun for the {name}s", labels,
                                   dict(here, **variables)))
@@ -819,12 +728,10 @@ def _stop_if_orphaned(parent):
 
 def main(argv=None):
     """`python launcher.py tracker HOST PORT PARENT -- ARGS`, `cluster PARENT SPEC` or
-    `role [--watch-input] -- COMMAND` (stdlib only, no mxnet)."""
+    `role [--watch-input] -- COMMAND` (role.py's wrapper) (no mxnet)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) >= 3 and argv[0] == "role" and argv[1] == "--":
-        return _run_role(argv[2:])
-    if len(argv) >= 4 and argv[0] == "role" and argv[1:3] == ["--watch-input", "--"]:
-        return _run_role(argv[3:], watch_input=True)
+    if argv[:1] == ["role"]:
+        return role_wrapper.main(argv[1:])
     if len(argv) >= 5 and argv[0] == "tracker" and argv[4] == "--":
         return _run_tracker(argv[1], int(argv[2]), int(argv[3]), argv[5:])
     if len(argv) == 3 and argv[0] == "cluster":
