@@ -533,7 +533,7 @@ def interpolation(alphas, losses, accuracies, out_dir, name="sharp_flat_line", e
     lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center left")
     ax.set_title(title or "The loss on the line from one minimum to the other")
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=dict(left=0.115, right=0.875, bottom=0.135, top=0.91))
 
 
 def equal_epochs(batch_sizes, train_accuracy, validation_accuracy, out_dir, name="equal_epochs", title=None):
@@ -555,7 +555,7 @@ def equal_epochs(batch_sizes, train_accuracy, validation_accuracy, out_dir, name
     ax.set_ylabel("accuracy")
     ax.legend(fontsize=8)
     ax.set_title(title or "The same number of epochs for every batch size")
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=dict(left=0.115, right=0.975, bottom=0.135, top=0.91))
 
 
 def paired_runs(measures, out_dir, name="small_vs_large", groups=("small batch", "large batch"), title=None):
@@ -574,7 +574,8 @@ def paired_runs(measures, out_dir, name="small_vs_large", groups=("small batch",
         ax.set_xlim(-0.3, 1.45)
         ax.set_title(label, fontsize=9)
     fig.suptitle(title or "Each seed's two runs (grey), mean ± sd (squares)")
-    return save(fig, out_dir, name)
+    margins = dict(left=0.05, right=0.99, bottom=0.1, top=0.81, wspace=0.4)  # set by hand: see `save`
+    return save(fig, out_dir, name, margins=margins)
 
 
 def step_size_panels(panels, weight_names, out_dir, name="step_sizes"):
@@ -683,4 +684,4 @@ def direction_losses(alphas, curves, out_dir, name="random_directions", title=No
     ax.set_ylabel("training cross-entropy")
     ax.set_title(title or "The loss around each minimum in random directions")
     ax.legend(fontsize=8)
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=dict(left=0.12, right=0.975, bottom=0.135, top=0.91))
