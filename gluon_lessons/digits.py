@@ -2,8 +2,10 @@
 import dataclasses
 
 import numpy as onp
-from mxnet import gluon, init, np, npx
+from mxnet import autograd, gluon, init, np, npx
 from mxnet.gluon import nn
+
+from . import hessian
 
 npx.set_np()
 
@@ -100,6 +102,13 @@ def evaluate(net, features, labels):
     return loss, accuracy
 
 
+def parameters(net):
+    """The weights of an `mlp` as one float64 vector θ, in `hessian.BlockLoss` order (the order of
+    `net.collect_params()`: each layer's weight row by row, then its bias)."""
+    return onp.concatenate([p.data().asnumpy().astype(onp.float64).ravel()
+                            for p in net.collect_params().values()])
+
+
 class MLPRuns(nn.HybridBlock):
     """`num_runs` one-hidden-layer MLPs (64 -> hidden_units, Swish -> 10) side by side, trained at once.
 
@@ -131,7 +140,7 @@ class MLPRuns(nn.HybridBlock):
                     + F.npx.batch_dot(ones, bias))
 
         hidden = affine(X, w1, b1)  # (runs, B, hidden)
-        hidden = hidden * F.npx.sigmoid(hidden)  # Swish, as nn.Swish() computes it
+        hidden = hidden * F.npx.activation(hidden, act_type="sigmoid")  # Swish; see below
         return affine(hidden, w2, b2).transpose(1, 0, 2)  # (B, runs, 10)
 
     def load(self, nets):
@@ -180,3 +189,120 @@ class RunsBatches:
         X, y = np.take(self.features, order, axis=0), np.take(self.labels, order, axis=0)
         for start in range(0, self.num_examples, self.batch_size):
             yield X[start:start + self.batch_size], y[start:start + self.batch_size]
+
+
+class _SameDataGraph(nn.HybridBlock):
+    """(Xᵀ with a row of ones, ones, labels, θ rows) -> each row's mean cross-entropy over the
+    examples; a row of θ is a network of `mlp(hidden_units)` in `hessian.BlockLoss` order (w1 row by
+    row, b1, w2, b2)."""
+
+    def __init__(self, num_rows, hidden_units):
+        super().__init__()
+        self.num_rows, self.hidden_units = num_rows, hidden_units
+
+    def hybrid_forward(self, F, X_T, ones, labels, theta):
+        rows, hidden = self.num_rows, self.hidden_units
+        first = hidden * NUM_PIXELS
+        w1 = theta[:, :first].reshape(rows * hidden, NUM_PIXELS)
+        b1 = theta[:, first:first + hidden].reshape(rows * hidden, 1)
+        w2 = theta[:, first + hidden:first + hidden * (1 + NUM_CLASSES)].reshape(rows, NUM_CLASSES, hidden)
+        b2 = theta[:, first + hidden * (1 + NUM_CLASSES):].reshape(rows, 1, NUM_CLASSES)
+        # Every network's first layer is one matrix product, its bias a column of the weights that
+        # meets the row of ones under Xᵀ; the second layer's bias a product with a column of ones.
+        # Both bias gradients then come out of matrix products: MXNet's sums over a broadcast axis
+        # (a bias added to every example) measured slower than the product of the layer itself.
+        units = F.np.dot(F.np.concatenate([w1, b1], axis=1), X_T)  # (rows · hidden, examples)
+        units = (units * F.npx.sigmoid(units)).reshape(rows, hidden, -1)  # Swish
+        logits = (F.npx.batch_dot(units, w2, transpose_a=True, transpose_b=True)
+                  + F.npx.batch_dot(ones, b2))  # (rows, examples, 10)
+        return -F.npx.pick(F.npx.log_softmax(logits, axis=-1), labels, axis=-1).mean(axis=1)
+
+
+class SameDataLoss:
+    """The mean cross-entropy of many `mlp(hidden_units)` networks on the same examples, and its
+    gradients, all networks side by side in one float64 pass (lesson 9's curvature and sharpness).
+
+    A network is a flat θ in `hessian.BlockLoss` order; `values`, `gradients` and `hvps` take one θ per
+    row. A network this small costs MXNet's per-call overhead and slow bias sums in `BlockLoss` (about
+    three times the arithmetic); side by side they cost the arithmetic. tests/test_digits.py checks
+    every result against `hessian.BlockLoss` on the same `mlp`.
+    """
+
+    MAX_ROWS = 16  # networks per pass: its arrays stay within ~25 MB each at 1348 examples
+
+    def __init__(self, hidden_units, features, labels):
+        self.hidden_units = int(hidden_units)
+        self.shapes = [(self.hidden_units, NUM_PIXELS), (self.hidden_units,),
+                       (NUM_CLASSES, self.hidden_units), (NUM_CLASSES,)]  # as `hessian.BlockLoss.shapes`
+        self.size = sum(int(onp.prod(shape)) for shape in self.shapes)
+        features = onp.asarray(features, dtype=onp.float64)
+        labels = onp.asarray(labels).astype(int).ravel()
+        if features.ndim != 2 or features.shape[1] != NUM_PIXELS or len(features) != len(labels):
+            raise ValueError(f"need (examples, {NUM_PIXELS}) features and one label per example,"
+                             f" got {features.shape} and {len(labels)} labels")
+        if len(labels) == 0 or labels.min() < 0 or labels.max() >= NUM_CLASSES:
+            raise ValueError(f"need at least one example and labels in 0..{NUM_CLASSES - 1}")
+        self.X_T = np.array(onp.vstack([features.T, onp.ones(len(labels))]), dtype="float64")
+        self.labels = labels
+        self.graphs = {}  # rows per pass -> (graph, ones, labels)
+
+    def _rows(self, thetas):
+        thetas = onp.asarray(thetas, dtype=onp.float64)
+        if thetas.ndim != 2 or thetas.shape[1] != self.size or not onp.all(onp.isfinite(thetas)):
+            raise ValueError(f"need rows of {self.size} finite numbers, got shape {thetas.shape}")
+        return thetas
+
+    def _graph(self, num_rows):
+        if num_rows not in self.graphs:
+            graph = _SameDataGraph(num_rows, self.hidden_units)
+            graph.hybridize(static_alloc=True, static_shape=True)
+            ones = np.ones((num_rows, len(self.labels), 1), dtype="float64")
+            labels = np.array(onp.tile(self.labels, (num_rows, 1)), dtype="float64")
+            self.graphs[num_rows] = graph, ones, labels
+        return self.graphs[num_rows]
+
+    def _pass(self, thetas, gradients):
+        values, grads = [], []
+        for start in range(0, len(thetas), self.MAX_ROWS):
+            chunk = np.array(thetas[start:start + self.MAX_ROWS], dtype="float64")
+            graph, ones, labels = self._graph(len(chunk))
+            if not gradients:
+                values.append(graph(self.X_T, ones, labels, chunk).asnumpy())
+                continue
+            chunk.attach_grad()
+            with autograd.record():
+                losses = graph(self.X_T, ones, labels, chunk)
+            losses.backward()  # the rows share nothing: the gradient of the sum is each row's own
+            values.append(losses.asnumpy())
+            grads.append(chunk.grad.asnumpy())
+        return onp.concatenate(values), (onp.concatenate(grads) if gradients else None)
+
+    def values(self, thetas):
+        """Each row's mean cross-entropy over the examples."""
+        return self._pass(self._rows(thetas), False)[0]
+
+    def gradients(self, thetas):
+        """(each row's mean cross-entropy, each row's gradient)."""
+        return self._pass(self._rows(thetas), True)
+
+    def value_and_gradient(self, theta):
+        """(L(θ), ∇L(θ)) of one network, as `hessian.BlockLoss.value_and_gradient`."""
+        values, gradients = self.gradients(onp.asarray(theta, dtype=onp.float64)[None])
+        return float(values[0]), gradients[0]
+
+    def value(self, theta):
+        """L(θ) of one network."""
+        return float(self.values(onp.asarray(theta, dtype=onp.float64)[None])[0])
+
+    def hvps(self, thetas, vectors):
+        """Row k: H(θ_k) v_k by the central difference of `hessian.BlockLoss.hvp`, with its step
+        h = `hessian.default_step` · max(1, max|θ_k|), every g(θ_k ± h v̂_k) in one pass."""
+        thetas, vectors = self._rows(thetas), self._rows(vectors)
+        if len(thetas) != len(vectors):
+            raise ValueError(f"need one vector per θ, got {len(vectors)} for {len(thetas)}")
+        norms = onp.linalg.norm(vectors, axis=1)
+        units = vectors / onp.where(norms > 0, norms, 1.0)[:, None]
+        steps = hessian.default_step("float64") * onp.maximum(1.0, onp.abs(thetas).max(axis=1))[:, None]
+        moved = onp.concatenate([thetas + steps * units, thetas - steps * units])
+        differences = self.gradients(moved)[1]
+        return (differences[:len(thetas)] - differences[len(thetas):]) / (2 * steps) * norms[:, None]

@@ -512,20 +512,40 @@ def newton(gradients, hessians, thetas, tol=1e-8, grad_tol=1e-10, max_iterations
 
 def top_eigenvalue(hvp, size, num_iterations=200, rtol=1e-6, seed=0):
     """Power iteration on `hvp(v)`: (λ, unit v) of the eigenvalue largest in magnitude (the largest at a minimum)."""
+    def products(runs, vectors):
+        return _vector(hvp(vectors[0]), size, "hvp(v)")[None]
+
+    return top_eigenvalues(products, size, [seed], num_iterations, rtol)[0]
+
+
+def top_eigenvalues(hvps, size, seeds, num_iterations=200, rtol=1e-6):
+    """`top_eigenvalue` of several Hessians at once, one per seed (lesson 9: one per trained network).
+    `hvps(runs, vectors)` gives H_r v for each run index r in `runs` and row v of `vectors`, so the
+    products of all runs still iterating can come from one pass; each run starts from its own seed's
+    random vector and stops by itself, exactly as `top_eigenvalue` would. Returns [(λ, unit v)]."""
     if isinstance(size, bool) or not isinstance(size, (int, onp.integer)) or size < 1:
         raise ValueError("size must be an integer >= 1, got %r" % (size,))
     if isinstance(num_iterations, bool) or not isinstance(num_iterations, (int, onp.integer)) or num_iterations < 1:
         raise ValueError("num_iterations must be an integer >= 1, got %r" % (num_iterations,))
-    vector = onp.random.default_rng(seed).standard_normal(size)
-    vector /= onp.linalg.norm(vector)
-    value = 0.0
+    vectors = [onp.random.default_rng(seed).standard_normal(size) for seed in seeds]
+    vectors = onp.array([vector / onp.linalg.norm(vector) for vector in vectors])
+    values, going = onp.zeros(len(seeds)), list(range(len(seeds)))
     for _ in range(num_iterations):
-        product = _vector(hvp(vector), size, "hvp(v)")
-        previous, value = value, float(vector @ product)  # Rayleigh quotient
-        norm = float(onp.linalg.norm(product))
-        if norm == 0:
-            return 0.0, vector
-        vector = product / norm
-        if abs(value - previous) <= rtol * abs(value):
+        if not going:
             break
-    return value, vector
+        products = onp.asarray(hvps(going, vectors[going]), dtype=onp.float64)
+        if products.shape != (len(going), size) or not onp.all(onp.isfinite(products)):
+            raise ValueError("hvps must give %d rows of %d finite numbers, got shape %s"
+                             % (len(going), size, products.shape))
+        still = []
+        for run, product in zip(going, products):
+            previous, values[run] = values[run], float(vectors[run] @ product)  # Rayleigh quotient
+            norm = float(onp.linalg.norm(product))
+            if norm == 0:
+                values[run] = 0.0
+                continue
+            vectors[run] = product / norm
+            if abs(values[run] - previous) > rtol * abs(values[run]):
+                still.append(run)
+        going = still
+    return [(float(value), vector) for value, vector in zip(values, vectors)]

@@ -533,7 +533,7 @@ def interpolation(alphas, losses, accuracies, out_dir, name="sharp_flat_line", e
     lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center left")
     ax.set_title(title or "The loss on the line from one minimum to the other")
-    return save(fig, out_dir, name, margins=dict(left=0.115, right=0.875, bottom=0.135, top=0.91))
+    return save(fig, out_dir, name, margins=dict(left=0.125, right=0.875, bottom=0.135, top=0.91))
 
 
 def equal_epochs(batch_sizes, train_accuracy, validation_accuracy, out_dir, name="equal_epochs", title=None):
@@ -684,4 +684,4 @@ def direction_losses(alphas, curves, out_dir, name="random_directions", title=No
     ax.set_ylabel("training cross-entropy")
     ax.set_title(title or "The loss around each minimum in random directions")
     ax.legend(fontsize=8)
-    return save(fig, out_dir, name, margins=dict(left=0.12, right=0.975, bottom=0.135, top=0.91))
+    return save(fig, out_dir, name, margins=dict(left=0.13, right=0.975, bottom=0.135, top=0.91))

@@ -34,18 +34,32 @@ def top_curvature(hvp, size, num_iterations=30, rtol=1e-3, seed=0):
     eigenvalue largest in magnitude: a negative one means the point is not a minimum (or the products
     are wrong), and λ_max is refused rather than reported.
     """
-    value, vector = hessian.top_eigenvalue(hvp, size, num_iterations=num_iterations, rtol=rtol, seed=seed)
-    other = onp.random.default_rng(seed + 1).standard_normal(size)
-    other /= onp.linalg.norm(other)
-    hv, hu = hvp(vector), hvp(other)
-    scale = float(onp.linalg.norm(hv) + onp.linalg.norm(hu))
-    asymmetry = abs(float(other @ hv - vector @ hu)) / scale if scale > 0 else 0.0
-    reason = ""
-    if not asymmetry <= SYMMETRY_TOL:
-        reason = f"the products are not symmetric ({asymmetry:.1e} > {SYMMETRY_TOL:g})"
-    elif not value > 0:
-        reason = f"the eigenvalue largest in magnitude is {value:.3g}, not positive"
-    return Curvature(float(value), vector, asymmetry, not reason, reason)
+    def products(runs, vectors):
+        return onp.array([hvp(vector) for vector in vectors])
+
+    return top_curvatures(products, size, [seed], num_iterations, rtol)[0]
+
+
+def top_curvatures(hvps, size, seeds, num_iterations=30, rtol=1e-3):
+    """`top_curvature` of several Hessians at once, one per seed: `hvps(runs, vectors)` gives H_r v for
+    each run index r in `runs` and row v of `vectors` (`hessian.top_eigenvalues`), so every run's
+    products, the checks' included, can come from one pass (lesson 9). A list of `Curvature`."""
+    found = hessian.top_eigenvalues(hvps, size, seeds, num_iterations=num_iterations, rtol=rtol)
+    others = [onp.random.default_rng(seed + 1).standard_normal(size) for seed in seeds]
+    others = [other / onp.linalg.norm(other) for other in others]
+    runs = list(range(len(seeds)))
+    products = hvps(runs + runs, onp.array([vector for _, vector in found] + others))
+    curvatures = []
+    for (value, vector), other, hv, hu in zip(found, others, products[:len(runs)], products[len(runs):]):
+        scale = float(onp.linalg.norm(hv) + onp.linalg.norm(hu))
+        asymmetry = abs(float(other @ hv - vector @ hu)) / scale if scale > 0 else 0.0
+        reason = ""
+        if not asymmetry <= SYMMETRY_TOL:
+            reason = f"the products are not symmetric ({asymmetry:.1e} > {SYMMETRY_TOL:g})"
+        elif not value > 0:
+            reason = f"the eigenvalue largest in magnitude is {value:.3g}, not positive"
+        curvatures.append(Curvature(float(value), vector, asymmetry, not reason, reason))
+    return curvatures
 
 
 @dataclasses.dataclass
@@ -133,7 +147,7 @@ def keskar_sharpness(value_and_grad, x, epsilon=1e-3, directions=(), max_iterati
     counts. A local search, so φ is a lower bound on the true maximum (maximizing even a convex quadratic
     over a box is NP-hard in general; its maximum sits at a corner).
     """
-    from scipy.optimize import Bounds, minimize
+    from scipy.optimize import fmin_l_bfgs_b
 
     for name, value, least in (("max_iterations", max_iterations, 1), ("random_starts", random_starts, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, onp.integer)) or value < least:
@@ -161,10 +175,12 @@ def keskar_sharpness(value_and_grad, x, epsilon=1e-3, directions=(), max_iterati
     starts += [rng.uniform(-1, 1, x.shape) for _ in range(random_starts)]
     if not starts:
         raise ValueError("no start: the gradient is zero, no directions and random_starts=0")
-    options = {"maxiter": max_iterations, "ftol": 0.0, "gtol": 0.0}
-    box = Bounds(-onp.ones(x.size), onp.ones(x.size))  # as arrays: a list of pairs costs scipy ~20 ms a start
+    # scipy's L-BFGS-B, stopped only by max_iterations (factr, pgtol = 0); called as fmin_l_bfgs_b with
+    # the box as plain pairs, since `minimize` converts its bounds element by element (~10 ms a start
+    # at 10,000 parameters)
+    box = [(-1.0, 1.0)] * x.size
     for start in starts:
-        minimize(negative, start, jac=True, method="L-BFGS-B", bounds=box, options=options)
+        fmin_l_bfgs_b(negative, start, bounds=box, factr=0.0, pgtol=0.0, maxiter=max_iterations)
     phi = 100.0 * (best["f"] - f_x) / (1.0 + f_x)
     return Sharpness(float(phi), float(f_x), float(best["f"]), best["y"], float(g_x @ best["y"]), best["count"],
                      float(epsilon))

@@ -80,3 +80,51 @@ def test_loading_the_wrong_number_of_networks_is_refused():
     together.initialize()
     with pytest.raises(ValueError, match="need 2 networks"):
         together.load([digits.mlp(8)])
+
+
+def test_same_data_loss_is_block_loss_on_each_network(data, monkeypatch):
+    """Many float64 networks side by side (`SameDataLoss`) against `hessian.BlockLoss` on each `mlp`
+    alone, the plain path: values and gradients agree to float64 rounding of the sums (1e-12
+    relative), Hessian-vector products, differences of gradients over 2h with h ≈ 6e-6, to rounding
+    over h (1e-8); passes cut at MAX_ROWS rows give the same rows."""
+    from gluon_lessons import hessian
+
+    X, y = data.train_features[:300], data.train_labels[:300]
+    thetas, alone = [], []
+    for seed in SEEDS:
+        set_seed(seed)
+        f = hessian.BlockLoss(digits.mlp(12, dtype="float64"), digits.classification_loss(), X, y)
+        theta = f.get()
+        thetas.append(theta + 0.3 * onp.random.default_rng(seed).standard_normal(f.size))
+        alone.append(f)
+    thetas = onp.array(thetas)
+    together = digits.SameDataLoss(12, X, y)
+    assert together.size == alone[0].size and together.shapes == alone[0].shapes
+    vectors = onp.random.default_rng(9).standard_normal(thetas.shape)
+    values, gradients = together.gradients(thetas)
+    products = together.hvps(thetas, vectors)
+    for k, f in enumerate(alone):
+        value, gradient = f.value_and_gradient(thetas[k])
+        assert values[k] == pytest.approx(value, rel=1e-12)
+        assert together.value(thetas[k]) == pytest.approx(value, rel=1e-12)
+        onp.testing.assert_allclose(gradients[k], gradient, rtol=0, atol=1e-12 * onp.abs(gradient).max())
+        exact = f.hvp(vectors[k], thetas[k])
+        assert onp.linalg.norm(products[k] - exact) <= 1e-8 * onp.linalg.norm(exact)
+        assert onp.abs(exact).max() > 1e-3  # a product of some size, not two zeros agreeing
+    monkeypatch.setattr(digits.SameDataLoss, "MAX_ROWS", 2)
+    onp.testing.assert_array_equal(digits.SameDataLoss(12, X, y).gradients(thetas)[1], gradients)
+
+
+def test_same_data_loss_refuses_bad_input(data):
+    X, y = data.train_features[:20], data.train_labels[:20]
+    together = digits.SameDataLoss(4, X, y)
+    with pytest.raises(ValueError, match="need rows of 310 finite numbers"):
+        together.values(onp.zeros((2, 309)))
+    with pytest.raises(ValueError, match="need rows of 310 finite numbers"):
+        together.values(onp.full((1, 310), onp.nan))
+    with pytest.raises(ValueError, match="one vector per θ"):
+        together.hvps(onp.zeros((2, 310)), onp.zeros((1, 310)))
+    with pytest.raises(ValueError, match="labels in 0..9"):
+        digits.SameDataLoss(4, X, y + 10)
+    with pytest.raises(ValueError, match="one label per example"):
+        digits.SameDataLoss(4, X[:, :10], y)

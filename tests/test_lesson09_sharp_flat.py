@@ -245,7 +245,7 @@ def test_tick_labels_of_the_log_axes_do_not_overlap(monkeypatch, tmp_path):
     """Each lesson-9 figure with a log axis, drawn with losses over one to three decades: no two tick
     labels of one axis overlap (they did when every minor tick carried a label)."""
     figures = []
-    monkeypatch.setattr(plots, "save", lambda fig, out_dir, name: figures.append(fig))
+    monkeypatch.setattr(plots, "save", lambda fig, out_dir, name, **layout: figures.append(fig))
     alphas = onp.linspace(-0.5, 1.5, 21)
     for low, high in ((0.01, 0.05), (0.02, 3.0), (0.005, 20.0)):
         bowl = low + (high - low) * ((alphas - 0.5) / 1.0) ** 2

@@ -149,6 +149,35 @@ def test_top_curvature_refuses_a_negative_largest_eigenvalue():
     assert flipped.trusted and flipped.top_eigenvalue == pytest.approx(3.0, rel=1e-9)
 
 
+def test_top_curvatures_of_several_runs_are_each_run_alone():
+    """Several Hessians iterated at once, each from its own seed, each stopping by itself (spectral gaps
+    from 1.01 to 10 take from a few to hundreds of iterations): the same λ, vector and check as
+    `top_curvature` on each alone, to the last bit; one run's products are made unsymmetric and only
+    that run is refused."""
+    rng = onp.random.default_rng(5)
+    size, matrices = 12, []
+    for gap in (10.0, 1.5, 1.01):
+        basis = onp.linalg.qr(rng.standard_normal((size, size)))[0]
+        matrices.append(basis @ onp.diag(onp.r_[onp.linspace(0.1, 1.0, size - 1), gap]) @ basis.T)
+    skew = onp.triu(rng.standard_normal((size, size)), 1) * 1e-3
+    matrices.append(matrices[0] + skew)  # not a Hessian: u·Av ≠ v·Au
+    seeds, calls = [3, 4, 5, 3], []
+
+    def products(runs, vectors):
+        calls.append(len(runs))
+        return onp.array([matrices[run] @ vector for run, vector in zip(runs, vectors)])
+
+    together = sharpness.top_curvatures(products, size, seeds, num_iterations=500, rtol=1e-9)
+    for k, found in enumerate(together):
+        alone = sharpness.top_curvature(lambda v: matrices[k] @ v, size, 500, 1e-9, seed=seeds[k])
+        assert found.top_eigenvalue == alone.top_eigenvalue and found.asymmetry == alone.asymmetry
+        onp.testing.assert_array_equal(found.vector, alone.vector)
+        assert found.trusted == alone.trusted and found.reason == alone.reason
+    assert [found.trusted for found in together] == [True, True, True, False]
+    assert together[0].top_eigenvalue == pytest.approx(10.0, rel=1e-8)
+    assert calls[0] == 4 and min(calls[:-1]) < 4 and calls[-1] == 8  # runs stop apart; one check pass
+
+
 # Paired comparisons over seeds -------------------------------------------------------------------
 
 def test_paired_difference_against_scipy_and_its_power_by_simulation():

@@ -269,21 +269,26 @@ for key in declared["outcomes"]:
 # kink the difference jumps, and a "largest" eigenvalue of −0.15 has come out of such products.
 # With Swish the products are accurate, and `sharpness.top_curvature` checks them before λ_max is
 # believed: a Hessian is symmetric, u·(Hv) = v·(Hu), and at a minimum its eigenvalue of largest
-# magnitude is positive; otherwise λ_max is refused.
+# magnitude is positive; otherwise λ_max is refused. As in section 2 the runs go side by side:
+# `digits.SameDataLoss` takes the gradients of every run's network, at θ + hv and at θ − hv, in one
+# float64 pass, and `sharpness.top_curvatures` iterates every run at once (each stops by itself);
+# tests/test_digits.py checks the products against `hessian.BlockLoss.hvp` on each network.
 #
 # Beside it, **Keskar's ε-sharpness** φ = 100 · (max over the box f(θ + y) − f(θ)) / (1 + f(θ)),
 # the box |y_i| ≤ ε(|θ_i| + 1), searched with L-BFGS-B from the corner the gradient points to and
 # the corners along ±(top eigenvector): a local search, so φ is a lower bound.
 
 # %%
-for (batch_size, run_seed), run in runs.items():
-    f = hessian.BlockLoss(run["net"], loss, data.train_features, data.train_labels)
-    run["theta"] = f.get()
-    curvature = sharpness.top_curvature(lambda v: f.hvp(v, run["theta"]), f.size,
-                                        power_iterations, seed=run_seed)
+full = digits.SameDataLoss(hidden_units, data.train_features, data.train_labels)
+for run in runs.values():
+    run["theta"] = digits.parameters(run["net"])  # float64, in hessian.BlockLoss order
+thetas = onp.array([run["theta"] for run in runs.values()])
+curvatures = sharpness.top_curvatures(lambda rows, vectors: full.hvps(thetas[rows], vectors),
+                                      full.size, [s for _, s in runs], power_iterations)
+for ((batch_size, run_seed), run), curvature in zip(runs.items(), curvatures):
     run["top_eigenvalue"], run["asymmetry"] = curvature.top_eigenvalue, curvature.asymmetry
     run["curvature_trusted"] = curvature.trusted
-    found = sharpness.keskar_sharpness(f.value_and_gradient, run["theta"], epsilon,
+    found = sharpness.keskar_sharpness(full.value_and_gradient, run["theta"], epsilon,
                                        directions=[curvature.vector],
                                        max_iterations=keskar_iterations, random_starts=0)
     run["sharpness"] = found.phi
@@ -312,9 +317,8 @@ print(f"sharpness (λ_max): {verdicts['sharpness']}")
 figure_steps = onp.linspace(-2, 2, 9)  # in units of direction_step, for the first seed's figure
 around = {}
 for (batch_size, run_seed), run in runs.items():
-    f = hessian.BlockLoss(run["net"], loss, data.train_features, data.train_labels)
     steps = figure_steps if run_seed == seeds[0] else onp.array([-1.0, 0.0, 1.0])
-    rows = sharpness.direction_losses(f.value, run["theta"], f.shapes, steps * direction_step,
+    rows = sharpness.direction_losses(full.value, run["theta"], full.shapes, steps * direction_step,
                                       num_directions, seed=run_seed)
     run["direction_rise"] = rows[:, abs(steps) == 1].mean() - rows[:, steps == 0].mean()
     if run_seed == seeds[0]:
