@@ -75,6 +75,16 @@ def test_side_by_side_logits_and_losses_are_each_runs(data):
     onp.testing.assert_allclose(summed, onp.sum(each, axis=0), rtol=1e-5)
 
 
+def test_side_by_side_losses_on_all_examples_are_each_networks(data):
+    """`MLPRuns.losses` against `evaluate` on each seed's `mlp`: float32 sums, 1e-5 relative."""
+    nets, together = side_by_side(16)
+    losses = together.losses(data.train_features, data.train_labels)
+    for run, net in enumerate(nets):
+        alone = digits.evaluate(net, data.train_features, data.train_labels)[0]
+        assert losses[run] == pytest.approx(alone, rel=1e-5)
+    assert onp.ptp(losses) > 1e-3  # the seeds' networks differ, so a mix-up of runs would show
+
+
 def test_loading_the_wrong_number_of_networks_is_refused():
     together = digits.MLPRuns(2, 8)
     together.initialize()

@@ -193,15 +193,16 @@ def train_to_target(batch_size):
         training.fit(together, batches, trainer, more, loss=run_loss, progress=False)
         epochs += more
         bar.update(more * len(batches))
+        train_losses = together.losses(data.train_features, data.train_labels)  # every seed at once
         for k, run_seed in enumerate(seeds):
-            if run_seed not in ended:
+            if run_seed not in ended and train_losses[k] < target_loss:
                 together.unload(k, nets[k])
-                train_loss = digits.evaluate(nets[k], data.train_features, data.train_labels)[0]
-                if train_loss < target_loss:
-                    ended[run_seed] = dict(net=nets[k], epochs=epochs, reached=True)
+                ended[run_seed] = dict(net=nets[k], epochs=epochs, reached=True)
     bar.close()
     for k, run_seed in enumerate(seeds):
-        ended.setdefault(run_seed, dict(net=nets[k], epochs=epochs, reached=False))
+        if run_seed not in ended:
+            together.unload(k, nets[k])
+            ended[run_seed] = dict(net=nets[k], epochs=epochs, reached=False)
     for run in ended.values():
         run["updates"] = run["epochs"] * len(batches)
     return ended
