@@ -15,6 +15,7 @@
 
 # %%
 import numpy as onp
+from d2l import mxnet as d2l
 from mxnet import autograd, gluon, init, np, npx
 from mxnet.gluon import nn
 
@@ -218,8 +219,6 @@ findings.update(legacy_weight=legacy[:-1], legacy_bias=float(legacy[-1]), legacy
 # fetching and stacking the examples one by one.
 
 # %%
-from d2l import mxnet as d2l
-
 set_seed(seed)
 d2l_data = d2l.SyntheticRegressionData(w=np.array(house.true_w), b=house.true_b, noise=0.01,
                                        num_train=1000, num_val=num_val, batch_size=batch_size)
