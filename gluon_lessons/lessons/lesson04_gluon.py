@@ -9,9 +9,9 @@
 # course's reusable form of the same loop, landing on the same weights; a faster loader and one
 # batch split over two devices, landing there too; then momentum and Nesterov.
 #
-# Run it: `gluon-lessons run gluon` (about 6 s here, 3 of them importing MXNet and d2l; `--quick`
-# in about 5, validating d2l's run on 100 examples instead of 1000, every training run unchanged),
-# or as a notebook: `gluon-lessons notebook 4`.
+# Run it: `gluon-lessons run gluon` (about 6 s here, 2.5 of them importing MXNet, d2l and
+# matplotlib; `--quick` in about 5.5, validating d2l's run on 100 examples instead of 1000, every
+# training run unchanged), or as a notebook: `gluon-lessons notebook 4`.
 
 # %%
 import numpy as onp
