@@ -10,8 +10,8 @@
 # epoch costs against one process, timed in interleaved repeats; and `dist_async`, where a fast
 # worker does not wait for a slow one.
 #
-# Run it: `gluon-lessons run distributed` (about 11 s here, most of it two workers and a server
-# importing MXNet in each of two launches; `--quick`, one launch, in 7), or as a notebook:
+# Run it: `gluon-lessons run distributed` (about 10 s here, most of it two workers and a server
+# importing MXNet in each of two launches; `--quick`, one launch, in 6.5), or as a notebook:
 # `gluon-lessons notebook 11`.
 
 # %%
