@@ -94,6 +94,8 @@ def loss_curves(curves, out_dir, name, xlabel="epoch", ylabel="mean L2 loss", lo
         ax.set_title(title)
     ax.legend()
     wide_log_axes_without_minor_ticks(fig)
+    if margins is None:  # room for log tick labels such as 10⁻¹⁰ and a two-part y label
+        margins = dict(left=0.16, right=0.97, bottom=0.155, top=0.9 if title else 0.965)
     return save(fig, out_dir, name, margins=margins)
 
 
@@ -153,7 +155,7 @@ def momentum_memory(weights, out_dir, name="momentum_memory", title=None):
     ax.set_title(title or "Momentum's memory (dotted: 1/(1−β) steps)")
     ax.legend()
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=dict(left=0.11, right=0.975, bottom=0.155, top=0.9))
 
 
 def contour_paths(grid_x, grid_y, values, paths, out_dir, name, xlabel, ylabel, optimum=None, title=None):
@@ -178,7 +180,8 @@ def contour_paths(grid_x, grid_y, values, paths, out_dir, name, xlabel, ylabel, 
     if title:
         ax.set_title(title)
     ax.legend(loc="best", fontsize=8)
-    return save(fig, out_dir, name)
+    margins = dict(left=0.12, right=0.975, bottom=0.115, top=0.925 if title else 0.97)  # see `save`
+    return save(fig, out_dir, name, margins=margins)
 
 
 def rate_curves(curves, out_dir, name, theory=None, xlabel="step k", ylabel="‖w_k − w*‖ / ‖w_0 − w*‖", title=None):
@@ -202,7 +205,8 @@ def rate_curves(curves, out_dir, name, theory=None, xlabel="step k", ylabel="‖
         ax.set_title(title)
     ax.legend(fontsize=8)
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name)
+    margins = dict(left=0.135, right=0.975, bottom=0.14, top=0.91 if title else 0.965)  # see `save`
+    return save(fig, out_dir, name, margins=margins)
 
 
 def ball_on_curve(grid, values, paths, out_dir, name, finals=None, marks=None, title=None):
@@ -283,7 +287,10 @@ def minibatch_panels(panels, out_dir, name="minibatch", ylabel="L(θ_k) − L*")
     fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=len(legend), fontsize=8,
                frameon=False)
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name, rect=(0, 0.5 / fig.get_figheight(), 1, 1))  # the legend below the panels
+    height = fig.get_figheight()  # inches: 1.1 below the panels (the legend's 0.5 and the axis labels)
+    margins = dict(left=0.075, right=0.986, bottom=1.1 / height, top=1 - 0.5 / height, wspace=0.19,
+                   hspace=0.36)
+    return save(fig, out_dir, name, margins=margins)
 
 
 def batch_time(rows, out_dir, name="batch_time", device="cpu(0)"):
@@ -341,7 +348,8 @@ def gradient_clouds(clouds, full_gradient, out_dir, name="gradient_clouds", titl
         ax.set_title(title)
     ax.legend(fontsize=8, markerscale=2)
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name)
+    margins = dict(left=0.05, right=0.975, bottom=0.13, top=0.915 if title else 0.965)  # see `save`
+    return save(fig, out_dir, name, margins=margins)
 
 
 def variance_vs_batch(batch_sizes, measured, standard_error, trace_sigma, out_dir, name="gradient_variance"):
@@ -355,7 +363,7 @@ def variance_vs_batch(batch_sizes, measured, standard_error, trace_sigma, out_di
     _log_axes(ax, "batch size B", "E|g_B − G|²")
     ax.legend(fontsize=8)
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=dict(left=0.145, right=0.975, bottom=0.165, top=0.96))
 
 
 def _log_axes(ax, xlabel, ylabel):
@@ -398,7 +406,8 @@ def steps_to_target(tuned, s_min, b_crit, scaled, out_dir, name="steps_to_target
     axes[1].plot([], [], color="tab:red", alpha=0.3, lw=3, label="never reached the target")
     axes[1].legend(fontsize=7, loc="upper left")
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name)
+    margins = dict(left=0.07, right=0.985, bottom=0.165, top=0.96, wspace=0.17)  # see `save`
+    return save(fig, out_dir, name, margins=margins)
 
 
 def lr_search(tried, descent_lrs, descent_steps, largest_stable_lr, out_dir, name="lr_search"):
@@ -419,7 +428,7 @@ def lr_search(tried, descent_lrs, descent_steps, largest_stable_lr, out_dir, nam
     _log_axes(ax, "learning rate", "steps to the target")
     ax.legend(fontsize=7)
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=dict(left=0.11, right=0.93, bottom=0.16, top=0.96))
 
 
 CRITICAL_POINT_MARKS = {"minimum": ("o", "tab:green"), "maximum": ("^", "tab:orange"), "saddle": ("X", "tab:red"),
