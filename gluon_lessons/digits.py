@@ -237,7 +237,9 @@ class SameDataLoss:
     every result against `hessian.BlockLoss` on the same `mlp`.
     """
 
-    MAX_ROWS = 16  # networks per pass: its arrays stay within ~25 MB each at 1348 examples
+    MAX_ROWS = 8  # networks per pass: its arrays stay within ~11 MB each at 1348 examples
+    PAD_ROWS = 4  # a pass may compute up to this many rows more to reuse a graph already compiled
+    NEW_GRAPH_ROWS = 8  # what compiling a graph and its first pass cost beyond a pass, in rows
 
     def __init__(self, hidden_units, features, labels):
         self.hidden_units = int(hidden_units)
@@ -270,20 +272,40 @@ class SameDataLoss:
             self.graphs[num_rows] = graph, ones, labels
         return self.graphs[num_rows]
 
+    def _widths(self, num_rows):
+        """(rows, width) of each pass for `num_rows` rows: passes of equal rows, each computed at a width
+        of at most MAX_ROWS, filled up by at most PAD_ROWS rows to reuse a graph already compiled; of
+        the choices, the one with the fewest rows computed, a new graph counting NEW_GRAPH_ROWS more
+        (its first pass costs about two)."""
+        def split(passes):
+            return [num_rows // passes + (k < num_rows % passes) for k in range(passes)]
+
+        sizes = split(-(-num_rows // self.MAX_ROWS))
+        choices = [(len(sizes) * max(sizes) + self.NEW_GRAPH_ROWS, len(sizes), max(sizes), sizes)]
+        for width in self.graphs:
+            sizes = split(-(-num_rows // width))
+            if width <= self.MAX_ROWS and width - min(sizes) <= self.PAD_ROWS:
+                choices.append((len(sizes) * width, len(sizes), width, sizes))
+        _, _, width, sizes = min(choices)
+        return [(size, width) for size in sizes]
+
     def _pass(self, thetas, gradients):
-        values, grads = [], []
-        for start in range(0, len(thetas), self.MAX_ROWS):
-            chunk = np.array(thetas[start:start + self.MAX_ROWS], dtype="float64")
-            graph, ones, labels = self._graph(len(chunk))
+        values, grads, start = [], [], 0
+        for size, width in self._widths(len(thetas)):
+            rows = thetas[start:start + size]
+            start += size
+            rows = onp.concatenate([rows, onp.repeat(rows[:1], width - size, axis=0)])  # filled up
+            chunk = np.array(rows, dtype="float64")
+            graph, ones, labels = self._graph(width)
             if not gradients:
-                values.append(graph(self.X_T, ones, labels, chunk).asnumpy())
+                values.append(graph(self.X_T, ones, labels, chunk).asnumpy()[:size])
                 continue
             chunk.attach_grad()
             with autograd.record():
                 losses = graph(self.X_T, ones, labels, chunk)
             losses.backward()  # the rows share nothing: the gradient of the sum is each row's own
-            values.append(losses.asnumpy())
-            grads.append(chunk.grad.asnumpy())
+            values.append(losses.asnumpy()[:size])
+            grads.append(chunk.grad.asnumpy()[:size])
         return onp.concatenate(values), (onp.concatenate(grads) if gradients else None)
 
     def values(self, thetas):

@@ -200,18 +200,18 @@ def losses_along(value, points):
     return onp.array([value(p) for p in points])
 
 
-def direction_losses(value, theta, shapes, alphas, num_directions=4, seed=0):
+def direction_losses(value, theta, shapes, alphas, num_directions=4, seed=0, values=None):
     """value(θ + α·d_k) for `num_directions` filter-normalised random directions d_k (rows) and each α (columns);
-    `shapes` cut θ into the parameters, as `hessian.BlockLoss.shapes`."""
+    `shapes` cut θ into the parameters, as `hessian.BlockLoss.shapes`. `values`, if given, takes all the
+    points at once, one per row (`digits.SameDataLoss.values`, lesson 9), instead of `value` one by one."""
     if isinstance(num_directions, bool) or not isinstance(num_directions, (int, onp.integer)) or num_directions < 1:
         raise ValueError("num_directions must be an integer >= 1, got %r" % (num_directions,))
-    theta = onp.asarray(theta, dtype=onp.float64)
+    theta, alphas = onp.asarray(theta, dtype=onp.float64), onp.asarray(alphas, onp.float64)
     parts, rng = split(theta, shapes), onp.random.default_rng(seed)
-    rows = []
-    for _ in range(num_directions):
-        direction = filter_normalized_direction(parts, seed=rng)
-        rows.append(losses_along(value, theta + onp.outer(onp.asarray(alphas, onp.float64), direction)))
-    return onp.array(rows)
+    directions = [filter_normalized_direction(parts, seed=rng) for _ in range(num_directions)]
+    points = onp.concatenate([theta + onp.outer(alphas, direction) for direction in directions])
+    losses = losses_along(value, points) if values is None else onp.asarray(values(points), onp.float64)
+    return losses.reshape(num_directions, len(alphas))
 
 
 def filter_normalized_direction(parts, seed=0):

@@ -121,6 +121,18 @@ def test_same_data_loss_is_block_loss_on_each_network(data, monkeypatch):
         exact = f.hvp(vectors[k], thetas[k])
         assert onp.linalg.norm(products[k] - exact) <= 1e-8 * onp.linalg.norm(exact)
         assert onp.abs(exact).max() > 1e-3  # a product of some size, not two zeros agreeing
+    widened = digits.SameDataLoss(12, X, y)  # 3 rows compiled first: 2 rows are then filled up to 3
+    widened.gradients(onp.concatenate([thetas[:1]] * 3))
+    assert widened._widths(2) == [(2, 3)] and widened._widths(6) == [(3, 3), (3, 3)]
+    for count in range(1, 40):
+        passes = widened._widths(count)
+        assert sum(size for size, _ in passes) == count
+        assert all(size <= width <= min(size + widened.PAD_ROWS, widened.MAX_ROWS)
+                   for size, width in passes)
+    onp.testing.assert_allclose(widened.gradients(thetas[:2])[1], gradients[:2], rtol=0,
+                                atol=1e-15 * onp.abs(gradients).max())
+    monkeypatch.setattr(digits.SameDataLoss, "PAD_ROWS", 0)
+    assert widened._widths(2) == [(2, 2)]
     monkeypatch.setattr(digits.SameDataLoss, "MAX_ROWS", 2)
     onp.testing.assert_array_equal(digits.SameDataLoss(12, X, y).gradients(thetas)[1], gradients)
 

@@ -351,6 +351,15 @@ def test_losses_along_random_directions_follow_the_quadratic():
         d = sharpness.filter_normalized_direction(parts, seed=rng)
         assert d[-1] == 0 and onp.linalg.norm(d[:2]) == pytest.approx(onp.linalg.norm(optimum[:2]), rel=1e-12)
         onp.testing.assert_allclose(row, f_star + 0.5 * alphas ** 2 * (d @ A @ d), rtol=1e-10)
+    calls = []
+
+    def values(points):  # all points in one call, as lesson 9's networks side by side take them
+        calls.append(len(points))
+        return flat.values(points)
+
+    together = sharpness.direction_losses(flat.value, optimum, flat.shapes, alphas, 3, 7, values)
+    onp.testing.assert_array_equal(together, rows)
+    assert calls == [3 * len(alphas)]
 
 
 def test_filter_normalized_direction_rescales_rows_and_skips_biases():

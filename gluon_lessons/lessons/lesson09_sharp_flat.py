@@ -9,7 +9,7 @@
 # Hessian eigenvalue, over enough seeds to see a difference of the size found here, each difference
 # with its 95% interval. Whatever the numbers say is what this lesson says.
 #
-# Run it: `gluon-lessons run sharp-flat` (about 14 s here; `--quick` in 7), or as a notebook:
+# Run it: `gluon-lessons run sharp-flat` (about 10 s here; `--quick` in 5), or as a notebook:
 # `gluon-lessons notebook 9`.
 
 # %%
@@ -320,7 +320,7 @@ around = {}
 for (batch_size, run_seed), run in runs.items():
     steps = figure_steps if run_seed == seeds[0] else onp.array([-1.0, 0.0, 1.0])
     rows = sharpness.direction_losses(full.value, run["theta"], full.shapes, steps * direction_step,
-                                      num_directions, seed=run_seed)
+                                      num_directions, seed=run_seed, values=full.values)
     run["direction_rise"] = rows[:, abs(steps) == 1].mean() - rows[:, steps == 0].mean()
     if run_seed == seeds[0]:
         around[f"batch {batch_size}"] = rows
