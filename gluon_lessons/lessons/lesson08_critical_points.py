@@ -11,7 +11,7 @@
 # near the end points. Last, a saddle of that network and what gets gradient descent out of it,
 # and a ball that momentum carries past the critical point where plain descent stops.
 #
-# Run it: `gluon-lessons run critical-points` (about 8 s here; `--quick` in 5, half of it
+# Run it: `gluon-lessons run critical-points` (about 7 s here; `--quick` in 4, half of it
 # importing MXNet, SciPy and matplotlib), or as a notebook: `gluon-lessons notebook 8`.
 
 # %%

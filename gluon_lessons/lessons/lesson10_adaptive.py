@@ -10,8 +10,8 @@
 # running root mean square, works with mini-batches. Standardizing the features is the other cure;
 # we compare the two by the smallest budget of updates with which each reaches least squares.
 #
-# Run it: `gluon-lessons run adaptive` (about 12 s here, most of it RMSProp's 8525 updates;
-# `--quick` in 5), or as a notebook: `gluon-lessons notebook 10`.
+# Run it: `gluon-lessons run adaptive` (about 11 s here, most of it RMSProp's 8525 updates;
+# `--quick` in 4.5), or as a notebook: `gluon-lessons notebook 10`.
 
 # %%
 import math

@@ -11,7 +11,7 @@
 # worker does not wait for a slow one.
 #
 # Run it: `gluon-lessons run distributed` (about 10 s here, most of it two workers and a server
-# importing MXNet in each of two launches; `--quick`, one launch, in 6.5), or as a notebook:
+# importing MXNet in each of two launches; `--quick`, one launch, in about 6), or as a notebook:
 # `gluon-lessons notebook 11`.
 
 # %%
