@@ -327,13 +327,13 @@ class SameDataLoss:
 
     def hvps(self, thetas, vectors):
         """Row k: H(θ_k) v_k by the central difference of `hessian.BlockLoss.hvp`, with its step
-        h = `hessian.default_step` · max(1, max|θ_k|), every g(θ_k ± h v̂_k) in one pass."""
+        (`hessian.difference_step`), every g(θ_k ± h v̂_k) in one pass."""
         thetas, vectors = self._rows(thetas), self._rows(vectors)
         if len(thetas) != len(vectors):
             raise ValueError(f"need one vector per θ, got {len(vectors)} for {len(thetas)}")
         norms = onp.linalg.norm(vectors, axis=1)
         units = vectors / onp.where(norms > 0, norms, 1.0)[:, None]
-        steps = hessian.default_step("float64") * onp.maximum(1.0, onp.abs(thetas).max(axis=1))[:, None]
+        steps = onp.array([hessian.difference_step(theta, "float64") for theta in thetas])[:, None]
         moved = onp.concatenate([thetas + steps * units, thetas - steps * units])
         differences = self.gradients(moved)[1]
         return (differences[:len(thetas)] - differences[len(thetas):]) / (2 * steps) * norms[:, None]

@@ -25,6 +25,12 @@ def default_step(dtype):
     return float(onp.finfo(onp.dtype(dtype)).eps ** (1.0 / 3.0))
 
 
+def difference_step(theta, dtype):
+    """The central difference's step h at θ: `default_step(dtype)` times max(1, max|θ|), since θ + h v
+    is rounded relative to |θ|."""
+    return default_step(dtype) * max(1.0, float(onp.max(onp.abs(theta))))
+
+
 def _vector(values, size, name):
     values = onp.asarray(values, dtype=onp.float64).ravel()
     if values.shape != (size,) or not onp.all(onp.isfinite(values)):
@@ -132,8 +138,8 @@ class BlockLoss:
         return gradient_plus - self._value_and_gradient_here()[1], plus - minus
 
     def _step(self, theta, step):
-        if step is None:  # relative to the parameters' size, since θ + h v is rounded relative to |θ|
-            return default_step(self.dtype) * max(1.0, float(onp.max(onp.abs(theta))))
+        if step is None:
+            return difference_step(theta, self.dtype)
         if not (isinstance(step, (int, float)) and step > 0):
             raise ValueError("step must be a number > 0, got %r" % (step,))
         return float(step)

@@ -40,7 +40,7 @@ WORKER_MODULE = "gluon_lessons.shell.worker"  # what `launch ... -- train` runs 
 # importing the package imports mxnet, and with DMLC_ROLE=server mxnet's import turns a process into a server.
 SCRIPT = str(Path(__file__).resolve())
 # Every scheduler, server and worker runs under this wrapper, which labels its lines; with `-S`, as it
-# needs no installed package (measured: 25-30 ms of CPU a process, 75 ms as this file run as `role`).
+# needs no installed package (measured: 34-45 ms of CPU a process, 74-79 ms as this file run as `role`).
 ROLE_COMMAND = (sys.executable, "-S", str(Path(role_wrapper.__file__).resolve()))
 DEFAULT_TIMEOUT_SECONDS = 300.0
 FINISH_GRACE_SECONDS = 10.0  # once every worker (or the launcher) has exited: time for the rest
