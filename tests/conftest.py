@@ -8,6 +8,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
 
+from gluon_lessons.shell.environment import import_mxnet  # noqa: E402
+
+import_mxnet()  # as every lesson and command imports it: operator functions compiled at first call
+
 from gluon_lessons import data as house_data  # noqa: E402
 
 
