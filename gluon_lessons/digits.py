@@ -5,7 +5,7 @@ import numpy as onp
 from mxnet import autograd, gluon, init, np, npx
 from mxnet.gluon import nn
 
-from . import hessian
+from . import hessian, lazy_imports
 
 npx.set_np()
 
@@ -50,8 +50,9 @@ def load(test_fraction=0.25, seed=0):
     if not NUM_CLASSES <= num_test <= len(labels) - NUM_CLASSES:
         raise ValueError("test_fraction %r leaves %d test examples; each side needs at least %d (one per class)"
                          % (test_fraction, num_test, NUM_CLASSES))
-    X_train, X_test, y_train, y_test = train_test_split(
-        features, labels, test_size=num_test, random_state=int(seed), stratify=digits.target)
+    with lazy_imports.set_aside("pandas"):  # NumPy arrays: no need to load pandas to know they are no DataFrame
+        X_train, X_test, y_train, y_test = train_test_split(
+            features, labels, test_size=num_test, random_state=int(seed), stratify=digits.target)
     return Digits(X_train, y_train, X_test, y_test, int(seed))
 
 

@@ -1,8 +1,9 @@
-"""How MXNet is imported: with the standard library's distutils, and nothing changed afterwards.
+"""How MXNet is imported: with the standard library's distutils, nothing changed afterwards, and the
+modules it (and d2l) import without using them loaded at their first use.
 
 Truths: which modules a fresh interpreter holds (`sys.modules`), where setuptools' shim says
-`distutils` comes from, and the warnings a later `import setuptools` raises (none, as without
-MXNet).
+`distutils` comes from, the warnings a later `import setuptools` raises (none, as without MXNet),
+and the file a plain `import requests` loads.
 """
 import os
 import subprocess
@@ -58,3 +59,60 @@ def test_without_the_bypass_mxnet_would_load_setuptools():
     if lines[0] == "shim False":
         pytest.skip("setuptools' shim is not installed in this interpreter")
     assert lines[1] == "setuptools True"
+
+
+LAZY = textwrap.dedent('''\
+    import sys
+    from gluon_lessons.shell.environment import import_mxnet
+    import_mxnet()
+    kind = lambda name: type(sys.modules[name]).__name__
+    print(kind("requests"), kind("pandas"))
+    import mxnet.gluon.utils
+    from d2l import mxnet as d2l  # imports both
+    print(kind("requests"), kind("pandas"), d2l.pd is sys.modules["pandas"])
+    frame = d2l.pd.DataFrame({"area": [1.0, 2.0]})  # the first use loads pandas
+    import pandas
+    print(kind("pandas"), type(frame) is pandas.DataFrame, frame["area"].sum(), d2l.pd.Series is pandas.Series)
+    import requests.adapters
+    print(kind("requests"), mxnet.gluon.utils.requests.adapters is requests.adapters, requests.__file__)
+    ''')
+
+
+def test_modules_imported_but_not_used_load_at_their_first_use():
+    lines = _run(LAZY)
+    assert lines[0] == "LazyModule LazyModule"
+    assert lines[1] == "LazyModule LazyModule True"  # importing d2l (and MXNet) loaded neither
+    assert lines[2] == "module True 3.0 True"
+    real = _run("import requests\nprint(requests.__file__)")[0]
+    assert lines[3] == "module True " + real
+
+
+def test_a_module_imported_already_or_not_installed_is_left_alone():
+    from gluon_lessons.lazy_imports import import_lazily
+
+    json_module = sys.modules.setdefault("json", __import__("json"))
+    import_lazily("json")
+    assert sys.modules["json"] is json_module
+    import_lazily("gluon_lessons_no_such_module")
+    assert "gluon_lessons_no_such_module" not in sys.modules
+    with pytest.raises(ModuleNotFoundError):
+        import gluon_lessons_no_such_module  # noqa: F401
+
+
+def test_the_digits_split_leaves_pandas_unloaded_and_is_scikit_learns():
+    lines = _run(textwrap.dedent('''\
+        from gluon_lessons.shell.environment import import_mxnet
+        import_mxnet()
+        import numpy as onp
+        from gluon_lessons import digits, lazy_imports
+        data = digits.load(0.25, 3)
+        print(lazy_imports.waiting("pandas"))
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+        raw = load_digits()
+        parts = train_test_split(raw.data / 16, raw.target, test_size=449, random_state=3,
+                                 stratify=raw.target)  # pandas loads here, sklearn asking about it
+        print(lazy_imports.waiting("pandas"), all(onp.array_equal(a, b) for a, b in zip(
+            parts, (data.train_features, data.test_features, data.train_labels, data.test_labels))))
+        '''))
+    assert lines == ["True", "False True"]

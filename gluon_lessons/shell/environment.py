@@ -11,6 +11,7 @@ import os
 import re
 import sys
 
+from .. import lazy_imports
 from . import deferred_ops
 
 ENGINE_TYPES = ("NaiveEngine", "ThreadedEngine", "ThreadedEnginePerDevice")
@@ -80,13 +81,16 @@ def import_mxnet():
     removed afterwards, so a lesson that needs scikit-learn or SciPy (lessons 8 and 9) imports them.
 
     MXNet's operator functions are compiled at their first call (`deferred_ops`: 0.65 s of CPU less
-    an import here), and its import reads the standard library's distutils (`_standard_distutils`).
+    an import here), its import reads the standard library's distutils (`_standard_distutils`), and
+    the modules of `lazy_imports.MODULES` load at their first use.
     """
     if "mxnet" in sys.modules:
         return
     blocked = [name for name in ("sklearn", "scipy") if name not in sys.modules]
     for name in blocked:
         sys.modules[name] = None
+    for name in lazy_imports.MODULES:
+        lazy_imports.import_lazily(name)
     finder = deferred_ops.BaseFinder()
     sys.meta_path.insert(0, finder)
     try:
