@@ -19,6 +19,7 @@ from mxnet.gluon import nn
 from oracles import complex_step_hessian, lecture_hessian, mlp_gradient, mlp_loss
 
 from gluon_lessons import hessian, landscape, model
+from gluon_lessons.seeding import set_seed
 
 FLOAT64_RTOL = 1e-8
 FLOAT32_RTOL = 5e-4
@@ -139,6 +140,9 @@ def test_mlp_hessian_against_complex_step_of_numpy_gradient(dtype):
     y = onp.sin(X @ [1.0, -0.5, 0.3])
     net = nn.HybridSequential()
     net.add(nn.Dense(hidden, activation="tanh", in_units=d), nn.Dense(1, in_units=hidden))
+    # Seeded: the weights must not depend on which tests ran before in this process. Over MXNet
+    # seeds 0-39 the float32 differences' largest error measured 7e-6 to 3.5e-4 of max(1, |H|).
+    set_seed(0)
     net.initialize(init.Normal(0.8))
     net.cast(dtype)
     f = hessian.BlockLoss(net, model.l2_loss(), X, y)
