@@ -9,7 +9,7 @@
 # along it; standardized, it is nearly round. That is why the course trains on standardized
 # features.
 #
-# Run it: `gluon-lessons run data` (about 2 s here; `--quick` in 2), or as a notebook:
+# Run it: `gluon-lessons run data` (about 1.5 s here; `--quick` in 1.5), or as a notebook:
 # `gluon-lessons notebook 1`.
 
 # %%

@@ -8,7 +8,7 @@
 # example exactly once per epoch, in a new order; then how many updates an epoch holds for batch
 # sizes from 1 to 1000, what becomes of the last, partial batch, and a picture of shuffling.
 #
-# Run it: `gluon-lessons run batches` (about 2 s here; `--quick` in 2), or as a notebook:
+# Run it: `gluon-lessons run batches` (about 1.5 s here; `--quick` in 1.5), or as a notebook:
 # `gluon-lessons notebook 2`.
 
 # %%

@@ -8,7 +8,7 @@
 # and Gluon's `Trainer('sgd')` agree step by step to float32 rounding, and the weights land on
 # the truth.
 #
-# Run it: `gluon-lessons run scratch` (about 3 s here; `--quick` in 3), or as a notebook:
+# Run it: `gluon-lessons run scratch` (about 3 s here; `--quick` in 2.5), or as a notebook:
 # `gluon-lessons notebook 3`.
 
 # %%

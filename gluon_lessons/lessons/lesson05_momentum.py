@@ -9,7 +9,7 @@
 # momentum (the lecture's λ; here λ is a curvature, a Hessian eigenvalue), κ = λ_max/λ_min,
 # θ = [w, b] and θ* the least-squares solution.
 #
-# Run it: `gluon-lessons run momentum` (about 4 s here; `--quick` in 3.5), or as a notebook:
+# Run it: `gluon-lessons run momentum` (about 4 s here; `--quick` in 3), or as a notebook:
 # `gluon-lessons notebook 5`.
 
 # %%

@@ -10,7 +10,7 @@
 # region ends; and whole epochs are timed to test the ones extrapolated from part of an epoch.
 #
 # Run it: `gluon-lessons run batch-time` (about 11 s here, most of it spent shuffling 188 MB of
-# data before every timed epoch; the last cell says where the time went; `--quick` in 2.5), or as
+# data before every timed epoch; the last cell says where the time went; `--quick` in 2), or as
 # a notebook: `gluon-lessons notebook 6`.
 
 # %%

@@ -9,7 +9,7 @@
 # shuffles so that only differences larger than the run-to-run spread are claimed; and
 # mini-batch SGD against momentum at the same effective step, where the noise has settled.
 #
-# Run it: `gluon-lessons run batch-noise` (about 5 s here; `--quick` in 3.5), or as a
+# Run it: `gluon-lessons run batch-noise` (about 5 s here; `--quick` in 3), or as a
 # notebook: `gluon-lessons notebook 7`.
 
 # %%

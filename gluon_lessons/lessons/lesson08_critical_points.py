@@ -11,8 +11,8 @@
 # near the end points. Last, a saddle of that network and what gets gradient descent out of it,
 # and a ball that momentum carries past the critical point where plain descent stops.
 #
-# Run it: `gluon-lessons run critical-points` (about 7 s here; `--quick` in 4, half of it
-# importing MXNet, SciPy and matplotlib), or as a notebook: `gluon-lessons notebook 8`.
+# Run it: `gluon-lessons run critical-points` (about 6.5 s here; `--quick` in 4, a third of
+# it importing MXNet, SciPy and matplotlib), or as a notebook: `gluon-lessons notebook 8`.
 
 # %%
 import math

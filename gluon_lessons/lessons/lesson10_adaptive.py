@@ -10,7 +10,7 @@
 # running root mean square, works with mini-batches. Standardizing the features is the other cure;
 # we compare the two by the smallest budget of updates with which each reaches least squares.
 #
-# Run it: `gluon-lessons run adaptive` (about 11 s here, most of it RMSProp's 8525 updates;
+# Run it: `gluon-lessons run adaptive` (about 10 s here, most of it RMSProp's 8525 updates;
 # `--quick` in 4.5), or as a notebook: `gluon-lessons notebook 10`.
 
 # %%

@@ -10,9 +10,9 @@
 # epoch costs against one process, timed in interleaved repeats; and `dist_async`, where a fast
 # worker does not wait for a slow one.
 #
-# Run it: `gluon-lessons run distributed` (about 10 s here, most of it two workers and a server
-# importing MXNet in each of two launches; `--quick`, one launch, in about 6), or as a notebook:
-# `gluon-lessons notebook 11`.
+# Run it: `gluon-lessons run distributed` (about 7.5 s here, most of it two workers and a
+# server importing MXNet in each of two launches; `--quick`, one launch, in about 5), or as a
+# notebook: `gluon-lessons notebook 11`.
 
 # %%
 import textwrap
