@@ -193,3 +193,30 @@ def test_mxnet_is_imported_without_scikit_learn_and_scipy_which_import_afterward
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["[]", "False None", "(1797, 64) 2.228"]
+
+
+FREEZES = textwrap.dedent('''\
+    import gc, sys
+    from gluon_lessons.shell import runner
+    path = sys.argv[1]
+    counts = []
+    freeze = runner._freeze_what_is_imported
+    runner._freeze_what_is_imported = lambda: (freeze(), counts.append(gc.get_freeze_count()))
+    runner.execute(path, {}, "toy")
+    print(len(counts), counts[-1] > counts[0])
+    ''')
+
+
+@pytest.mark.parametrize("later_import, freezes", [("import scipy.stats", "2 True"), ("import json", "1 False")])
+def test_a_later_cell_that_imports_many_modules_is_frozen_after_too(tmp_path, later_import, freezes):
+    # scipy.stats brings about 500 modules into a fresh interpreter, json none: only the first is
+    # followed by a second freeze (the first follows the imports cell).
+    import subprocess
+    import sys
+
+    path = tmp_path / "toy.py"
+    path.write_text(TOY.replace("findings = {", later_import + "\nfindings = {"))
+    done = subprocess.run([sys.executable, "-c", FREEZES, str(path)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == freezes

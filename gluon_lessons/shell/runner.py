@@ -44,13 +44,20 @@ def _print_headings(cell):
                 return
 
 
+# A cell that imports at least this many modules is followed by a freeze, as the imports cell is
+# (lesson 9's third code cell imports SciPy and scikit-learn: about 800 modules).
+MODULES_TO_FREEZE = 100
+
+
 def _freeze_what_is_imported():
     """Leave the objects alive after the imports out of Python's later garbage collections.
 
     MXNet's `DataLoader` runs a full `gc.collect()` each time one is made, and the imported modules
     (MXNet's generated operators, d2l, matplotlib) hold most of the objects it would go through:
-    about 0.05-0.09 s a loader here. What is garbage by then is collected first, so nothing that
-    could be freed is kept."""
+    about 0.05-0.09 s a loader here. Python's own collections go through them too: frozen again
+    after the cell that imports SciPy and scikit-learn, lesson 9 with `--quick` spends 0.14-0.19 s
+    in collections instead of 0.22 s (its six full ones included). What is garbage by then is
+    collected first, so nothing that could be freed is kept."""
     gc.collect()
     gc.freeze()
 
@@ -69,6 +76,7 @@ def execute(path, chosen, module_name):
         tree = ast.parse(cell.source or "pass", filename=str(path))
         ast.increment_lineno(tree, cell.first_line - 1)
         code = compile(tree, str(path), "exec")
+        modules = len(sys.modules)
         if index == checking:
             try:
                 exec(code, namespace)
@@ -78,7 +86,7 @@ def execute(path, chosen, module_name):
                 raise SettingError(str(error)) from None
         else:
             exec(code, namespace)
-        if index == imports:  # the first code cell: the lesson's imports
+        if index == imports or len(sys.modules) >= modules + MODULES_TO_FREEZE:  # the imports cell first
             _freeze_what_is_imported()
         if "parameters" in cell.tags:
             namespace.update(chosen)
