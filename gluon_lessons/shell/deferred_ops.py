@@ -2,7 +2,7 @@
 
 Importing MXNet 1.9 writes the source of a Python function for every operator of its library, in
 `mxnet.ndarray` and `mxnet.symbol` and again in their NumPy interfaces (2,556 functions here), and
-compiles each with `exec`: 0.65 s of the 1.3 s of CPU an import takes here, in every lesson and in
+compiles each with `exec`: 0.65 s of the 1.3 s an import took here, in every lesson and in
 every process a launch starts, for functions of which a lesson calls a few dozen.
 
 While `environment.import_mxnet` imports MXNet, the functions are made as MXNet makes them, from
