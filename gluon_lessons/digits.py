@@ -1,17 +1,22 @@
 """Scikit-learn's 8x8 handwritten digits (read from inside the package, no download) and a small MLP (lesson 9)."""
 import dataclasses
+import importlib.metadata
+import importlib.util
+import json
+from pathlib import Path
 
 import numpy as onp
 from mxnet import autograd, gluon, init, np, npx
 from mxnet.gluon import nn
 
-from . import hessian, lazy_imports
+from . import files, hessian, lazy_imports
 
 npx.set_np()
 
 NUM_PIXELS = 64  # 8 x 8 grey levels
 NUM_CLASSES = 10
 PIXEL_MAX = 16.0  # grey levels run 0..16
+SPLIT_FILE = files.DATA_DIR / "digits_split.json"  # lesson 9's default split, made by scikit-learn
 
 
 @dataclasses.dataclass
@@ -35,25 +40,88 @@ class Digits:
 
 
 def load(test_fraction=0.25, seed=0):
-    """All 1797 digits split once, stratified by class, the split fixed by `seed`."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
+    """All 1797 digits split once, stratified by class, the split fixed by `seed`: scikit-learn's
+    `load_digits` and `train_test_split`, read and made without importing scikit-learn where that
+    is possible (importing it costs 0.6 s, most of it SciPy's statistics): see `_read_digits` and
+    `_split`."""
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
         raise ValueError("test_fraction must be a number in (0, 1), got %r" % (test_fraction,))
     if isinstance(seed, bool) or not isinstance(seed, (int, onp.integer)) or seed < 0:
         raise ValueError("seed must be a non-negative integer, got %r" % (seed,))
-    digits = load_digits()
-    features = (digits.data / PIXEL_MAX).astype(onp.float32)
-    labels = digits.target.astype(onp.float32)
+    pixels, target = _read_digits()
+    features = (pixels / PIXEL_MAX).astype(onp.float32)
+    labels = target.astype(onp.float32)
     num_test = round(test_fraction * len(labels))
     if not NUM_CLASSES <= num_test <= len(labels) - NUM_CLASSES:
         raise ValueError("test_fraction %r leaves %d test examples; each side needs at least %d (one per class)"
                          % (test_fraction, num_test, NUM_CLASSES))
+    train, test = _split(target, num_test, int(seed))
+    return Digits(features[train], labels[train], features[test], labels[test], int(seed))
+
+
+def _read_digits():
+    """The digits' pixels (1797, 64) as float64 and their classes, as `sklearn.datasets.load_digits`
+    gives them: read from the file scikit-learn ships, which its `load_digits` reads, found without
+    importing scikit-learn; through `load_digits` if the file is not where scikit-learn 1.7 keeps it."""
+    spec = importlib.util.find_spec("sklearn")
+    folders = (spec and spec.submodule_search_locations) or []
+    path = Path(folders[0], "datasets", "data", "digits.csv.gz") if folders else None
+    if path is not None and path.is_file():
+        table = onp.loadtxt(path, delimiter=",")  # a row per digit: 64 grey levels, then its class
+        return table[:, :-1], table[:, -1].astype(int)
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return digits.data, digits.target
+
+
+def _split(target, num_test, seed):
+    """(training rows, test rows): `sklearn.model_selection.train_test_split` stratified by class,
+    which splits the rows whatever the arrays. Lesson 9's default split is stored in
+    data/digits_split.json with the version of scikit-learn that made it (`split_record`), and read
+    from there when that version is installed; tests/test_digits.py makes it again."""
+    stored = _stored_split(len(target), num_test, seed)
+    return stored if stored is not None else _scikit_learns_split(target, num_test, seed)
+
+
+def _scikit_learns_split(target, num_test, seed):
+    from sklearn.model_selection import train_test_split
+
     with lazy_imports.set_aside("pandas"):  # NumPy arrays: no need to load pandas to know they are no DataFrame
-        X_train, X_test, y_train, y_test = train_test_split(
-            features, labels, test_size=num_test, random_state=int(seed), stratify=digits.target)
-    return Digits(X_train, y_train, X_test, y_test, int(seed))
+        return train_test_split(onp.arange(len(target)), test_size=num_test, random_state=seed,
+                                stratify=target)
+
+
+def _stored_split(num_examples, num_test, seed):
+    """The stored split's (training rows, test rows) if it is the one asked for, made by the installed
+    scikit-learn, and a split of all rows; otherwise None."""
+    try:
+        stored = json.loads(SPLIT_FILE.read_text())
+        version = importlib.metadata.version("scikit-learn")
+        train, test = (onp.array(stored[part], dtype=onp.int64) for part in ("train", "test"))
+    except (OSError, ValueError, KeyError, TypeError, importlib.metadata.PackageNotFoundError):
+        return None
+    wanted = {"scikit-learn": version, "num_examples": num_examples, "num_test": num_test, "seed": seed}
+    if any(stored.get(key) != value for key, value in wanted.items()) or len(test) != num_test:
+        return None
+    if not onp.array_equal(onp.sort(onp.concatenate([train, test])), onp.arange(num_examples)):
+        return None
+    return train, test
+
+
+def split_record(test_fraction=0.25, seed=0):
+    """What data/digits_split.json holds: the split `load` makes, made by scikit-learn now. To write
+    it again (after an upgrade of scikit-learn):
+    `python -c "import json; from gluon_lessons import digits; print(json.dumps(digits.split_record()))" > data/digits_split.json`
+    """
+    _, target = _read_digits()
+    num_test = round(test_fraction * len(target))
+    train, test = _scikit_learns_split(target, num_test, seed)
+    return {"about": "scikit-learn's train_test_split of its digits, stratified by class, for "
+                     "gluon_lessons.digits.load: made by gluon_lessons.digits.split_record",
+            "scikit-learn": importlib.metadata.version("scikit-learn"),
+            "num_examples": len(target), "num_test": num_test, "seed": seed,
+            "train": train.tolist(), "test": test.tolist()}
 
 
 ACTIVATIONS = ("swish", "relu")

@@ -150,3 +150,69 @@ def test_same_data_loss_refuses_bad_input(data):
         digits.SameDataLoss(4, X, y + 10)
     with pytest.raises(ValueError, match="one label per example"):
         digits.SameDataLoss(4, X[:, :10], y)
+
+
+# The digits and their split, read and made without importing scikit-learn where possible ---------
+
+def test_the_digits_read_are_load_digits():
+    from sklearn.datasets import load_digits
+
+    raw = load_digits()
+    pixels, target = digits._read_digits()
+    assert pixels.dtype == raw.data.dtype and onp.array_equal(pixels, raw.data)
+    assert onp.array_equal(target, raw.target)
+
+
+def test_the_stored_split_is_the_one_scikit_learn_makes_now():
+    import json
+
+    stored = json.loads(digits.SPLIT_FILE.read_text())
+    assert stored == digits.split_record(), (
+        "data/digits_split.json is not the split the installed scikit-learn makes: write it again "
+        "as digits.split_record's documentation says")
+
+
+def _scikit_learns_split(test_fraction, seed):
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    raw = load_digits()
+    features, labels = (raw.data / digits.PIXEL_MAX).astype(onp.float32), raw.target.astype(onp.float32)
+    return train_test_split(features, labels, test_size=round(test_fraction * len(labels)),
+                            random_state=seed, stratify=raw.target)
+
+
+def _parts(data):
+    return data.train_features, data.test_features, data.train_labels, data.test_labels
+
+
+@pytest.mark.parametrize("test_fraction, seed", [(0.25, 0), (0.25, 1), (0.3, 0)])
+def test_load_is_scikit_learns_split_stored_or_not(test_fraction, seed, tmp_path, monkeypatch):
+    expected = _scikit_learns_split(test_fraction, seed)
+    stored = digits.load(test_fraction, seed)
+    monkeypatch.setattr(digits, "SPLIT_FILE", tmp_path / "absent.json")
+    made = digits.load(test_fraction, seed)
+    for found in (stored, made):
+        assert all(a.dtype == b.dtype and onp.array_equal(a, b) for a, b in zip(_parts(found), expected))
+
+
+def test_a_stored_split_is_used_only_when_it_is_the_one_asked_for(tmp_path, monkeypatch):
+    import json
+
+    record = json.loads(digits.SPLIT_FILE.read_text())
+    target = digits._read_digits()[1]
+    path = tmp_path / "split.json"
+    monkeypatch.setattr(digits, "SPLIT_FILE", path)
+
+    def stored(**changes):
+        path.write_text(json.dumps(dict(record, **changes)))
+        return digits._stored_split(len(target), record["num_test"], record["seed"])
+
+    train, test = stored()
+    assert (train.tolist(), test.tolist()) == (record["train"], record["test"])
+    assert stored(**{"scikit-learn": "0.0.1"}) is None  # made by another version
+    assert stored(seed=record["seed"] + 1) is None
+    assert stored(num_test=record["num_test"] + 1) is None
+    assert stored(train=record["train"][:-1] + record["test"][:1]) is None  # not a split of all rows
+    path.write_text("{not json")
+    assert digits._stored_split(len(target), record["num_test"], record["seed"]) is None

@@ -99,6 +99,24 @@ def test_a_module_imported_already_or_not_installed_is_left_alone():
         import gluon_lessons_no_such_module  # noqa: F401
 
 
+def test_lesson_9s_default_split_imports_neither_scikit_learn_nor_scipy_stats():
+    """Importing scikit-learn costs 0.6 s, most of it scipy.stats: lesson 9's digits and default split
+    are read without it (tests/test_digits.py checks they are scikit-learn's), its t-tests take
+    scipy.special's functions."""
+    lines = _run(textwrap.dedent('''\
+        import sys
+        from gluon_lessons.shell.environment import import_mxnet
+        import_mxnet()
+        from gluon_lessons import digits, sharpness
+        digits.load(0.25, 0)
+        sharpness.paired_difference([1.0, 2.0, 3.0], [2.0, 3.1, 4.05])
+        print(sorted(name for name in ("sklearn", "scipy.stats") if name in sys.modules))
+        digits.load(0.25, 1)  # not the stored split: made by scikit-learn
+        print("sklearn" in sys.modules)
+        '''))
+    assert lines == ["[]", "True"]
+
+
 def test_the_digits_split_leaves_pandas_unloaded_and_is_scikit_learns():
     lines = _run(textwrap.dedent('''\
         from gluon_lessons.shell.environment import import_mxnet
