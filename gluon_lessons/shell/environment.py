@@ -82,7 +82,7 @@ def import_mxnet():
 
     MXNet's operator functions are compiled at their first call (`deferred_ops`: 0.65 s of CPU less
     an import here), its import reads the standard library's distutils (`_standard_distutils`), and
-    the modules of `lazy_imports.MODULES` load at their first use.
+    the modules of `lazy_imports.MODULES` and `lazy_imports.GROUP` load at their first use.
     """
     if "mxnet" in sys.modules:
         return
@@ -91,6 +91,7 @@ def import_mxnet():
         sys.modules[name] = None
     for name in lazy_imports.MODULES:
         lazy_imports.import_lazily(name)
+    lazy_imports.import_lazily_together(lazy_imports.GROUP)
     finder = deferred_ops.BaseFinder()
     sys.meta_path.insert(0, finder)
     try:
