@@ -153,6 +153,8 @@ class _GroupFinder(importlib.abc.MetaPathFinder):
             return None
         if not name.startswith(self.prefixes) or any(m.__name__ == name for m in self.group.members):
             return None
+        if importlib.machinery.PathFinder.find_spec(name, path) is None:
+            return None  # no such module: `find_spec` says so, as it would without the group
         return importlib.machinery.ModuleSpec(name, _LoadGroupFirst(self.group))
 
 

@@ -129,6 +129,18 @@ def test_importing_another_module_of_a_waiting_package_loads_the_package_first(s
     assert lines == ["['module', 'module', 'module', 'module'] True True True", "0"]
 
 
+def test_a_module_not_there_is_not_found_while_its_package_waits():
+    lines = _run(GROUP_START + textwrap.dedent('''\
+        import importlib.util
+        print(importlib.util.find_spec("IPython.no_such_module"), lazy_imports.waiting("IPython"))
+        try:
+            import IPython.no_such_module
+        except ModuleNotFoundError as error:
+            print(type(error).__name__, error.name)
+        '''))
+    assert lines == ["None True", "ModuleNotFoundError IPython.no_such_module"]
+
+
 def test_a_group_with_a_package_imported_already_is_left_alone():
     lines = _run("import IPython\n" + GROUP_START + textwrap.dedent('''\
         from d2l import mxnet as d2l
