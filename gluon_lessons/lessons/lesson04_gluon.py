@@ -9,8 +9,8 @@
 # course's reusable form of the same loop, landing on the same weights; a faster loader and one
 # batch split over two devices, landing there too; then momentum and Nesterov.
 #
-# Run it: `gluon-lessons run gluon` (about 5 s here, 1.5 of them importing MXNet, d2l and
-# matplotlib; `--quick` in about 4.7, validating d2l's run on 100 examples instead of 1000, every
+# Run it: `gluon-lessons run gluon` (about 5 s here, 1 of them importing MXNet, d2l and
+# matplotlib; `--quick` in about 4.5, validating d2l's run on 100 examples instead of 1000, every
 # training run unchanged), or as a notebook: `gluon-lessons notebook 4`.
 
 # %%

@@ -9,7 +9,7 @@
 # Hessian eigenvalue, over enough seeds to see a difference of the size found here, each difference
 # with its 95% interval. Whatever the numbers say is what this lesson says.
 #
-# Run it: `gluon-lessons run sharp-flat` (about 9.5 s here; `--quick` in about 5), or as a
+# Run it: `gluon-lessons run sharp-flat` (about 10 s here; `--quick` in about 4.5), or as a
 # notebook: `gluon-lessons notebook 9`.
 
 # %%
