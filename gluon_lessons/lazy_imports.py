@@ -93,19 +93,32 @@ def import_lazily(name):
         sys.modules[name] = module
 
 
+def _get_ipython():
+    """`IPython.get_ipython()` as a waiting IPython answers it: no IPython shell runs in a process
+    that has not loaded IPython (None); once loaded, IPython's own answer. matplotlib asks as
+    pyplot is imported and as each kind of canvas is first made."""
+    module = sys.modules.get("IPython")
+    if isinstance(module, LazyModule):
+        module = module.__dict__.get("_module")
+    return None if module is None else module.get_ipython()
+
+
+# What a waiting package answers itself, as the loaded one would answer in this process.
+WHILE_WAITING = {"IPython": {"get_ipython": _get_ipython}}
+
+
 def import_lazily_together(packages=GROUP):
     """Put a LazyModule for each of `packages` ({package: submodules}) and for each submodule, as an
     attribute of its package, in `sys.modules`; the first attribute used of any loads them all. An
     import of another module of these packages meanwhile loads them first (`_GroupFinder`), so that
     it finds each package as the package itself made it. Nothing when one is imported already (in a
     notebook IPython is) or not installed."""
-    names = [f"{package}.{sub}" for package, subs in packages.items() for sub in subs] + list(packages)
-    if any(name.partition(".")[0] in sys.modules or name in sys.modules for name in names):
+    if any(package in sys.modules for package in packages):  # (a submodule comes with its package)
         return
     members = {}
     for package, submodules in packages.items():
         members[package] = _stand_in(package, package_path=True)
-        if members[package] is None or not hasattr(members[package], "__path__"):
+        if members[package] is None or "__path__" not in vars(members[package]):  # (hasattr would load it)
             return
         for sub in submodules:
             child = _stand_in(f"{package}.{sub}", parent=members[package])
@@ -122,20 +135,6 @@ def import_lazily_together(packages=GROUP):
         sys.modules[member.__name__] = member
     group.finder = _GroupFinder(group, tuple(f"{package}." for package in packages))
     sys.meta_path.insert(0, group.finder)
-
-
-def _get_ipython():
-    """`IPython.get_ipython()` as a waiting IPython answers it: no IPython shell runs in a process
-    that has not loaded IPython (None); once loaded, IPython's own answer. matplotlib asks as
-    pyplot is imported and as each kind of canvas is first made."""
-    module = sys.modules.get("IPython")
-    if isinstance(module, LazyModule):
-        module = module.__dict__.get("_module")
-    return None if module is None else module.get_ipython()
-
-
-# What a waiting package answers itself, as the loaded one would answer in this process.
-WHILE_WAITING = {"IPython": {"get_ipython": _get_ipython}}
 
 
 class _GroupFinder(importlib.abc.MetaPathFinder):

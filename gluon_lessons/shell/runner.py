@@ -45,7 +45,7 @@ def _print_headings(cell):
 
 
 # A cell that imports at least this many modules is followed by a freeze, as the imports cell is
-# (lesson 9's third code cell imports SciPy and scikit-learn: about 800 modules).
+# (lesson 9's first paired comparison imports SciPy's optimizer and special functions: about 270).
 MODULES_TO_FREEZE = 100
 
 
@@ -54,10 +54,10 @@ def _freeze_what_is_imported():
 
     MXNet's `DataLoader` runs a full `gc.collect()` each time one is made, and the imported modules
     (MXNet's generated operators, d2l, matplotlib) hold most of the objects it would go through:
-    about 0.05-0.09 s a loader here. Python's own collections go through them too: frozen again
-    after the cell that imports SciPy and scikit-learn, lesson 9 with `--quick` spends 0.14-0.19 s
-    in collections instead of 0.22 s (its six full ones included). What is garbage by then is
-    collected first, so nothing that could be freed is kept."""
+    about 0.05-0.09 s a loader here. Python's own collections go through them too, so a later cell
+    that imports many modules is followed by a freeze as well (measured when lesson 9 imported
+    SciPy and scikit-learn in one cell: 0.14-0.19 s in collections with --quick instead of 0.22 s).
+    What is garbage by then is collected first, so nothing that could be freed is kept."""
     gc.collect()
     gc.freeze()
 
