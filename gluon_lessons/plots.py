@@ -5,6 +5,7 @@ In a notebook each figure shows inline under its cell; `out_dir` also writes it 
 """
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def save(fig, out_dir, name, rect=None, margins=None):
     `rect` = (left, bottom, right, top), in figure fractions, is the area the panels are laid out in. `margins`
     (`subplots_adjust`'s) places them by hand instead: matplotlib's tight layout measures every label first,
     about as long as drawing the figure (0.1-0.2 s here)."""
+    unicode_log_labels(fig)
     if margins is None:
         fig.tight_layout(rect=rect)
     else:
@@ -56,6 +58,49 @@ def save(fig, out_dir, name, rect=None, margins=None):
         display(fig)
     plt.close(fig)
     return path
+
+
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+MATHTEXT_LABEL = re.compile(r"\$\\mathdefault\{(.*)\}\$")
+
+
+def unicode_label(label):
+    """A label matplotlib's log formatter wrote for its mathtext (`$\\mathdefault{10^{-2}}$`,
+    `$\\mathdefault{2\\times10^{-1}}$`) in plain Unicode text, "10⁻²", "2×10⁻¹"; any other label
+    as it is."""
+    match = MATHTEXT_LABEL.fullmatch(label)
+    if match is None:
+        return label
+    text = match.group(1).replace(r"\times", "×")
+    text = re.sub(r"\^\{(-?\d+)\}", lambda power: power.group(1).translate(SUPERSCRIPT), text)
+    return label if re.search(r"[\\{}^$]", text) else text.replace("-", "−")
+
+
+class UnicodeLogFormatter(matplotlib.ticker.LogFormatterSciNotation):
+    """matplotlib's labels of a log axis, the same numbers on the same ticks, as Unicode text."""
+
+    def __call__(self, x, pos=None):
+        return unicode_label(super().__call__(x, pos))
+
+
+def unicode_log_labels(fig):
+    """The log axes of `fig` label their ticks in Unicode (10⁻²) rather than matplotlib's mathtext
+    ($10^{-2}$), which looks the same: mathtext's parser costs 0.06-0.2 s the first time a process
+    draws with it (measured), more than many of the lessons' figures take to draw."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for formatter in (axis.get_major_formatter(), axis.get_minor_formatter()):
+                if type(formatter) is matplotlib.ticker.LogFormatterSciNotation:
+                    formatter.__class__ = UnicodeLogFormatter  # same settings, other text
+
+
+def inches(fig, left, right, bottom, top, wspace=None):
+    """`save`'s margins for `fig` given in inches from each edge (the room its labels need, the same
+    whatever the figure's width), as fractions of the figure; `wspace` as matplotlib's, a fraction of
+    a panel's width."""
+    width, height = fig.get_size_inches()
+    margins = dict(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height)
+    return margins if wspace is None else dict(margins, wspace=wspace)
 
 
 def wide_log_axes_without_minor_ticks(fig):
@@ -605,7 +650,7 @@ def step_size_panels(panels, weight_names, out_dir, name="step_sizes"):
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel("step size")
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=inches(fig, left=0.8, right=0.15, bottom=0.6, top=0.36, wspace=0.17))
 
 
 def excess_loss_curves(curves, out_dir, name="loss_curves", diverged=(), title=None):
@@ -629,7 +674,7 @@ def excess_loss_curves(curves, out_dir, name="loss_curves", diverged=(), title=N
         ax.set_title(title)
     ax.legend(fontsize=8)
     wide_log_axes_without_minor_ticks(fig)
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=inches(fig, left=0.85, right=0.15, bottom=0.6, top=0.39 if title else 0.17))
 
 
 def parallel_times(device_seconds, launch_seconds, launch_phases, out_dir, name="parallel_times"):
@@ -676,7 +721,7 @@ def parallel_times(device_seconds, launch_seconds, launch_phases, out_dir, name=
         right.set_ylabel("wall seconds of one launch")
         right.set_title("Where each launch's time went", fontsize=9)
         right.legend(fontsize=8)
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, name, margins=inches(fig, left=1.0, right=0.15, bottom=0.6, top=0.36, wspace=0.27))
 
 
 def direction_losses(alphas, curves, out_dir, name="random_directions", title=None):

@@ -69,14 +69,14 @@ def test_split_gradients_add_up_and_devices_train_like_one(lesson11, house):
     assert findings["verdicts"]["devices_weights"] == "same"
     ols_w, ols_b = normal_equations(house.features, house.labels)
     for weights in findings["device_weights"].values():
-        # 246 updates of lr 0.1 from ~0: (1 - 0.1 * 0.95)^246 of the start's 5.8 is left; batch noise ~1e-3
+        # 164 updates of lr 0.1 from ~0: (1 - 0.1 * 0.95)^164 of the start's 5.8 is left; batch noise ~1e-3
         onp.testing.assert_allclose(weights, onp.append(ols_w, ols_b), atol=2e-3)
 
 
 def test_timings_are_interleaved_repeats_and_the_verdicts_follow_their_ranges(lesson11):
     findings, _ = lesson11
     timed = findings["seconds_per_epoch_devices"]
-    assert all(len(seconds) == findings["num_epochs"] - 1 >= 5 for seconds in timed.values())
+    assert all(len(seconds) == findings["num_epochs"] - 1 >= 3 for seconds in timed.values())
     assert all(second > 0 for seconds in timed.values() for second in seconds)
     assert findings["verdicts"]["speed_2_devices"] == _ranges(timed[2], timed[1])
     workers, alone = findings["worker_seconds_per_epoch"], findings["one_process_seconds_per_epoch"]

@@ -45,13 +45,13 @@ slow_worker_ms = 20.0      # section 7: worker 1 sleeps this long after each of 
 slow_epochs = 1            # section 7: passes over the data
 timeout_seconds = 120.0    # every launch is stopped after this long, whatever happens
 out_dir = None             # None: figures show inline in a notebook; the command line saves them
-QUICK = dict(device_counts=(1, 2), compare_async=False)  # one launch: most of a quick run
+QUICK = dict(device_counts=(1, 2), compare_async=False, num_epochs=4)  # one launch, 3 timed epochs
 
 # %%
 seed = checks.integer("seed", seed, 0, 2**31 - 1)
 batch_size = checks.integer("batch_size", batch_size, 1, 1000)
 lr = checks.positive("lr", lr, high=1.0)  # below 2/λ_max ≈ 1.89: stable; section 3 scales it
-num_epochs = checks.integer("num_epochs", num_epochs, 6, 20)  # 5 timed repeats at least
+num_epochs = checks.integer("num_epochs", num_epochs, 4, 20)  # 3 timed repeats at least
 device_counts = checks.integers("device_counts", device_counts, 1, 8, max_length=4)
 scaling_epochs = checks.integer("scaling_epochs", scaling_epochs, 1, 20)
 num_workers = checks.integer("num_workers", num_workers, 1, 4)
