@@ -12,7 +12,7 @@
 # and a ball that momentum carries past the critical point where plain descent stops.
 #
 # Run it: `gluon-lessons run critical-points` (about 6.5 s here; `--quick` in 4, a third of
-# it importing MXNet, SciPy and matplotlib), or as a notebook: `gluon-lessons notebook 8`.
+# it importing MXNet and matplotlib), or as a notebook: `gluon-lessons notebook 8`.
 
 # %%
 import math
@@ -21,9 +21,9 @@ import textwrap
 import numpy as onp
 from mxnet import gluon, np, npx
 from mxnet.gluon import nn
-from scipy import stats
 
-from gluon_lessons import checks, hessian, landscape, loading, model, plots, recording, training
+from gluon_lessons import checks, hessian, landscape, loading, model, plots, ranks, recording
+from gluon_lessons import training
 from gluon_lessons.seeding import set_seed
 
 npx.set_np()
@@ -380,7 +380,7 @@ show_end_points(network)
 # Three questions for these points, each answered by a verdict. Does every end point have a way
 # down (a negative eigenvalue), as the lecture says? Are the ratios as low as the lecture's, at most
 # about 0.6? And does the ratio go with the loss — a Spearman rank correlation over all points,
-# its p-value from scipy (below 0.05 counts)?
+# its p-value from Student's t as scipy.stats.spearmanr computes it (below 0.05 counts)?
 
 # %%
 LECTURE_RATIO = 0.6  # the lecture's largest minimum ratio
@@ -398,7 +398,7 @@ def judge_ratios(points):
     negative = int(onp.sum(points["negative_counts"][reached] > 0))
     rho, p_value = math.nan, math.nan
     if len(ratios) >= 4 and onp.ptp(ratios) > 0 and onp.ptp(losses) > 0:
-        rho, p_value = (float(value) for value in stats.spearmanr(losses, ratios))
+        rho, p_value = ranks.spearman(losses, ratios)  # scipy.stats.spearmanr's
     points.update(reached_count=int(reached.sum()), with_negative=negative, rank_correlation=rho,
                   p_value=p_value, ratio_span=span(ratios))
     if not reached.any():
@@ -468,7 +468,7 @@ say(ratio_sentence(small, small_verdicts))
 big_ratios = network["minimum_ratios"][reached]
 small_ratios = small["minimum_ratios"][small["reached"]]
 if len(big_ratios) and len(small_ratios) and onp.ptp(onp.append(big_ratios, small_ratios)) > 0:
-    size_p = float(stats.mannwhitneyu(big_ratios, small_ratios).pvalue)
+    size_p = ranks.mann_whitney(big_ratios, small_ratios)[1]  # scipy.stats.mannwhitneyu's
     lower = onp.median(big_ratios) < onp.median(small_ratios)
     verdicts["ratio_and_size"] = ("no clear difference" if size_p >= 0.05 else
                                   "lower in the bigger network" if lower else
