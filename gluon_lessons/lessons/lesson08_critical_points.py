@@ -11,7 +11,7 @@
 # near the end points. Last, a saddle of that network and what gets gradient descent out of it,
 # and a ball that momentum carries past the critical point where plain descent stops.
 #
-# Run it: `gluon-lessons run critical-points` (about 6.5 s here; `--quick` in 4, a third of
+# Run it: `gluon-lessons run critical-points` (about 6 s here; `--quick` in 4, a quarter of
 # it importing MXNet and matplotlib), or as a notebook: `gluon-lessons notebook 8`.
 
 # %%

@@ -11,7 +11,7 @@
 # we compare the two by the smallest budget of updates with which each reaches least squares.
 #
 # Run it: `gluon-lessons run adaptive` (about 10 s here, most of it RMSProp's 8525 updates;
-# `--quick` in 4.5), or as a notebook: `gluon-lessons notebook 10`.
+# `--quick` in 4), or as a notebook: `gluon-lessons notebook 10`.
 
 # %%
 import math

@@ -11,7 +11,7 @@
 # worker does not wait for a slow one.
 #
 # Run it: `gluon-lessons run distributed` (about 7.5 s here, most of it two workers and a
-# server importing MXNet in each of two launches; `--quick`, one launch, in about 5), or as a
+# server importing MXNet in each of two launches; `--quick`, one launch, in about 4), or as a
 # notebook: `gluon-lessons notebook 11`.
 
 # %%
